@@ -1,0 +1,32 @@
+/// <reference lib="webworker" />
+import * as Comlink from 'comlink';
+import { installErrorTransfer } from './comlink-errors.js';
+import { decodeImage } from './decode-image.js';
+import type { EngineApi } from './engine-api.js';
+import { openInWorker } from './open-engine.js';
+import { throttleProgress } from './progress-throttle.js';
+import { protectInWorker } from './protect-engine.js';
+
+installErrorTransfer();
+
+/**
+ * The engine worker. Cancelling terminates the whole worker (see services/engine-client.ts), which stops
+ * WebCrypto calls and file reads at once and frees their memory; so no AbortSignal crosses the boundary.
+ */
+const api: EngineApi = {
+  async protect(request, onProgress) {
+    const result = await protectInWorker(request, throttleProgress(onProgress));
+    return result.noise ? Comlink.transfer(result, [result.noise]) : result;
+  },
+  async open(request, onProgress) {
+    const result = await openInWorker(request, throttleProgress(onProgress));
+    return result.kind === 'image' ? Comlink.transfer(result, [result.pixels.buffer]) : result;
+  },
+  async decode(source) {
+    const image = await decodeImage(source);
+    const pixels = new Uint8Array(image.pixels.buffer as ArrayBuffer, image.pixels.byteOffset, image.pixels.byteLength);
+    return Comlink.transfer({ width: image.width, height: image.height, pixels }, [pixels.buffer]);
+  },
+};
+
+Comlink.expose(api);

@@ -1,0 +1,121 @@
+import { readFile } from 'node:fs/promises';
+import { expect, test, type Page } from '@playwright/test';
+
+async function openHarness(page: Page) {
+  await page.goto('/tests/browser/harness.html');
+  await page.waitForSelector('body[data-ready="true"]');
+}
+
+async function blobFromFixture(page: Page, file: string, type: string) {
+  const bytes = await readFile(new URL(`../fixtures/${file}`, import.meta.url));
+  await page.evaluate(
+    ([b64, t]) => {
+      const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      (window as unknown as { fixture: Blob }).fixture = new Blob([raw], { type: t });
+    },
+    [bytes.toString('base64'), type] as const,
+  );
+  return bytes.length;
+}
+
+test.describe('engine: protect and open in workers', () => {
+  test.beforeEach(async ({ page }) => openHarness(page));
+
+  test('a PNG with partial alpha round-trips pixel for pixel, with a cipher-noise preview of the same size', async ({ page }) => {
+    const r = await page.evaluate(async () => window.harness.roundTripImage(await window.harness.imageBlob(97, 61, 'image/png', true), false));
+    expect(r.pixelsEqual).toBe(true);
+    expect(r.pixelBytes).toBe(97 * 61 * 4);
+    expect(r.metadata.image).toEqual({ width: 97, height: 61, pixelFormat: 'RGBA8' });
+    expect(r.noise).toEqual({ width: 97, height: 61 });
+    expect(r.fragmentCount).toBe(8);
+    expect(r.indexChars).toBe('adk21937');
+  });
+
+  test('a real JPEG photo round-trips pixel for pixel, compressed and not', async ({ page }) => {
+    await blobFromFixture(page, 'photo-board.jpg', 'image/jpeg');
+    for (const compress of [false, true]) {
+      const r = await page.evaluate(async (c) => window.harness.roundTripImage((window as unknown as { fixture: Blob }).fixture, c), compress);
+      expect(r.pixelsEqual).toBe(true);
+      expect(r.pixelBytes).toBe(r.width * r.height * 4);
+      expect(r.metadata.bodyEncoding).toBe(compress ? 'deflate-raw' : undefined);
+      expect(r.width).toBeGreaterThan(100);
+    }
+  });
+
+  test('odd width (not a multiple of 4), 1×1, WebP, GIF and BMP images round-trip', async ({ page }) => {
+    const results = await page.evaluate(async () => {
+      const h = window.harness;
+      const out: Record<string, { equal: boolean; w: number; h: number }> = {};
+      const cases: [string, Blob][] = [
+        ['odd', await h.imageBlob(333, 7, 'image/png', false)],
+        ['one', await h.imageBlob(1, 1, 'image/png', true)],
+        ['webp', await h.imageBlob(41, 23, 'image/webp', true)],
+      ];
+      // GIF and BMP: the browser cannot encode them, so the smallest valid files are built by hand.
+      const gif = Uint8Array.from(atob('R0lGODlhAgACAPAAAP8AAAAA/yH5BAAAAAAALAAAAAACAAIAAAIChF8AOw=='), (c) => c.charCodeAt(0));
+      cases.push(['gif', new Blob([gif], { type: 'image/gif' })]);
+      const bmp = new Uint8Array(58 + 4 * 2);
+      const v = new DataView(bmp.buffer);
+      bmp.set([0x42, 0x4d]);
+      v.setUint32(2, bmp.length, true);
+      v.setUint32(10, 54, true);
+      v.setUint32(14, 40, true);
+      v.setInt32(18, 3, true);
+      v.setInt32(22, 1, true);
+      v.setUint16(26, 1, true);
+      v.setUint16(28, 24, true);
+      bmp.set([0, 0, 255, 0, 255, 0, 255, 0, 0, 0, 0, 0], 54);
+      cases.push(['bmp', new Blob([bmp], { type: 'image/bmp' })]);
+      for (const [name, blob] of cases) {
+        const r = await h.roundTripImage(blob, name === 'odd');
+        out[name] = { equal: r.pixelsEqual, w: r.width, h: r.height };
+      }
+      return out;
+    });
+    expect(results).toEqual({
+      odd: { equal: true, w: 333, h: 7 },
+      one: { equal: true, w: 1, h: 1 },
+      webp: { equal: true, w: 41, h: 23 },
+      gif: { equal: true, w: 2, h: 2 },
+      bmp: { equal: true, w: 3, h: 1 },
+    });
+  });
+
+  test('a large image (4000×3000) round-trips pixel for pixel', async ({ page }) => {
+    const r = await page.evaluate(async () => window.harness.roundTripImage(await window.harness.imageBlob(4000, 3000, 'image/png', false), true));
+    expect(r.pixelsEqual).toBe(true);
+    expect(r.pixelBytes).toBe(4000 * 3000 * 4);
+  });
+
+  test('a real DICOM file round-trips byte for byte as a file, and its name is not in the fragments', async ({ page }) => {
+    const size = await blobFromFixture(page, 'CT_small.dcm', 'application/dicom');
+    const r = await page.evaluate(async () => window.harness.roundTripFile((window as unknown as { fixture: Blob }).fixture, 'CT_small.dcm'));
+    expect(r.bytesEqual).toBe(true);
+    expect(r.size).toBe(size);
+    expect(r.metadata).toMatchObject({ kind: 'file', name: 'CT_small.dcm', mime: 'application/dicom', byteLength: size });
+    expect(r.nameInFragments).toBe(false);
+  });
+
+  test('a 40 MiB file streams through several read slices and chunks and comes back byte for byte', async ({ page }) => {
+    const r = await page.evaluate(async () => {
+      const size = 40 * 1024 * 1024 + 12345;
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(size, i + 65536)));
+      return window.harness.roundTripFile(new Blob([bytes]), 'big.bin');
+    });
+    expect(r.bytesEqual).toBe(true);
+    expect(r.size).toBe(40 * 1024 * 1024 + 12345);
+  });
+
+  test('cancel mid-way rejects with ABORTED and leaves no worker running', async ({ page }) => {
+    const r = await page.evaluate(async () => window.harness.cancelMidway(256 * 1024 * 1024));
+    expect(r.code).toBe('ABORTED');
+    expect(r.progressSeen).toBeGreaterThan(0);
+    expect(r.running).toBe(0);
+  });
+
+  test('typed errors cross the worker boundary: tampered, missing, wrong key, wrong sequence key', async ({ page }) => {
+    const r = await page.evaluate(async () => window.harness.tamper(new Blob([new Uint8Array(300_000).fill(7)])));
+    expect(r).toEqual({ tampered: 'FRAGMENT_TAMPERED', missing: 'FRAGMENT_MISSING', wrongKey: 'WRONG_RECORD_KEY', wrongSequence: 'WRONG_SEQUENCE_KEY', running: 0 });
+  });
+});

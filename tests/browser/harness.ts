@@ -1,0 +1,125 @@
+/**
+ * Test-only page: exposes the real engine (workers, comlink, WebCrypto) to Playwright, plus helpers that
+ * generate images in the browser. Nothing here is part of the app build.
+ */
+import { EngineClient } from '../../src/services/engine-client.js';
+import { generateRecordKey } from '../../src/core/keychain.js';
+import { isEhrVaultError } from '../../src/core/errors.js';
+
+const engine = new EngineClient();
+
+async function imageBlob(width: number, height: number, type: string, alpha: boolean, quality?: number): Promise<Blob> {
+  const canvas = new OffscreenCanvas(width, height);
+  const context = canvas.getContext('2d')!;
+  const image = context.createImageData(width, height);
+  const d = image.data;
+  let seed = 12345;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      d[i] = (x * 255) / Math.max(1, width - 1);
+      d[i + 1] = (y * 255) / Math.max(1, height - 1);
+      d[i + 2] = (seed >>> 24) & 0xff;
+      // Every alpha level, partial ones included, when asked for.
+      d[i + 3] = alpha ? (x * 7 + y * 3) & 0xff : 255;
+    }
+  }
+  context.putImageData(image, 0, 0);
+  return canvas.convertToBlob({ type, ...(quality !== undefined ? { quality } : {}) });
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const KEY = 'adk21937';
+
+async function roundTripImage(blob: Blob, compress: boolean) {
+  const recordKey = generateRecordKey();
+  const decoded = await engine.decode(blob);
+  const protectedRecord = await engine.protect({ source: blob, name: 'scan.png', mime: blob.type, mode: 'image', sequenceKey: KEY, recordKey, compress, noisePreview: true });
+  const shuffled = [...protectedRecord.fragments].reverse().map((f) => f.blob);
+  const opened = await engine.open({ fragments: shuffled, sequenceKey: KEY, recordKey });
+  if (opened.kind !== 'image') throw new Error('expected an image');
+  return {
+    width: decoded.width,
+    height: decoded.height,
+    metadata: opened.metadata,
+    fragmentCount: protectedRecord.fragments.length,
+    indexChars: protectedRecord.fragments.map((f) => f.indexChar).join(''),
+    pixelsEqual: equalBytes(decoded.pixels, opened.pixels),
+    pixelBytes: opened.pixels.length,
+    noise: protectedRecord.noise ? { width: protectedRecord.noise.width, height: protectedRecord.noise.height } : undefined,
+  };
+}
+
+async function roundTripFile(blob: Blob, name: string) {
+  const recordKey = generateRecordKey();
+  const protectedRecord = await engine.protect({ source: blob, name, mime: blob.type, mode: 'file', sequenceKey: KEY, recordKey });
+  const opened = await engine.open({ fragments: protectedRecord.fragments.map((f) => f.blob), sequenceKey: KEY, recordKey });
+  if (opened.kind !== 'file') throw new Error('expected a file');
+  const a = new Uint8Array(await blob.arrayBuffer());
+  const b = new Uint8Array(await opened.blob.arrayBuffer());
+  const ciphertextHasPlaintext = await Promise.all(protectedRecord.fragments.map(async (f) => new TextDecoder('latin1').decode(await f.blob.arrayBuffer()).includes(name)));
+  return { bytesEqual: equalBytes(a, b), size: b.length, metadata: opened.metadata, nameInFragments: ciphertextHasPlaintext.some(Boolean) };
+}
+
+async function errorCode<T>(run: () => Promise<T>): Promise<string> {
+  try {
+    await run();
+    return 'no error';
+  } catch (error) {
+    return isEhrVaultError(error) ? error.code : `untyped: ${String(error)}`;
+  }
+}
+
+async function cancelMidway(size: number) {
+  const recordKey = generateRecordKey();
+  const source = new Blob([new Uint8Array(size)]);
+  const controller = new AbortController();
+  let progressSeen = 0;
+  const code = await errorCode(() =>
+    engine.protect(
+      { source, name: 'big.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey },
+      {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.phase === 'encrypt' && p.done > 0) {
+            progressSeen = p.done;
+            controller.abort();
+          }
+        },
+      },
+    ),
+  );
+  return { code, progressSeen, running: engine.running };
+}
+
+async function tamper(blob: Blob) {
+  const recordKey = generateRecordKey();
+  const p = await engine.protect({ source: blob, name: 'a.bin', mime: '', mode: 'file', sequenceKey: KEY, recordKey });
+  const blobs = p.fragments.map((f) => f.blob);
+  const bytes = new Uint8Array(await blobs[3]!.arrayBuffer());
+  bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
+  const damaged = [...blobs];
+  damaged[3] = new Blob([bytes]);
+  return {
+    tampered: await errorCode(() => engine.open({ fragments: damaged, sequenceKey: KEY, recordKey })),
+    missing: await errorCode(() => engine.open({ fragments: blobs.slice(1), sequenceKey: KEY, recordKey })),
+    wrongKey: await errorCode(() => engine.open({ fragments: blobs, sequenceKey: KEY, recordKey: generateRecordKey() })),
+    wrongSequence: await errorCode(() => engine.open({ fragments: blobs, sequenceKey: 'adk21973', recordKey })),
+    running: engine.running,
+  };
+}
+
+const harness = { engine, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey };
+declare global {
+  interface Window {
+    harness: typeof harness;
+  }
+}
+window.harness = harness;
+document.body.dataset.ready = 'true';
