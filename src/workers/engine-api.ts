@@ -44,11 +44,13 @@ export interface OpenRequest {
   readonly fragments: readonly Blob[];
   readonly sequenceKey: string;
   readonly recordKey: Uint8Array;
+  /** Image records: also return an ImageBitmap built in the worker, so showing it costs the page nothing. */
+  readonly display?: boolean | undefined;
 }
 
 export type OpenResult =
   | { readonly kind: 'file'; readonly metadata: RecordMetadata; readonly blob: Blob }
-  | { readonly kind: 'image'; readonly metadata: RecordMetadata; readonly pixels: Uint8Array<ArrayBuffer> };
+  | { readonly kind: 'image'; readonly metadata: RecordMetadata; readonly pixels: Uint8Array<ArrayBuffer>; readonly bitmap?: ImageBitmap | undefined };
 
 export interface DecodeResult {
   readonly width: number;

@@ -20,7 +20,7 @@ const api: EngineApi = {
   },
   async open(request, onProgress) {
     const result = await openInWorker(request, throttleProgress(onProgress));
-    return result.kind === 'image' ? Comlink.transfer(result, [result.pixels.buffer]) : result;
+    return result.kind === 'image' ? Comlink.transfer(result, result.bitmap ? [result.pixels.buffer, result.bitmap] : [result.pixels.buffer]) : result;
   },
   async decode(source) {
     const image = await decodeImage(source);

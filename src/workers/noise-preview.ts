@@ -23,9 +23,14 @@ export function noisePixels(ciphertext: readonly Uint8Array[], width: number, he
 }
 
 export function noiseBitmap(ciphertext: readonly Uint8Array[], width: number, height: number): ImageBitmap {
+  return pixelBitmap(noisePixels(ciphertext, width, height), width, height);
+}
+
+/** RGBA8 pixels to an ImageBitmap, in the worker, so the page only has to place it. */
+export function pixelBitmap(rgba: Uint8Array<ArrayBuffer> | Uint8ClampedArray<ArrayBuffer>, width: number, height: number): ImageBitmap {
   const canvas = new OffscreenCanvas(width, height);
   const context = canvas.getContext('2d');
-  if (!context) throw new ImageDecodeError('This device could not create a canvas for the preview.', 'The record is protected; only the preview is missing.');
-  context.putImageData(new ImageData(noisePixels(ciphertext, width, height), width, height), 0, 0);
+  if (!context) throw new ImageDecodeError('This device could not create a canvas to show the image.', 'Save the image instead; its pixels are intact.');
+  context.putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.byteLength), width, height), 0, 0);
   return canvas.transferToImageBitmap();
 }

@@ -8,6 +8,7 @@ import { blameFragments } from '../core/record.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
 import { inflateRaw } from './deflate.js';
 import type { OpenRequest, OpenResult, ProgressCallback } from './engine-api.js';
+import { pixelBitmap } from './noise-preview.js';
 import { readSlices } from './read-slices.js';
 
 async function readFrame(blob: Blob, source: number): Promise<ParsedFragment> {
@@ -63,7 +64,8 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
       at += chunk.length;
     }
     const expected = pixelByteLength(metadata.image!);
-    if (metadata.bodyEncoding !== 'deflate-raw') return { kind: 'image', metadata, pixels: body };
+    const image = (pixels: Uint8Array<ArrayBuffer>): OpenResult => ({ kind: 'image', metadata, pixels, ...(request.display ? { bitmap: pixelBitmap(pixels, metadata.image!.width, metadata.image!.height) } : {}) });
+    if (metadata.bodyEncoding !== 'deflate-raw') return image(body);
     let pixels: Uint8Array<ArrayBuffer>;
     try {
       pixels = await inflateRaw(body, expected, (done, t) => onProgress({ phase: 'decompress', done, total: t }), signal);
@@ -72,7 +74,7 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
       throw new EnvelopeError('METADATA_INVALID', 'The image data could not be decompressed.', 'The record was written by a faulty program; it cannot be shown as an image.', { cause: String(cause) });
     }
     if (pixels.length !== expected) throw new EnvelopeError('METADATA_INVALID', 'The image data has the wrong size.', 'The record was written by a faulty program; it cannot be shown as an image.', { expected, actual: pixels.length });
-    return { kind: 'image', metadata, pixels };
+    return image(pixels);
   } catch (error) {
     throw blameFragments(error, order);
   }

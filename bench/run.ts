@@ -1,0 +1,206 @@
+/**
+ * `npm run bench [-- --full] [-- --sizes=16,256]`: measures EHR Vault against its baselines and peers in
+ * headless Debian Chromium, prints a table and writes bench/results.json. Every figure comes from this
+ * run; ratios are against baselines measured in the same run on the same bytes.
+ */
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chromium } from '@playwright/test';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'vite';
+import { chromiumLaunch } from '../playwright.config.js';
+
+const MiB = 1024 * 1024;
+const args = process.argv.slice(2);
+const full = args.includes('--full');
+const sizesArg = args.find((a) => a.startsWith('--sizes='));
+const sizesMiB = sizesArg ? sizesArg.slice(8).split(',').map(Number) : full ? [16, 256, 1024] : [16, 256];
+const CALL_SIZES = [64 * 1024, 256 * 1024, 512 * 1024, 1024 * 1024, 4 * 1024 * 1024];
+const MARKER = `--ehrv-bench=${process.pid}`;
+
+// ---- memory: RSS of the Chromium process tree, sampled from /proc while an operation runs ----
+function processTree(): { pid: number; type: string }[] {
+  const procs = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const info = new Map<number, { ppid: number; cmd: string }>();
+  for (const pid of procs) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      info.set(pid, { ppid, cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') });
+    } catch {
+      /* the process ended while we looked */
+    }
+  }
+  const root = [...info].find(([, v]) => v.cmd.includes(MARKER) && !v.cmd.includes('--type='))?.[0];
+  if (root === undefined) return [];
+  const out: { pid: number; type: string }[] = [{ pid: root, type: 'browser' }];
+  for (let i = 0; i < out.length; i++) {
+    for (const [pid, v] of info) if (v.ppid === out[i]!.pid) out.push({ pid, type: /--type=(\S+)/.exec(v.cmd)?.[1] ?? 'other' });
+  }
+  return out;
+}
+
+function rss(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function sampleMemory(): { renderer: number; total: number } {
+  const tree = processTree();
+  const renderers = tree.filter((p) => p.type === 'renderer').map((p) => rss(p.pid));
+  return { renderer: Math.max(0, ...renderers), total: tree.reduce((s, p) => s + rss(p.pid), 0) };
+}
+
+async function measured<T>(run: () => Promise<T>): Promise<{ value: T; peakRenderer: number; peakTotal: number; idleRenderer: number; idleTotal: number }> {
+  const idle = sampleMemory();
+  let peak = { ...idle };
+  const timer = setInterval(() => {
+    const s = sampleMemory();
+    peak = { renderer: Math.max(peak.renderer, s.renderer), total: Math.max(peak.total, s.total) };
+  }, 20);
+  try {
+    const value = await run();
+    return { value, peakRenderer: peak.renderer, peakTotal: peak.total, idleRenderer: idle.renderer, idleTotal: idle.total };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const mibps = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
+const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
+
+const server = await createServer({
+  server: { port: 0, host: '127.0.0.1' },
+  logLevel: 'error',
+  // libsodium-wrappers' ESM build imports a file that ships in another package; its CommonJS build works.
+  resolve: { alias: [{ find: /^libsodium-wrappers$/, replacement: fileURLToPath(new URL('../node_modules/libsodium-wrappers/dist/modules/libsodium-wrappers.js', import.meta.url)) }] },
+  optimizeDeps: { include: ['comlink'] },
+});
+await server.listen();
+const address = server.httpServer!.address() as { port: number };
+const browser = await chromium.launch({ ...chromiumLaunch, args: [...chromiumLaunch.args, '--js-flags=--expose-gc', MARKER] });
+const page = await browser.newPage();
+page.on('pageerror', (e) => console.error('page error:', e));
+await page.goto(`http://127.0.0.1:${address.port}/bench/index.html`);
+await page.waitForSelector('body[data-ready="true"]');
+const gc = () => page.evaluate(() => (globalThis as { gc?: () => void }).gc?.());
+
+const results: Record<string, unknown> = { date: new Date().toISOString(), chromium: browser.version(), cores: (await import('node:os')).cpus().length, payloads: [] as unknown[] };
+
+// ---- chunk-size sweep, once, on 64 MiB ----
+const sweepBytes = 64 * MiB;
+const sweep: Record<string, number> = {};
+for (const call of CALL_SIZES) sweep[`${call / 1024} KiB`] = round(mibps(sweepBytes, await page.evaluate(([t, c]) => window.bench.aes(t, c, 1), [sweepBytes, call] as const)));
+const bestCall = CALL_SIZES[Object.values(sweep).indexOf(Math.max(...Object.values(sweep)))]!;
+results.aesCallSizeSweepMiBps = sweep;
+results.aesBestCallSize = bestCall;
+console.log('AES-128-GCM by call size (MiB/s, one worker):', sweep);
+
+const rows: string[][] = [];
+for (const sizeMiB of sizesMiB) {
+  const size = sizeMiB * MiB;
+  await page.evaluate((s) => window.bench.makePayload(s), size);
+  await gc();
+  const aes1 = mibps(size, await page.evaluate(([t, c]) => window.bench.aes(t, c, 1), [size, bestCall] as const));
+  const aes2 = mibps(size, await page.evaluate(([t, c]) => window.bench.aes(t, c, 2), [size, bestCall] as const));
+  const read = mibps(size, await page.evaluate(() => window.bench.read()));
+  const sodium = mibps(size, await page.evaluate(() => window.bench.peer('sodium')));
+  const send = mibps(size, await page.evaluate(() => window.bench.peer('send')));
+  await gc();
+  const protect = await measured(() => page.evaluate(() => window.bench.protect()));
+  await gc();
+  const open = await measured(() => page.evaluate(() => window.bench.open()));
+  await gc();
+  const idb = await page.evaluate(() => window.bench.protectIntoIndexedDb());
+  await page.evaluate(() => window.bench.release());
+  await gc();
+  const p = protect.value;
+  const o = open.value;
+  const row = {
+    sizeMiB,
+    baselines: { aesOneWorkerMiBps: round(aes1), aesTwoWorkersMiBps: round(aes2), rawReadMiBps: round(read) },
+    peers: { libsodiumSecretstreamMiBps: round(sodium), sendAes128Gcm64KiBMiBps: round(send) },
+    ours: {
+      protectMiBps: round(mibps(size, p.ms)),
+      openMiBps: round(mibps(size, o.ms)),
+      protectIntoIndexedDbMiBps: round(mibps(size, idb.ms)),
+      indexedDbStoreMs: round(idb.storeMs),
+      fragments: p.fragments,
+      overheadBytes: p.bytes - size,
+      longestMainThreadTaskMs: Math.max(p.longestTaskMs, o.longestTaskMs),
+      peakRendererAboveIdleMiB: { protect: round((protect.peakRenderer - protect.idleRenderer) / MiB), open: round((open.peakRenderer - open.idleRenderer) / MiB) },
+      peakChromiumTreeAboveIdleMiB: { protect: round((protect.peakTotal - protect.idleTotal) / MiB), open: round((open.peakTotal - open.idleTotal) / MiB) },
+    },
+    ratios: {
+      protectVsRawRead: round(mibps(size, p.ms) / read, 2),
+      openVsRawRead: round(mibps(size, o.ms) / read, 2),
+      protectVsAesOneWorker: round(mibps(size, p.ms) / aes1, 2),
+      protectVsLibsodium: round(mibps(size, p.ms) / sodium, 2),
+      protectVsSend: round(mibps(size, p.ms) / send, 2),
+      openVsLibsodium: round(mibps(size, o.ms) / sodium, 2),
+      openVsSend: round(mibps(size, o.ms) / send, 2),
+    },
+  };
+  (results.payloads as unknown[]).push(row);
+  rows.push([
+    `${sizeMiB} MiB`,
+    String(row.baselines.rawReadMiBps),
+    String(row.baselines.aesOneWorkerMiBps),
+    String(row.baselines.aesTwoWorkersMiBps),
+    String(row.peers.libsodiumSecretstreamMiBps),
+    String(row.peers.sendAes128Gcm64KiBMiBps),
+    `${row.ours.protectMiBps} (${row.ratios.protectVsRawRead}×)`,
+    `${row.ours.openMiBps} (${row.ratios.openVsRawRead}×)`,
+    String(row.ours.protectIntoIndexedDbMiBps),
+    `${row.ours.peakRendererAboveIdleMiB.protect}/${row.ours.peakRendererAboveIdleMiB.open}`,
+    `${row.ours.peakChromiumTreeAboveIdleMiB.protect}/${row.ours.peakChromiumTreeAboveIdleMiB.open}`,
+    String(row.ours.longestMainThreadTaskMs),
+  ]);
+}
+
+// ---- image path ----
+const images: Record<string, unknown> = {};
+const photoFixture = readFileSync(new URL('../tests/fixtures/photo-board.jpg', import.meta.url)).toString('base64');
+const imageCases: [string, () => Promise<number>][] = [
+  ['24 MP photo-like JPEG (6000×4000)', () => page.evaluate(() => window.bench.makePhoto(6000, 4000))],
+  ['real photo fixture (photo-board.jpg)', () => page.evaluate(([b]) => window.bench.loadFixture(b, 'image/jpeg'), [photoFixture] as const)],
+  ['X-ray-like scan PNG (3000×3000)', () => page.evaluate(() => window.bench.makeScan(3000, 3000))],
+];
+for (const [name, make] of imageCases) {
+  const sourceBytes = await make();
+  const entry: Record<string, unknown> = { sourceBytes };
+  for (const compress of [false, true]) {
+    await gc();
+    const r = await page.evaluate((c) => window.bench.imagePath(c), compress);
+    // Upload time at a typical phone uplink of 10 Mbit/s, to weigh compression time against bytes saved.
+    const uploadMs = (r.fragmentBytes * 8) / 10e6 * 1000;
+    entry[compress ? 'deflate' : 'identity'] = { ...r, protectMs: round(r.protectMs), openDrawMs: round(r.openDrawMs), uploadAt10MbitMs: round(uploadMs), protectPlusUploadMs: round(r.protectMs + uploadMs), bodyToPixels: round(r.bodyBytes / r.pixelBytes, 3) };
+  }
+  images[name] = entry;
+}
+results.images = images;
+await page.evaluate(() => window.bench.release());
+
+await browser.close();
+await server.close();
+
+const header = ['payload', 'read', 'AES 1w', 'AES 2w', 'libsodium', 'Send 64K', 'protect (×read)', 'open (×read)', 'protect+IDB', 'rend MiB p/o', 'tree MiB p/o', 'max task ms'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join(' | ');
+console.log('\nThroughput in MiB/s (file→fragments = protect, fragments→file = open); memory peak above idle');
+console.log(line(header));
+console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+for (const r of rows) console.log(line(r));
+console.log('\nImage path (ms):');
+for (const [name, entry] of Object.entries(images)) {
+  const e = entry as Record<string, Record<string, number>>;
+  for (const mode of ['identity', 'deflate']) {
+    const m = e[mode] as Record<string, number>;
+    console.log(`  ${name} [${mode}]: ${m.width}×${m.height}, decode+protect ${m.protectMs} ms, open+draw ${m.openDrawMs} ms, body/pixels ${m.bodyToPixels}, fragments ${round(m.fragmentBytes! / MiB, 1)} MiB, +upload@10Mbit/s ${m.protectPlusUploadMs} ms, longest task ${Math.max(m.protectLongestTaskMs!, m.openLongestTaskMs!)} ms`);
+  }
+}
+writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+console.log('\nwrote bench/results.json');

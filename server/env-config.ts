@@ -1,0 +1,92 @@
+import { resolve } from 'node:path';
+import { ConfigError } from './config-error.js';
+import type { StackOptions } from './stack-options.js';
+import { parseTokenMapJson, readTokenMapFile } from './token-store.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function number(env: Env, name: string): number | undefined {
+  const value = text(env, name);
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new ConfigError(`${name} must be a number, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+function boolean(env: Env, name: string): boolean | undefined {
+  const value = text(env, name)?.toLowerCase();
+  if (value === undefined) return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+function wrap<T>(name: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Reads the stack configuration from environment variables (see server/README.md). */
+export function stackOptionsFromEnv(env: Env = process.env, cwd: string = process.cwd()): StackOptions {
+  const options: StackOptions = {};
+  const set = <K extends keyof StackOptions>(key: K, value: StackOptions[K] | undefined): void => {
+    if (value !== undefined) options[key] = value;
+  };
+
+  set('appPort', number(env, 'APP_PORT') ?? number(env, 'PORT'));
+  const dist = text(env, 'APP_DIST_DIR');
+  set('distDir', dist === undefined ? undefined : resolve(cwd, dist));
+  set('bucket', text(env, 'S3_BUCKET'));
+  set('presignExpiresSeconds', number(env, 'PRESIGN_EXPIRES_SECONDS'));
+  set('appOrigins', text(env, 'APP_ORIGIN')?.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''));
+  set('checksumSha256', boolean(env, 'S3_CHECKSUM_SHA256'));
+  set('maxBodyBytes', number(env, 'MAX_BODY_BYTES'));
+  set('maxObjectsPerRequest', number(env, 'MAX_OBJECTS_PER_REQUEST'));
+  set('maxObjectBytes', number(env, 'MAX_OBJECT_BYTES'));
+
+  const burst = number(env, 'RATE_LIMIT_BURST');
+  const perSecond = number(env, 'RATE_LIMIT_PER_SECOND');
+  if (burst !== undefined || perSecond !== undefined) options.rateLimit = { burst: burst ?? 60, perSecond: perSecond ?? 2 };
+
+  const inline = text(env, 'EHRV_TOKENS');
+  const file = text(env, 'EHRV_TOKENS_FILE');
+  if (inline !== undefined && file !== undefined) throw new ConfigError('set EHRV_TOKENS or EHRV_TOKENS_FILE, not both');
+  if (inline !== undefined) set('tokens', parseTokenMapJson(inline, 'EHRV_TOKENS'));
+  if (file !== undefined) set('tokens', wrap('EHRV_TOKENS_FILE', () => readTokenMapFile(resolve(cwd, file))));
+  set('devToken', text(env, 'EHRV_DEV_TOKEN'));
+
+  const endpoint = text(env, 'S3_ENDPOINT');
+  if (endpoint !== undefined) {
+    const s3: NonNullable<StackOptions['s3']> = { endpoint };
+    const region = text(env, 'S3_REGION');
+    const forcePathStyle = boolean(env, 'S3_FORCE_PATH_STYLE');
+    const accessKeyId = text(env, 'S3_ACCESS_KEY_ID');
+    const secretAccessKey = text(env, 'S3_SECRET_ACCESS_KEY');
+    const sessionToken = text(env, 'S3_SESSION_TOKEN');
+    if (region !== undefined) s3.region = region;
+    if (forcePathStyle !== undefined) s3.forcePathStyle = forcePathStyle;
+    if (accessKeyId !== undefined) s3.accessKeyId = accessKeyId;
+    if (secretAccessKey !== undefined) s3.secretAccessKey = secretAccessKey;
+    if (sessionToken !== undefined) s3.sessionToken = sessionToken;
+    options.s3 = s3;
+  }
+
+  const s3Port = number(env, 'S3_PORT');
+  const dataDir = text(env, 'S3_DATA_DIR');
+  const verbose = boolean(env, 'S3_LOG');
+  options.localS3 = {
+    ...(s3Port !== undefined ? { port: s3Port } : {}),
+    ...(dataDir !== undefined ? { dataDir: resolve(cwd, dataDir) } : {}),
+    ...(verbose !== undefined ? { verbose } : {}),
+  };
+  return options;
+}

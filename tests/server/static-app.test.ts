@@ -1,0 +1,101 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../../server/start.js';
+import { makeDist, makeTempDir } from './helpers.js';
+
+/** fetch() normalises "..", so traversal attempts go through node:http verbatim. */
+function rawGet(appUrl: string, path: string): Promise<number> {
+  const { hostname, port } = new URL(appUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, path }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('static app server', () => {
+  let stack: Stack;
+  let bare: Stack;
+  let removeTemp: () => Promise<void>;
+
+  beforeAll(async () => {
+    const temp = await makeTempDir('static');
+    removeTemp = temp.remove;
+    stack = await startStack({ appPort: 0, localS3: { port: 0, dataDir: `${temp.path}/s3` }, distDir: await makeDist(temp.path) });
+    bare = await startStack({ appPort: 0, s3: { endpoint: stack.s3Url, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, distDir: `${temp.path}/missing-dist` });
+  });
+
+  afterAll(async () => {
+    await bare?.close();
+    await stack?.close();
+    await removeTemp?.();
+  });
+
+  it('serves index.html with a strict CSP naming the S3 origin', async () => {
+    const response = await fetch(`${stack.appUrl}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await response.text()).toContain('<title>EHR Vault</title>');
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain(`connect-src 'self' ${new URL(stack.s3Url).origin};`);
+    expect(csp).toContain("worker-src 'self' blob:");
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).toContain("base-uri 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('cache-control')).toBe('no-cache');
+  });
+
+  it('uses the right MIME types and caching', async () => {
+    const script = await fetch(`${stack.appUrl}/assets/app-abc123.js`);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(script.headers.get('cache-control')).toContain('immutable');
+    expect(await script.text()).toBe('console.log("app");');
+
+    const worker = await fetch(`${stack.appUrl}/assets/worker-def456.js`);
+    expect(worker.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+
+    const manifest = await fetch(`${stack.appUrl}/manifest.webmanifest`);
+    expect(manifest.headers.get('content-type')).toBe('application/manifest+json; charset=utf-8');
+
+    const serviceWorker = await fetch(`${stack.appUrl}/sw.js`);
+    expect(serviceWorker.headers.get('cache-control')).toBe('no-cache');
+  });
+
+  it('falls back to the app shell for client routes and 404s missing files', async () => {
+    const route = await fetch(`${stack.appUrl}/records/123`);
+    expect(route.status).toBe(200);
+    expect(await route.text()).toContain('<title>EHR Vault</title>');
+    expect((await fetch(`${stack.appUrl}/assets/missing.js`)).status).toBe(404);
+  });
+
+  it('never serves files outside dist', async () => {
+    expect(await rawGet(stack.appUrl, '/../package.json')).toBe(404);
+    expect(await rawGet(stack.appUrl, '/assets/%2e%2e/%2e%2e/package.json')).toBe(404);
+    expect(await rawGet(stack.appUrl, '/%00index.html')).toBe(404);
+    expect(await rawGet(stack.appUrl, '/.env')).toBe(404);
+  });
+
+  it('refuses other methods', async () => {
+    const response = await fetch(`${stack.appUrl}/`, { method: 'POST' });
+    expect(response.status).toBe(405);
+  });
+
+  it('answers 503 with a build hint when dist is missing, while the API keeps working', async () => {
+    const page = await fetch(`${bare.appUrl}/`);
+    expect(page.status).toBe(503);
+    expect(await page.text()).toContain('npm run build');
+    expect((await fetch(`${bare.appUrl}/api/health`)).status).toBe(200);
+  });
+
+  it('serves a development token through /api/config when no tokens are configured', async () => {
+    expect(stack.token).toMatch(/^dev-/);
+    const config = (await (await fetch(`${stack.appUrl}/api/config`)).json()) as { defaultToken: string };
+    expect(config.defaultToken).toBe(stack.token);
+  });
+});
