@@ -11,3 +11,4 @@ export * from './fragments.js';
 export * from './split-stream.js';
 export * from './key-text.js';
 export * from './record.js';
+export * from './object-names.js';

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { decodeKeyText, EhrVaultError, fromHex, openRecord, toHex } from '../../src/core/index.js';
 import { buildVector, type VectorFile } from '../vectors/build-vector.js';
-import { referenceOpen } from '../vectors/reference-decoder.js';
+import { referenceObjectName, referenceOpen } from '../vectors/reference-decoder.js';
 import { VECTOR_CASES } from '../vectors/vector-cases.js';
 
 const dir = new URL('../vectors/', import.meta.url);
@@ -24,6 +24,13 @@ describe('test vectors', () => {
       it('the key text decodes to the record key', async () => {
         const v = await load(`${c.id}.json`);
         expect(toHex(decodeKeyText(v.keyText))).toBe(v.recordKey);
+      });
+
+      it('object names match the reference derivation and are distinct', async () => {
+        const v = await load(`${c.id}.json`);
+        expect(v.objectNames).toEqual(v.objectNames.map((_, i) => referenceObjectName(v.recordKey, v.recordId, i)));
+        expect(new Set(v.objectNames).size).toBe(Array.from(v.sequenceKey).length);
+        for (const name of v.objectNames) expect(name).toMatch(/^[a-z2-7]{32}$/);
       });
 
       if (!c.expectError) {

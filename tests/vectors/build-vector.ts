@@ -1,4 +1,4 @@
-import { encodeKeyText, fromHex, parseFragment, protectRecord, toHex } from '../../src/core/index.js';
+import { deriveRecordKeys, encodeKeyText, fragmentObjectName, fromHex, parseFragment, protectRecord, toHex } from '../../src/core/index.js';
 import type { VectorCase } from './vector-cases.js';
 
 export interface VectorFile {
@@ -11,10 +11,15 @@ export interface VectorFile {
   readonly metadata: VectorCase['metadata'];
   readonly plaintext: string;
   readonly keyText: string;
+  readonly recordId: string;
+  readonly objectNames: readonly string[];
   readonly envelope: string;
   readonly fragments: readonly { readonly indexChar: string; readonly bytes: string }[];
   readonly expect: 'ok' | { readonly error: string };
 }
+
+/** Bytes 00 01 … 0f as a record id. */
+export const VECTOR_RECORD_ID = 'AAECAwQFBgcICQoLDA0ODw';
 
 /** Runs the implementation with the vector's fixed key and nonce prefix (the test-only randomness seam). */
 export async function buildVector(c: VectorCase): Promise<VectorFile> {
@@ -44,6 +49,8 @@ export async function buildVector(c: VectorCase): Promise<VectorFile> {
     metadata: c.metadata,
     plaintext: toHex(c.plaintext),
     keyText: encodeKeyText(fromHex(c.recordKey)),
+    recordId: VECTOR_RECORD_ID,
+    objectNames: await Promise.all(made.fragments.map(async (_, i) => fragmentObjectName(await deriveRecordKeys(fromHex(c.recordKey)), VECTOR_RECORD_ID, i))),
     envelope: envelope.map(toHex).join(''),
     fragments: fragments.map((f) => ({ indexChar: f.indexChar, bytes: toHex(f.bytes) })),
     expect: c.expectError ? { error: c.expectError } : 'ok',

@@ -93,3 +93,16 @@ export function referenceOpen(fragmentsHex: readonly string[], sequenceKey: stri
   if (at !== envelope.length) throw new Error('length');
   return { metadata, plaintext: Buffer.concat(out), envelope };
 }
+
+/** FORMAT.md §2.1, from the spec: base32 (lower case) of the first 20 bytes of the HMAC. */
+export function referenceObjectName(recordKeyHex: string, recordIdBase64Url: string, position: number): string {
+  const kNames = derive(Buffer.from(recordKeyHex, 'hex'), 'ehr-vault/v1/object-names', 32);
+  const pos = Buffer.alloc(2);
+  pos.writeUInt16BE(position);
+  const mac = hmac(kNames, Buffer.from('EHRV1 object-name\0'), Buffer.from(recordIdBase64Url, 'base64url'), pos).subarray(0, 20);
+  let bits = '';
+  for (const byte of mac) bits += byte.toString(2).padStart(8, '0');
+  let out = '';
+  for (let i = 0; i < bits.length; i += 5) out += 'abcdefghijklmnopqrstuvwxyz234567'[Number.parseInt(bits.slice(i, i + 5).padEnd(5, '0'), 2)];
+  return out;
+}
