@@ -250,11 +250,13 @@ export class EnvelopeOpener {
     return this.metadataValue;
   }
 
-  /** Opens the next body chunk; only authentic chunks in their original order come out. */
+  /** Opens the next body chunk (chunks must be given in order); a chunk comes out only if it authenticated. */
   async openNext(ciphertext: Uint8Array): Promise<Uint8Array> {
     const index = this.nextChunk;
     if (index >= this.chunkCount) throw new EnvelopeError('ENVELOPE_TRAILING_DATA', 'The record has more data than it should.', 'The fragments may have been altered; download them again.');
     if (ciphertext.length !== this.chunkCiphertextLength(index)) throw malformed('chunk has the wrong length', { index });
+    // Claimed before awaiting, so several chunks can be in flight, each with its own counter.
+    this.nextChunk++;
     const last = index === this.chunkCount - 1;
     try {
       const plain = await crypto.subtle.decrypt(
@@ -262,7 +264,6 @@ export class EnvelopeOpener {
         this.keys.encryption,
         asBufferSource(ciphertext),
       );
-      this.nextChunk++;
       return new Uint8Array(plain);
     } catch {
       throw tampered(`chunk ${index}`, { segment: 'body', chunk: index, offset: this.bodyOffset(index), length: ciphertext.length });
@@ -283,7 +284,37 @@ function tampered(what: string, details: Record<string, unknown>): EnvelopeError
   return new EnvelopeError('ENVELOPE_TAMPERED', `The record failed its integrity check at ${what}: it was altered or damaged.`, 'Download the fragments again; if this persists, the stored copy is damaged.', details);
 }
 
-export interface SealStreamOptions extends SealOptions, LongOperationOptions {}
+export interface SealStreamOptions extends SealOptions, LongOperationOptions {
+  /**
+   * Chunks encrypted at once. WebCrypto runs off the calling thread, so keeping a few calls in flight
+   * hides each call's round trip; results still come out strictly in order.
+   */
+  readonly concurrency?: number | undefined;
+}
+
+export const DEFAULT_CONCURRENCY = 4;
+
+/** Runs async steps with up to `limit` in flight and hands results back in submission order. */
+class OrderedWindow<T> {
+  private readonly queue: { promise: Promise<T>; weight: number }[] = [];
+  constructor(private readonly limit: number) {}
+  push(promise: Promise<T>, weight: number): void {
+    // Observed at once so a failure of a call still queued is not reported as unhandled; it is
+    // rethrown when its turn comes.
+    promise.catch(() => {});
+    this.queue.push({ promise, weight });
+  }
+  get full(): boolean {
+    return this.queue.length >= this.limit;
+  }
+  get size(): number {
+    return this.queue.length;
+  }
+  async shift(): Promise<{ value: T; weight: number }> {
+    const head = this.queue.shift()!;
+    return { value: await head.promise, weight: head.weight };
+  }
+}
 
 /**
  * Encrypts `source` (which must yield exactly metadata.byteLength bytes, in pieces of any size) and yields
@@ -295,26 +326,37 @@ export async function* sealStream(keys: RecordKeys, metadata: RecordMetadata, so
   const sealer = await EnvelopeSealer.create(keys, metadata, options);
   yield sealer.head;
   const queue = new ByteQueue();
+  const inFlight = new OrderedWindow<Uint8Array>(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
   const total = metadata.byteLength;
+  let taken = 0;
   let done = 0;
-  async function* sealReady(): AsyncGenerator<Uint8Array> {
-    while (!sealer.done) {
-      const chunk = queue.take(sealer.chunkPlaintextLength(sealer.nextIndex));
-      if (!chunk) return;
+  async function* sealReady(flush: boolean): AsyncGenerator<Uint8Array> {
+    for (;;) {
       throwIfAborted(signal);
-      const sealed = await sealer.sealNext(chunk);
-      done += chunk.length;
-      onProgress?.({ done, total });
-      yield sealed;
+      const chunk = sealer.done ? undefined : queue.take(sealer.chunkPlaintextLength(sealer.nextIndex));
+      if (chunk) {
+        throwIfAborted(signal);
+        taken += chunk.length;
+        inFlight.push(sealer.sealNext(chunk), chunk.length);
+      }
+      if (inFlight.full || (!chunk && inFlight.size > 0 && (flush || sealer.done))) {
+        const { value, weight } = await inFlight.shift();
+        done += weight;
+        onProgress?.({ done, total });
+        yield value;
+      } else if (!chunk) {
+        return;
+      }
     }
   }
-  yield* sealReady();
+  yield* sealReady(false);
   for await (const piece of source) {
-    if (done + queue.length + piece.length > total) throw lengthMismatch(total, done + queue.length + piece.length);
+    if (taken + queue.length + piece.length > total) throw lengthMismatch(total, taken + queue.length + piece.length);
     queue.push(piece);
-    yield* sealReady();
+    yield* sealReady(false);
   }
-  if (!sealer.done) throw lengthMismatch(total, done + queue.length);
+  yield* sealReady(true);
+  if (!sealer.done) throw lengthMismatch(total, taken + queue.length);
 }
 
 export interface OpenedStream {
@@ -327,7 +369,7 @@ export interface OpenedStream {
  * Decrypts an envelope arriving in pieces of any size. Throws ENVELOPE_TRUNCATED if the source ends
  * early and ENVELOPE_TRAILING_DATA if it goes on after the last chunk.
  */
-export async function openStream(keys: RecordKeys, source: ByteSource, options: LongOperationOptions = {}): Promise<OpenedStream> {
+export async function openStream(keys: RecordKeys, source: ByteSource, options: LongOperationOptions & { readonly concurrency?: number | undefined } = {}): Promise<OpenedStream> {
   const { signal, onProgress } = options;
   const iterator = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
   const queue = new ByteQueue();
@@ -345,12 +387,27 @@ export async function openStream(keys: RecordKeys, source: ByteSource, options: 
   const metadata = await opener.openMetadata(await fill(opener.header.metadataLength, 'the record description'));
   const total = metadata.byteLength;
   async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
+    const inFlight = new OrderedWindow<Uint8Array>(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
     let done = 0;
-    for (let index = 0; index < opener.chunkCount; index++) {
-      const plain = await opener.openNext(await fill(opener.chunkCiphertextLength(index), `chunk ${index}`));
-      done += plain.length;
+    for (let index = 0; index < opener.chunkCount || inFlight.size > 0; ) {
+      if (index < opener.chunkCount && !inFlight.full) {
+        let ciphertext: Uint8Array;
+        try {
+          ciphertext = await fill(opener.chunkCiphertextLength(index), `chunk ${index}`);
+        } catch (error) {
+          // Report failures in stream order: a chunk already in flight that fails comes first.
+          while (inFlight.size > 0) await inFlight.shift();
+          throw error;
+        }
+        inFlight.push(opener.openNext(ciphertext), 0);
+        index++;
+        continue;
+      }
+      throwIfAborted(signal);
+      const { value } = await inFlight.shift();
+      done += value.length;
       onProgress?.({ done, total });
-      yield plain;
+      yield value;
     }
     for (;;) {
       if (queue.length > 0) break;

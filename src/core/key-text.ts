@@ -7,25 +7,25 @@ export const KEY_TEXT_PREFIX = 'ehrvk1.';
 const BODY_LENGTH = 22; // 16 bytes in unpadded base64url
 export const KEY_TEXT_LENGTH = KEY_TEXT_PREFIX.length + BODY_LENGTH + 1;
 
+/** Multiplication by x in GF(2^6) with the primitive polynomial x^6 + x + 1. */
+function timesX(value: number): number {
+  const shifted = value << 1;
+  return shifted & 0x40 ? (shifted ^ 0x43) & 0x3f : shifted;
+}
+
 /**
- * Luhn mod 64 over the base64url alphabet: detects every single mistyped character and every swap of two
- * adjacent different characters, before any decryption is tried.
+ * A Damm-style check over GF(64): state ← x·state ⊕ value for each character. Because x ∉ {0, 1}, this
+ * quasigroup is weakly totally anti-symmetric, so the check detects every single mistyped character and
+ * every swap of two adjacent different characters (Luhn mod 64 misses the swap of 'A' and '_').
  */
-function luhnSum(values: readonly number[], checkIncluded: boolean): number {
-  const n = 64;
-  let sum = 0;
-  let factor = checkIncluded ? 1 : 2;
-  for (let i = values.length - 1; i >= 0; i--) {
-    const addend = factor * values[i]!;
-    sum += Math.floor(addend / n) + (addend % n);
-    factor = factor === 2 ? 1 : 2;
-  }
-  return sum % n;
+function checkState(values: readonly number[]): number {
+  let state = 0;
+  for (const value of values) state = timesX(state) ^ value;
+  return state;
 }
 
 function checkCharacter(body: string): string {
-  const values = Array.from(body, (c) => BASE64URL_ALPHABET.indexOf(c));
-  return BASE64URL_ALPHABET[(64 - luhnSum(values, false)) % 64]!;
+  return BASE64URL_ALPHABET[timesX(checkState(Array.from(body, (c) => BASE64URL_ALPHABET.indexOf(c))))]!;
 }
 
 /** `ehrvk1.` ‖ base64url(key) ‖ one check character: 30 characters, safe in URLs, QR codes and chat. */
@@ -51,7 +51,7 @@ export function decodeKeyText(input: string): Uint8Array {
     if (value < 0) throw new KeyTextInvalidError('character', `Character ${KEY_TEXT_PREFIX.length + i + 1} ("${char}") cannot appear in a record key.`, { position: KEY_TEXT_PREFIX.length + i });
     values.push(value);
   }
-  if (luhnSum(values, true) !== 0) throw new KeyTextInvalidError('checksum', 'The record key has a typing mistake: its check character does not match.');
+  if (checkState(values) !== 0) throw new KeyTextInvalidError('checksum', 'The record key has a typing mistake: its check character does not match.');
   try {
     return fromBase64Url(rest.slice(0, BODY_LENGTH));
   } catch {

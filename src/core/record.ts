@@ -1,7 +1,7 @@
 import type { ByteSource } from './byte-queue.js';
 import { concatBytes } from './bytes.js';
 import { EhrVaultError, FragmentError } from './errors.js';
-import { openStream, plannedEnvelopeLength, sealStream, type SealOptions } from './envelope.js';
+import { HEADER_LENGTH, openStream, plannedEnvelopeLength, sealStream, type SealOptions } from './envelope.js';
 import { parseFragment, planMerge, sealFragmentFrames, type Fragment, type ParsedFragment } from './fragments.js';
 import { deriveRecordKeys, generateRecordKey } from './keychain.js';
 import type { RecordMetadata } from './metadata.js';
@@ -82,9 +82,12 @@ export async function openRecord(fragments: readonly Uint8Array[], sequenceKey: 
  */
 export function blameFragments(error: unknown, order: readonly ParsedFragment[]): unknown {
   if (!(error instanceof EhrVaultError)) return error;
-  if (error.code !== 'ENVELOPE_TAMPERED' && error.code !== 'WRONG_RECORD_KEY' && error.code !== 'ENVELOPE_MALFORMED' && error.code !== 'METADATA_INVALID') return error;
+  const blamed: readonly string[] = ['ENVELOPE_TAMPERED', 'WRONG_RECORD_KEY', 'ENVELOPE_MALFORMED', 'ENVELOPE_UNSUPPORTED', 'METADATA_INVALID'];
+  if (!blamed.includes(error.code)) return error;
+  // Errors without a location concern the header (commitment, magic, version): its 40 bytes may span
+  // more than one fragment when fragments are small.
   const start = typeof error.details.offset === 'number' ? error.details.offset : 0;
-  const end = start + (typeof error.details.length === 'number' ? error.details.length : 1);
+  const end = start + (typeof error.details.length === 'number' ? error.details.length : HEADER_LENGTH);
   const hit: string[] = [];
   let at = 0;
   for (const f of order) {
