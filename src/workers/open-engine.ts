@@ -6,6 +6,7 @@ import { pixelByteLength } from '../core/metadata.js';
 import { throwIfAborted } from '../core/progress.js';
 import { blameFragments } from '../core/record.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
+import { BlobBuilder } from './blob-builder.js';
 import { inflateRaw } from './deflate.js';
 import type { OpenRequest, OpenResult, ProgressCallback } from './engine-api.js';
 import { pixelBitmap } from './noise-preview.js';
@@ -41,21 +42,9 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
     const opened = await openStream(keys, payloads(), { signal, onProgress: (p) => onProgress({ phase: 'decrypt', done: p.done, total: p.total || total }) });
     const { metadata } = opened;
     if (metadata.kind === 'file') {
-      const parts: Blob[] = [];
-      let pending: Uint8Array[] = [];
-      let pendingBytes = 0;
-      for await (const chunk of opened.chunks) {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        // Flush to a Blob every 16 MiB: the plaintext leaves the JS heap as it is produced.
-        if (pendingBytes >= 16 * 1024 * 1024) {
-          parts.push(new Blob(pending as BlobPart[]));
-          pending = [];
-          pendingBytes = 0;
-        }
-      }
-      parts.push(new Blob(pending as BlobPart[]));
-      return { kind: 'file', metadata, blob: new Blob(parts, { type: metadata.mime }) };
+      const builder = new BlobBuilder();
+      for await (const chunk of opened.chunks) builder.push(chunk);
+      return { kind: 'file', metadata, blob: builder.finish(metadata.mime) };
     }
     const body = new Uint8Array(metadata.byteLength);
     let at = 0;

@@ -4,19 +4,20 @@ import { sealFragmentFrames } from '../core/fragments.js';
 import { deriveRecordKeys } from '../core/keychain.js';
 import type { RecordMetadata } from '../core/metadata.js';
 import { throwIfAborted } from '../core/progress.js';
+import { InputInvalidError } from '../core/errors.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
-import { splitStream } from '../core/split-stream.js';
 import type { ByteSource } from '../core/byte-queue.js';
 import { decodeImage } from './decode-image.js';
 import type { ProgressCallback, ProtectRequest, ProtectResult } from './engine-api.js';
-import { FragmentBlobSink } from './fragment-blob-sink.js';
+import { BlobBuilder } from './blob-builder.js';
 import { noiseBitmap } from './noise-preview.js';
 import { readSlices } from './read-slices.js';
 import { deflateRaw } from './deflate.js';
 
 /**
  * The paper's pipeline for one record: (image → pixels →) AES-128-GCM → split by sequence key → Blobs.
- * Streams a file from disk in slices, so memory stays bounded whatever the file size.
+ * Streams a file in slices into an envelope Blob, so memory stays bounded whatever the file size, then
+ * cuts the fragments out of it as Blob slices.
  */
 export async function protectInWorker(request: ProtectRequest, onProgress: ProgressCallback = () => {}, signal?: AbortSignal): Promise<ProtectResult> {
   const key = parseSequenceKey(request.sequenceKey);
@@ -53,34 +54,32 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
 
   const envelopeLength = plannedEnvelopeLength(metadata, request.chunkSize);
   const frames = await sealFragmentFrames(keys, key, envelopeLength);
-  const sink = new FragmentBlobSink(frames.length);
+  const builder = new BlobBuilder();
   const noiseParts: Uint8Array[] = [];
   let noiseBytes = 0;
   const noiseWanted = noiseSize ? noiseSize.width * noiseSize.height * 4 : 0;
-  const envelope = sealStream(keys, metadata, body, {
-    chunkSize: request.chunkSize,
-    signal,
-    onProgress: (p) => onProgress({ phase: 'encrypt', ...p }),
-  });
-  async function* tapNoise(): AsyncGenerator<Uint8Array> {
-    let first = true;
-    for await (const piece of envelope) {
-      // The first piece is the header and metadata; the noise is drawn from the pixels' ciphertext.
-      if (!first && noiseBytes < noiseWanted) {
-        noiseParts.push(piece);
-        noiseBytes += piece.length;
-      }
-      first = false;
-      yield piece;
+  let first = true;
+  for await (const piece of sealStream(keys, metadata, body, { chunkSize: request.chunkSize, signal, onProgress: (p) => onProgress({ phase: 'encrypt', ...p }) })) {
+    // The first piece is the header and metadata; the noise is drawn from the pixels' ciphertext.
+    if (!first && noiseBytes < noiseWanted) {
+      noiseParts.push(piece);
+      noiseBytes += piece.length;
     }
+    first = false;
+    builder.push(piece);
   }
-  for await (const piece of splitStream(noiseSize ? tapNoise() : envelope, frames)) sink.push(piece);
   throwIfAborted(signal);
-  const blobs = sink.finish();
+  const envelope = builder.finish();
+  if (envelope.size !== envelopeLength) throw new InputInvalidError('The envelope has an unexpected length.', { expected: envelopeLength, actual: envelope.size });
+  // A fragment is its frame around a slice of the envelope: slicing and composing Blobs copies nothing.
+  const fragments = frames.map((f) => ({
+    indexChar: f.indexChar,
+    blob: new Blob([f.prefix as BlobPart, envelope.slice(f.payloadStart, f.payloadEnd), f.suffix as BlobPart], { type: 'application/octet-stream' }),
+  }));
   return {
     metadata,
     envelopeLength,
-    fragments: frames.map((f, i) => ({ indexChar: f.indexChar, blob: blobs[i]! })),
+    fragments,
     ...(noiseSize ? { noise: noiseBitmap(noiseParts, noiseSize.width, noiseSize.height) } : {}),
   };
 }
