@@ -12,3 +12,4 @@ export * from './split-stream.js';
 export * from './key-text.js';
 export * from './record.js';
 export * from './object-names.js';
+export * from './share-text.js';
