@@ -29,12 +29,16 @@ export type ErrorCode =
 
 export type ErrorDetails = Readonly<Record<string, unknown>>;
 
-export class EhrVaultError extends Error {
-  readonly code: ErrorCode;
+/**
+ * `C` lets layers above the core add their own codes (services: network, storage, keys) while the core's
+ * own errors keep the exact `ErrorCode` union.
+ */
+export class EhrVaultError<C extends string = ErrorCode> extends Error {
+  readonly code: C;
   readonly hint: string;
   readonly details: ErrorDetails;
 
-  constructor(code: ErrorCode, message: string, hint: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+  constructor(code: C, message: string, hint: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -131,6 +135,6 @@ export class EnvelopeError extends EhrVaultError {
   }
 }
 
-export function isEhrVaultError(value: unknown): value is EhrVaultError {
+export function isEhrVaultError(value: unknown): value is EhrVaultError<string> {
   return value instanceof EhrVaultError;
 }

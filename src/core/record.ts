@@ -82,7 +82,9 @@ export async function openRecord(fragments: readonly Uint8Array[], sequenceKey: 
  */
 export function blameFragments(error: unknown, order: readonly ParsedFragment[]): unknown {
   if (!(error instanceof EhrVaultError)) return error;
-  const blamed: readonly string[] = ['ENVELOPE_TAMPERED', 'WRONG_RECORD_KEY', 'ENVELOPE_MALFORMED', 'ENVELOPE_UNSUPPORTED', 'METADATA_INVALID'];
+  // METADATA_INVALID is not blamed: it is raised only after the metadata authenticated, so it means a
+  // record from a newer or faulty writer, not damage.
+  const blamed: readonly string[] = ['ENVELOPE_TAMPERED', 'WRONG_RECORD_KEY', 'ENVELOPE_MALFORMED', 'ENVELOPE_UNSUPPORTED'];
   if (!blamed.includes(error.code)) return error;
   // Errors without a location concern the header (commitment, magic, version): its 40 bytes may span
   // more than one fragment when fragments are small.
