@@ -45,6 +45,14 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/ui/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/core/**', '**/workers/**', '**/storage/**'], message: 'The UI calls services; it never does byte work or touches storage itself.' }],
+      }],
+    },
+  },
+  {
     files: ['src/services/**/*.ts', 'src/workers/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {

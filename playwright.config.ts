@@ -24,6 +24,11 @@ export default defineConfig({
   },
   projects: [
     { name: 'phone', use: { ...devices['Pixel 7'], browserName: 'chromium', launchOptions: chromiumLaunch } },
+    {
+      name: 'tablet',
+      testMatch: /app\.spec\.ts/,
+      use: { viewport: { width: 820, height: 1180 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, browserName: 'chromium', launchOptions: chromiumLaunch },
+    },
   ],
   webServer: {
     command: `npx vite --port ${PORT} --strictPort --host 127.0.0.1`,

@@ -4,6 +4,7 @@ import { generateRecordKey } from '../src/core/keychain.js';
 import { EngineClient } from '../src/services/engine-client.js';
 import type { ProtectResult } from '../src/workers/engine-api.js';
 import type { BenchWorkerApi } from './bench-worker.js';
+import './clinical-bench.js';
 
 const MiB = 1024 * 1024;
 const KEY = 'adk21937';

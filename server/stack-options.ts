@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './config-error.js';
+import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './http-server.js';
 import { DEV_USER_ID, generateDevToken, validateTokenMap, type TokenMap } from './token-store.js';
 
 /** An S3-compatible store reached over the network (AWS S3, MinIO, Ceph RGW, R2, ...). */
@@ -50,6 +51,8 @@ export interface StackOptions {
   maxObjectBytes?: number;
   /** Sign x-amz-checksum-sha256 into PUT URLs. Default: true for external stores, false for the embedded one (s3rver does not verify it). */
   checksumSha256?: boolean;
+  /** Slow-client limits of the app + API server. Default: headers 10 s, whole request 30 s, idle keep-alive 5 s. */
+  httpTimeouts?: Partial<HttpTimeouts>;
   log?: (line: string) => void;
 }
 
@@ -69,6 +72,7 @@ export interface ResolvedStackOptions {
   maxObjectsPerRequest: number;
   maxObjectBytes: number;
   checksumSha256: boolean;
+  httpTimeouts: HttpTimeouts;
   log: (line: string) => void;
 }
 
@@ -123,6 +127,16 @@ function resolveExternal(s3: ExternalS3Options): ResolvedStackOptions['external'
   };
 }
 
+function resolveHttpTimeouts(input: Partial<HttpTimeouts> = {}): HttpTimeouts {
+  const timeouts = {
+    headersMs: integer('headers timeout (ms)', input.headersMs, DEFAULT_HTTP_TIMEOUTS.headersMs, 100, 600_000),
+    requestMs: integer('request timeout (ms)', input.requestMs, DEFAULT_HTTP_TIMEOUTS.requestMs, 100, 600_000),
+    keepAliveMs: integer('keep-alive timeout (ms)', input.keepAliveMs, DEFAULT_HTTP_TIMEOUTS.keepAliveMs, 100, 600_000),
+  };
+  if (timeouts.headersMs > timeouts.requestMs) throw new ConfigError('the headers timeout must not exceed the request timeout');
+  return timeouts;
+}
+
 export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOptions {
   const tokens = validateTokenMap(options.tokens ?? {}, 'tokens');
   const hasTokens = Object.keys(tokens).length > 0;
@@ -158,6 +172,7 @@ export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOp
     maxObjectsPerRequest: integer('max objects per request', options.maxObjectsPerRequest, 256, 1, 1000),
     maxObjectBytes: integer('max object bytes', options.maxObjectBytes, 64 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),
     checksumSha256: options.checksumSha256 ?? external !== undefined,
+    httpTimeouts: resolveHttpTimeouts(options.httpTimeouts),
     log: options.log ?? (() => {}),
   };
 }

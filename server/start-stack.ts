@@ -64,7 +64,7 @@ export async function startStack(input: StackOptions = {}): Promise<Stack> {
     res.end('Starting\n');
   };
   // Listen first: with port 0 the app origin (needed for the bucket CORS rules) is only known now.
-  const app = await listen((req, res) => dispatch(req, res), options.host, options.appPort);
+  const app = await listen((req, res) => dispatch(req, res), options.host, options.appPort, options.httpTimeouts);
   const appUrl = `http://${options.host}:${app.port}`;
   const ownOrigins = [appUrl, `http://localhost:${app.port}`];
   const allowedOrigins = [...new Set([...ownOrigins, ...options.appOrigins])];

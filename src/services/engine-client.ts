@@ -1,7 +1,8 @@
 import * as Comlink from 'comlink';
 import { AbortedError } from '../core/errors.js';
 import { installErrorTransfer } from '../workers/comlink-errors.js';
-import type { DecodeResult, EngineApi, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult } from '../workers/engine-api.js';
+import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
+import type { ViewerSummary } from '../workers/viewer-api.js';
 
 installErrorTransfer();
 
@@ -63,5 +64,20 @@ export class EngineClient {
 
   decode(source: Blob, options: EngineCallOptions = {}): Promise<DecodeResult> {
     return this.call(options, (api) => api.decode(source) as Promise<DecodeResult>);
+  }
+
+  /** What `protect` with `mode: 'auto'` would store for this source (pixels or original bytes) and why. */
+  inspect(source: Blob, name: string, mime?: string, options: EngineCallOptions = {}): Promise<SourceInspection> {
+    return this.call(options, (api) => api.inspect(source, name, mime) as Promise<SourceInspection>);
+  }
+
+  /** "Save" for a pixel record: a PNG of the stored bit depth, encoded in a worker without a canvas. */
+  exportPng(request: ExportPngRequest, options: EngineCallOptions = {}): Promise<Blob> {
+    return this.call(options, (api, progress) => api.exportPng(request, progress) as Promise<Blob>);
+  }
+
+  /** Frame count, window presets and display tags of an opened DICOM file (parsed in a worker). */
+  dicomSummary(source: Blob, name?: string, options: EngineCallOptions = {}): Promise<ViewerSummary> {
+    return this.call(options, (api) => api.dicomSummary(source, name) as Promise<ViewerSummary>);
   }
 }

@@ -1,7 +1,12 @@
-import type { RecordMetadata } from '../core/metadata.js';
+import type { ImageInfo, PixelFormat, RecordMetadata } from '../core/metadata.js';
+import type { OriginalBytesReason, SourceInspection } from './decode-image.js';
+import type { ViewerSummary } from './viewer-api.js';
+
+export type { OriginalBytesReason, SourceInspection } from './decode-image.js';
+export type { SniffedType } from './decoders/sniff.js';
 
 /** Which step a long operation is in, for progress bars that say what is happening. */
-export type EnginePhase = 'decode' | 'compress' | 'encrypt' | 'verify' | 'decrypt' | 'decompress';
+export type EnginePhase = 'decode' | 'compress' | 'encrypt' | 'verify' | 'decrypt' | 'decompress' | 'encode';
 
 export interface EngineProgress {
   readonly phase: EnginePhase;
@@ -15,8 +20,12 @@ export interface ProtectRequest {
   readonly source: Blob;
   readonly name: string;
   readonly mime: string;
-  /** `image`: decode to pixels and encrypt those (the paper's path); `file`: encrypt the original bytes. */
-  readonly mode: 'image' | 'file';
+  /**
+   * `image`: decode to pixels and encrypt those (the paper's path), or fail with a typed error;
+   * `file`: encrypt the original bytes; `auto`: pixels for still images, original bytes for DICOM,
+   * animations, truncated JPEGs, TIFF and anything else (see `ProtectResult.stored`, FORMAT.md §11).
+   */
+  readonly mode: 'image' | 'file' | 'auto';
   readonly sequenceKey: string;
   /** 16 bytes; transferred to the worker, not copied. */
   readonly recordKey: Uint8Array;
@@ -32,8 +41,17 @@ export interface ProtectedFragment {
   readonly blob: Blob;
 }
 
+/** How the engine stored a record, and why (for `auto`, what it decided). */
+export interface StoredAs {
+  readonly as: 'pixels' | 'original-bytes';
+  /** Content type by the file's bytes. */
+  readonly type: SourceInspection['type'];
+  readonly reason?: OriginalBytesReason | undefined;
+}
+
 export interface ProtectResult {
   readonly metadata: RecordMetadata;
+  readonly stored: StoredAs;
   readonly fragments: readonly ProtectedFragment[];
   readonly envelopeLength: number;
   readonly noise?: ImageBitmap | undefined;
@@ -46,16 +64,41 @@ export interface OpenRequest {
   readonly recordKey: Uint8Array;
   /** Image records: also return an ImageBitmap built in the worker, so showing it costs the page nothing. */
   readonly display?: boolean | undefined;
+  /** Image records: also return the pixels as a PNG of the stored bit depth (frame 0), for "Save". */
+  readonly png?: boolean | undefined;
 }
 
 export type OpenResult =
-  | { readonly kind: 'file'; readonly metadata: RecordMetadata; readonly blob: Blob }
-  | { readonly kind: 'image'; readonly metadata: RecordMetadata; readonly pixels: Uint8Array<ArrayBuffer>; readonly bitmap?: ImageBitmap | undefined };
+  | {
+      readonly kind: 'file';
+      readonly metadata: RecordMetadata;
+      /** The original bytes, exactly as protected: "Save" gives back this Blob. */
+      readonly blob: Blob;
+      /** True when the bytes are DICOM (by content): a FrameViewerClient can preview them. */
+      readonly dicom?: boolean | undefined;
+    }
+  | {
+      readonly kind: 'image';
+      readonly metadata: RecordMetadata;
+      readonly pixels: Uint8Array<ArrayBuffer>;
+      /** For display only: 16-bit and grey formats are mapped to RGBA8 (FORMAT.md §6.3). */
+      readonly bitmap?: ImageBitmap | undefined;
+      /** With `png: true`: the pixels as a lossless PNG of the stored format; decoding it gives `pixels` back. */
+      readonly png?: Blob | undefined;
+    };
 
 export interface DecodeResult {
   readonly width: number;
   readonly height: number;
+  readonly pixelFormat: PixelFormat;
   readonly pixels: Uint8Array<ArrayBuffer>;
+}
+
+export interface ExportPngRequest {
+  readonly pixels: Uint8Array;
+  readonly image: ImageInfo;
+  /** Frame of a multi-frame record (0-based; PNG holds one frame). */
+  readonly frame?: number | undefined;
 }
 
 /** The typed surface of the engine worker (reached through comlink). */
@@ -64,4 +107,13 @@ export interface EngineApi {
   open(request: OpenRequest, onProgress?: ProgressCallback): Promise<OpenResult>;
   /** The same decode `protect` uses, so callers can compare pixels with what was protected. */
   decode(source: Blob): Promise<DecodeResult>;
+  /** What `protect` with `mode: 'auto'` would do with this source, without protecting it. */
+  inspect(source: Blob, name: string, mime?: string): Promise<SourceInspection>;
+  /** Encodes record pixels as a PNG of the same bit depth, without a canvas (exact round trip). */
+  exportPng(request: ExportPngRequest, onProgress?: ProgressCallback): Promise<Blob>;
+  /**
+   * Parses an opened DICOM file: frame count, windows, presets and the display tags (patient name and
+   * ID, study date, modality, description). For drawing, use FrameViewerClient (a long-lived worker).
+   */
+  dicomSummary(source: Blob, name?: string): Promise<ViewerSummary>;
 }

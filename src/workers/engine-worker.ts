@@ -1,8 +1,11 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
 import { installErrorTransfer } from './comlink-errors.js';
-import { decodeImage } from './decode-image.js';
+import { decodeImage, inspect, readForInspection } from './decode-image.js';
+import { encodePng } from './decoders/png-encode.js';
+import { lazyWasmDecode } from './dicom/lazy-wasm.js';
 import type { EngineApi } from './engine-api.js';
+import { FrameViewer } from './frame-viewer.js';
 import { openInWorker } from './open-engine.js';
 import { throttleProgress } from './progress-throttle.js';
 import { protectInWorker } from './protect-engine.js';
@@ -25,7 +28,18 @@ const api: EngineApi = {
   async decode(source) {
     const image = await decodeImage(source);
     const pixels = new Uint8Array(image.pixels.buffer as ArrayBuffer, image.pixels.byteOffset, image.pixels.byteLength);
-    return Comlink.transfer({ width: image.width, height: image.height, pixels }, [pixels.buffer]);
+    return Comlink.transfer({ width: image.width, height: image.height, pixelFormat: image.pixelFormat, pixels }, [pixels.buffer]);
+  },
+  async inspect(source, name, mime = source.type) {
+    return inspect(await readForInspection(source, name), name, mime);
+  },
+  async exportPng(request, onProgress) {
+    const progress = throttleProgress(onProgress);
+    return encodePng(request.pixels, request.image, { frame: request.frame, onProgress: (done, total) => progress({ phase: 'encode', done, total }) });
+  },
+  async dicomSummary(source, name = '') {
+    const viewer = await FrameViewer.fromDicom(new Uint8Array(await source.arrayBuffer()), name, lazyWasmDecode);
+    return viewer.summary;
   },
 };
 

@@ -10,6 +10,9 @@ import { BlobBuilder } from './blob-builder.js';
 import { inflateRaw } from './deflate.js';
 import type { OpenRequest, OpenResult, ProgressCallback } from './engine-api.js';
 import { pixelBitmap } from './noise-preview.js';
+import { displayRgba } from './decoders/display-pixels.js';
+import { encodePng } from './decoders/png-encode.js';
+import { isDicom, mayBeRawDicom, RAW_DICOM_PROBE_BYTES } from './dicom/dicom-dataset.js';
 import { readSlices } from './read-slices.js';
 
 async function readFrame(blob: Blob, source: number): Promise<ParsedFragment> {
@@ -44,7 +47,10 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
     if (metadata.kind === 'file') {
       const builder = new BlobBuilder();
       for await (const chunk of opened.chunks) builder.push(chunk);
-      return { kind: 'file', metadata, blob: builder.finish(metadata.mime) };
+      const blob = builder.finish(metadata.mime);
+      // Only the head is read: enough for the "DICM" marker, or to parse a marker-less DICOM file.
+      const head = new Uint8Array(await blob.slice(0, mayBeRawDicom(metadata.name) ? RAW_DICOM_PROBE_BYTES : 132).arrayBuffer());
+      return { kind: 'file', metadata, blob, dicom: isDicom(head, metadata.name) };
     }
     const body = new Uint8Array(metadata.byteLength);
     let at = 0;
@@ -53,8 +59,18 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
       at += chunk.length;
     }
     const expected = pixelByteLength(metadata.image!);
-    const image = (pixels: Uint8Array<ArrayBuffer>): OpenResult => ({ kind: 'image', metadata, pixels, ...(request.display ? { bitmap: pixelBitmap(pixels, metadata.image!.width, metadata.image!.height) } : {}) });
-    if (metadata.bodyEncoding !== 'deflate-raw') return image(body);
+    const info = metadata.image!;
+    const image = async (pixels: Uint8Array<ArrayBuffer>): Promise<OpenResult> => {
+      const png = request.png ? await encodePng(pixels, info, { onProgress: (done, t) => onProgress({ phase: 'encode', done, total: t }), signal }) : undefined;
+      return {
+        kind: 'image',
+        metadata,
+        pixels,
+        ...(request.display ? { bitmap: pixelBitmap(info.pixelFormat === 'RGBA8' && (info.frames ?? 1) === 1 ? pixels : displayRgba(pixels, info), info.width, info.height) } : {}),
+        ...(png ? { png } : {}),
+      };
+    };
+    if (metadata.bodyEncoding !== 'deflate-raw') return await image(body);
     let pixels: Uint8Array<ArrayBuffer>;
     try {
       pixels = await inflateRaw(body, expected, (done, t) => onProgress({ phase: 'decompress', done, total: t }), signal);
@@ -63,7 +79,7 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
       throw new EnvelopeError('METADATA_INVALID', 'The image data could not be decompressed.', 'The record was written by a faulty program; it cannot be shown as an image.', { cause: String(cause) });
     }
     if (pixels.length !== expected) throw new EnvelopeError('METADATA_INVALID', 'The image data has the wrong size.', 'The record was written by a faulty program; it cannot be shown as an image.', { expected, actual: pixels.length });
-    return image(pixels);
+    return await image(pixels);
   } catch (error) {
     throw blameFragments(error, order);
   }

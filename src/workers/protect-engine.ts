@@ -7,8 +7,8 @@ import { throwIfAborted } from '../core/progress.js';
 import { InputInvalidError } from '../core/errors.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
 import type { ByteSource } from '../core/byte-queue.js';
-import { decodeImage } from './decode-image.js';
-import type { ProgressCallback, ProtectRequest, ProtectResult } from './engine-api.js';
+import { decodeImage, inspect, readForInspection, type SourceInspection } from './decode-image.js';
+import type { ProgressCallback, ProtectRequest, ProtectResult, StoredAs } from './engine-api.js';
 import { BlobBuilder } from './blob-builder.js';
 import { noiseBitmap } from './noise-preview.js';
 import { readSlices } from './read-slices.js';
@@ -27,9 +27,20 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   let body: ByteSource;
   let noiseSize: { width: number; height: number } | undefined;
 
-  if (request.mode === 'image') {
+  let stored: StoredAs;
+  let inspection: SourceInspection | undefined;
+  let bytes: Uint8Array | undefined;
+  if (request.mode !== 'file' || request.mime === '' || request.mime === 'application/octet-stream') {
+    // Content decides: a renamed, extension-less or mislabelled file is still recognised.
     onProgress({ phase: 'decode', done: 0, total: request.source.size });
-    const image = await decodeImage(request.source);
+    bytes = await readForInspection(request.source, request.name);
+    inspection = inspect(bytes, request.name, request.mime);
+    throwIfAborted(signal);
+  }
+  const asPixels = request.mode === 'image' || (request.mode === 'auto' && inspection?.storeAs === 'pixels');
+
+  if (asPixels) {
+    const image = await decodeImage(request.source, bytes && bytes.length === request.source.size ? bytes : undefined);
     throwIfAborted(signal);
     onProgress({ phase: 'decode', done: request.source.size, total: request.source.size });
     let pixels: Uint8Array = image.pixels;
@@ -41,15 +52,21 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
       name: request.name,
       mime: request.mime,
       byteLength: pixels.length,
-      image: { width: image.width, height: image.height, pixelFormat: 'RGBA8' },
+      image: { width: image.width, height: image.height, pixelFormat: image.pixelFormat },
       ...(request.compress ? { bodyEncoding: 'deflate-raw' as const } : {}),
       createdAt,
     };
     body = [pixels];
     if (request.noisePreview) noiseSize = { width: image.width, height: image.height };
+    stored = { as: 'pixels', type: inspection?.type ?? 'unknown' };
   } else {
-    metadata = { kind: 'file', name: request.name, mime: request.mime, byteLength: request.source.size, createdAt };
+    // A file keeps the caller's MIME type unless it was empty or generic and the content says more.
+    const generic = request.mime === '' || request.mime === 'application/octet-stream';
+    const mime = generic && inspection && inspection.type !== 'unknown' ? inspection.mime : request.mime;
+    metadata = { kind: 'file', name: request.name, mime, byteLength: request.source.size, createdAt };
     body = readSlices(request.source, undefined, signal);
+    stored = { as: 'original-bytes', type: inspection?.type ?? 'unknown', reason: request.mode === 'file' ? 'requested' : inspection?.reason };
+    if (inspection) onProgress({ phase: 'decode', done: request.source.size, total: request.source.size });
   }
 
   const envelopeLength = plannedEnvelopeLength(metadata, request.chunkSize);
@@ -78,6 +95,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   }));
   return {
     metadata,
+    stored,
     envelopeLength,
     fragments,
     ...(noiseSize ? { noise: noiseBitmap(noiseParts, noiseSize.width, noiseSize.height) } : {}),

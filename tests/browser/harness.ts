@@ -5,6 +5,7 @@
 import { EngineClient } from '../../src/services/engine-client.js';
 import { generateRecordKey } from '../../src/core/keychain.js';
 import { isEhrVaultError } from '../../src/core/errors.js';
+import { createClinical } from './clinical-harness.js';
 
 const engine = new EngineClient();
 
@@ -115,7 +116,7 @@ async function tamper(blob: Blob) {
   };
 }
 
-const harness = { engine, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey };
+const harness = { engine, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
 declare global {
   interface Window {
     harness: typeof harness;

@@ -1,0 +1,66 @@
+import type { VaultDb } from '../storage/open-vault-db.js';
+import { clearCloudSettings, getCloudSettings, saveCloudSettings } from '../storage/settings-repository.js';
+import { defaultTransport } from './default-transport.js';
+import type { Transport } from './http-transport.js';
+import { OutboxRunner, type OutboxRunnerOptions } from './outbox-runner.js';
+import { PresignClient, resolveCloudEndpoint } from './presign-client.js';
+import { ServiceError } from './service-error.js';
+import { TransferEngine, type TransferEngineOptions } from './transfer-engine.js';
+
+export interface CloudConnectionOptions {
+  readonly db: VaultDb;
+  /** The app's origin (GET /api/config lives there). Default: this page's origin. */
+  readonly origin?: string | undefined;
+  readonly transport?: Transport | undefined;
+  /** Tuning for the engine (concurrency, retries, timeouts). */
+  readonly engine?: Partial<Omit<TransferEngineOptions, 'presigner' | 'transport'>> | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+function defaultOrigin(): string {
+  if (typeof location !== 'undefined') return location.origin;
+  throw new ServiceError('CLOUD_NOT_CONFIGURED', 'No app origin to read the cloud configuration from.', {}, { retryable: false });
+}
+
+/**
+ * A transfer engine for the presign service the settings name (item 7), or the app's own server with
+ * its /api/config token when none is set.
+ */
+export async function connectTransferEngine(options: CloudConnectionOptions): Promise<TransferEngine> {
+  const transport = options.transport ?? defaultTransport();
+  const settings = await getCloudSettings(options.db);
+  const endpoint = await resolveCloudEndpoint({ origin: options.origin ?? defaultOrigin(), settings, transport, signal: options.signal });
+  return new TransferEngine({ ...options.engine, presigner: new PresignClient(endpoint, transport), transport });
+}
+
+/** Creates and starts the outbox runner of this tab (it waits for the Web Lock if another tab runs one). */
+export function startOutboxRunner(options: CloudConnectionOptions & { readonly runner?: Partial<Omit<OutboxRunnerOptions, 'db' | 'engine'>> | undefined }): OutboxRunner {
+  const runner = new OutboxRunner({ ...options.runner, db: options.db, engine: () => connectTransferEngine(options) });
+  runner.start();
+  return runner;
+}
+
+/**
+ * Saves (or, with null, clears: back to the app's own server) the presign service and token, and makes
+ * the runner use them from its next round. The URL must be absolute http(s); https unless local.
+ */
+export async function updateCloudSettings(db: VaultDb, settings: { readonly presignUrl: string; readonly token: string } | null, runner?: OutboxRunner): Promise<void> {
+  if (settings === null) {
+    await clearCloudSettings(db);
+  } else {
+    let url: URL;
+    try {
+      url = new URL(settings.presignUrl);
+    } catch {
+      throw new ServiceError('CLOUD_NOT_CONFIGURED', 'The presign service address is not a URL (e.g. https://vault.example.org/api/presign).', {}, { retryable: false });
+    }
+    const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) {
+      // The token travels with every presign request: only over TLS, except to this machine.
+      throw new ServiceError('CLOUD_NOT_CONFIGURED', 'The presign service must use https:// (http:// only for localhost).', {}, { retryable: false });
+    }
+    if (settings.token.trim() === '') throw new ServiceError('CLOUD_NOT_CONFIGURED', 'Enter the access token for the presign service.', {}, { retryable: false });
+    await saveCloudSettings(db, { presignUrl: url.href, token: settings.token.trim(), updatedAt: Date.now() });
+  }
+  runner?.reconfigure();
+}

@@ -1,0 +1,227 @@
+import { InputInvalidError } from '../core/errors.js';
+import { retryAfterMs } from './backoff.js';
+import type { Transport } from './http-transport.js';
+import { isAbort, isConnectivityError, ServiceError } from './service-error.js';
+
+/** What the presign service (server/README.md) accepts as an object name. */
+export const OBJECT_NAME_PATTERN = /^[a-z0-9]{16,64}$/;
+
+export type PresignOperation = 'put' | 'get' | 'head' | 'delete';
+
+/** Where and how to presign: the app's own server by default, or a service a person configured. */
+export interface CloudEndpoint {
+  /** Absolute URL of POST …/presign. */
+  readonly presignUrl: string;
+  readonly token: string;
+  /** Whether PUT URLs bind the SHA-256 we send (GET /api/config `checksumSha256`). */
+  readonly checksumSha256: boolean;
+  readonly maxObjectsPerRequest: number;
+  readonly maxObjectBytes: number;
+}
+
+export interface PresignObject {
+  readonly name: string;
+  /** put only: base64 SHA-256 of the exact bytes. */
+  readonly sha256?: string | undefined;
+  /** put only: exact byte length, signed as Content-Length. */
+  readonly size?: number | undefined;
+}
+
+export interface PresignedUrl {
+  readonly name: string;
+  readonly url: string;
+  readonly method: 'GET' | 'PUT' | 'HEAD' | 'DELETE';
+  /** Must be sent exactly: they are part of the signature. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface PresignedBatch {
+  /** Epoch ms (server clock) when every URL of the batch stops working. */
+  readonly expiresAt: number;
+  readonly urls: readonly PresignedUrl[];
+}
+
+/** Defaults of the reference server, used when a custom service has no readable /config. */
+export const DEFAULT_LIMITS = { maxObjectsPerRequest: 256, maxObjectBytes: 64 * 1024 * 1024 } as const;
+
+const METHODS = new Set(['GET', 'PUT', 'HEAD', 'DELETE']);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+async function readJson(body: Blob): Promise<unknown> {
+  try {
+    return JSON.parse(await body.text()) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The server's `{ error: { code, message, hint } }`, if it sent one. */
+function serverError(json: unknown): { code?: string; message?: string; hint?: string } {
+  if (!isRecord(json) || !isRecord(json.error)) return {};
+  const { code, message, hint } = json.error;
+  return {
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof message === 'string' ? { message } : {}),
+    ...(typeof hint === 'string' ? { hint } : {}),
+  };
+}
+
+function parseBatch(json: unknown, requested: readonly PresignObject[], operation: PresignOperation): PresignedBatch {
+  const bad = (why: string) => new ServiceError('PRESIGN_REJECTED', `The presign service sent an unexpected answer: ${why}.`, { operation });
+  if (!isRecord(json) || typeof json.expiresAt !== 'string' || !Array.isArray(json.urls)) throw bad('not a presign response');
+  const expiresAt = Date.parse(json.expiresAt);
+  if (Number.isNaN(expiresAt)) throw bad('no expiry');
+  const urls: PresignedUrl[] = json.urls.map((raw: unknown) => {
+    if (!isRecord(raw) || typeof raw.name !== 'string' || typeof raw.url !== 'string' || typeof raw.method !== 'string' || !METHODS.has(raw.method)) throw bad('malformed URL entry');
+    const headers: Record<string, string> = {};
+    if (isRecord(raw.headers)) {
+      for (const [key, value] of Object.entries(raw.headers)) if (typeof value === 'string') headers[key] = value;
+    }
+    const url = new URL(raw.url);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw bad('URL is not http(s)');
+    return { name: raw.name, url: url.href, method: raw.method as PresignedUrl['method'], headers };
+  });
+  // Each URL must be for exactly the name we asked for: a URL for another name would upload our bytes there.
+  if (urls.length !== requested.length || urls.some((u, i) => u.name !== requested[i]!.name)) throw bad('names do not match the request');
+  return { expiresAt, urls };
+}
+
+/**
+ * Talks to a presign service (server/README.md): POST { operation, objects } with a bearer token,
+ * gets back short-lived URLs. One call is one HTTP request; batching and retrying are the caller's
+ * (the transfer engine's) business. Failures are typed: 401 → PRESIGN_UNAUTHORIZED, 429 →
+ * RATE_LIMITED (details.retryAfterMs), 5xx → PRESIGN_UNAVAILABLE, other refusals → PRESIGN_REJECTED.
+ */
+export class PresignClient {
+  constructor(
+    readonly endpoint: CloudEndpoint,
+    private readonly transport: Transport,
+  ) {}
+
+  async presign(operation: PresignOperation, objects: readonly PresignObject[], signal?: AbortSignal): Promise<PresignedBatch> {
+    if (objects.length === 0 || objects.length > this.endpoint.maxObjectsPerRequest) {
+      throw new InputInvalidError(`Presign 1 to ${this.endpoint.maxObjectsPerRequest} objects per request.`, { count: objects.length });
+    }
+    for (const object of objects) {
+      if (!OBJECT_NAME_PATTERN.test(object.name)) throw new InputInvalidError('Object names are 16-64 characters a-z 0-9.', { name: object.name });
+    }
+    const body = JSON.stringify({
+      operation,
+      objects: objects.map((o) => ({
+        name: o.name,
+        ...(operation === 'put' && o.sha256 !== undefined && this.endpoint.checksumSha256 ? { sha256: o.sha256 } : {}),
+        ...(operation === 'put' && o.size !== undefined ? { size: o.size } : {}),
+      })),
+    });
+    const response = await this.transport.send(
+      {
+        method: 'POST',
+        url: this.endpoint.presignUrl,
+        headers: { authorization: `Bearer ${this.endpoint.token}`, 'content-type': 'application/json' },
+        body,
+      },
+      { signal },
+    );
+    const json = await readJson(response.body);
+    if (response.status === 200) return parseBatch(json, objects, operation);
+    const server = serverError(json);
+    const details = { status: response.status, ...(server.code ? { serverCode: server.code } : {}), ...(server.hint ? { serverHint: server.hint } : {}) };
+    const message = server.message ?? `The presign service answered ${response.status}.`;
+    if (response.status === 401) throw new ServiceError('PRESIGN_UNAUTHORIZED', message, details);
+    if (response.status === 429) {
+      throw new ServiceError('RATE_LIMITED', message, { ...details, retryAfterMs: retryAfterMs(response.header('retry-after')) });
+    }
+    if (response.status >= 500 || response.status === 408) throw new ServiceError('PRESIGN_UNAVAILABLE', message, details);
+    throw new ServiceError('PRESIGN_REJECTED', message, details);
+  }
+}
+
+export interface ResolveEndpointOptions {
+  /** The app's origin (where GET /api/config lives by default). */
+  readonly origin: string;
+  /** A person's choice of service; without it the app's own server and its dev token are used. */
+  readonly settings?: { readonly presignUrl: string; readonly token: string } | undefined;
+  readonly transport: Transport;
+  readonly signal?: AbortSignal | undefined;
+}
+
+interface PublicConfig {
+  presignUrl?: string;
+  defaultToken?: string | null;
+  checksumSha256?: boolean;
+  maxObjectsPerRequest?: number;
+  maxObjectBytes?: number;
+}
+
+async function readConfig(url: string, transport: Transport, signal: AbortSignal | undefined): Promise<PublicConfig | undefined> {
+  const response = await transport.send({ method: 'GET', url }, { signal });
+  if (response.status !== 200) return undefined;
+  const json = await readJson(response.body);
+  if (!isRecord(json)) return undefined;
+  const positive = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
+  return {
+    ...(typeof json.presignUrl === 'string' ? { presignUrl: json.presignUrl } : {}),
+    ...(typeof json.defaultToken === 'string' || json.defaultToken === null ? { defaultToken: json.defaultToken } : {}),
+    ...(typeof json.checksumSha256 === 'boolean' ? { checksumSha256: json.checksumSha256 } : {}),
+    ...(positive(json.maxObjectsPerRequest) ? { maxObjectsPerRequest: positive(json.maxObjectsPerRequest)! } : {}),
+    ...(positive(json.maxObjectBytes) ? { maxObjectBytes: positive(json.maxObjectBytes)! } : {}),
+  };
+}
+
+function absoluteUrl(value: string, base: string): string {
+  try {
+    const url = new URL(value, base);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('scheme');
+    return url.href;
+  } catch {
+    throw new ServiceError('CLOUD_NOT_CONFIGURED', `The presign service address ${JSON.stringify(value)} is not an http(s) URL.`, {}, { retryable: false });
+  }
+}
+
+/**
+ * Works out which presign service to use. With settings, that service (its limits read from the
+ * sibling …/config when it has one; a service without it gets the reference defaults and no checksum
+ * binding). Without, the app's own GET /api/config, which names the presign URL and, in development,
+ * a token.
+ */
+export async function resolveCloudEndpoint(options: ResolveEndpointOptions): Promise<CloudEndpoint> {
+  const { settings, transport, signal } = options;
+  if (settings) {
+    const presignUrl = absoluteUrl(settings.presignUrl, options.origin);
+    if (settings.token.trim() === '') throw new ServiceError('CLOUD_NOT_CONFIGURED', 'No access token is set for the presign service.', {}, { retryable: false });
+    let config: PublicConfig | undefined;
+    try {
+      config = await readConfig(new URL('config', presignUrl).href, transport, signal);
+    } catch (error) {
+      // Offline: say so (the runner retries later) rather than settle for defaults for the session.
+      if (isConnectivityError(error) || isAbort(error)) throw error;
+      // A service without a readable config still works with the reference limits.
+      config = undefined;
+    }
+    return {
+      presignUrl,
+      token: settings.token,
+      checksumSha256: config?.checksumSha256 ?? false,
+      maxObjectsPerRequest: config?.maxObjectsPerRequest ?? DEFAULT_LIMITS.maxObjectsPerRequest,
+      maxObjectBytes: config?.maxObjectBytes ?? DEFAULT_LIMITS.maxObjectBytes,
+    };
+  }
+  const configUrl = absoluteUrl('/api/config', options.origin);
+  const config = await readConfig(configUrl, transport, signal);
+  if (config === undefined) {
+    throw new ServiceError('PRESIGN_UNAVAILABLE', 'The app server did not provide its cloud configuration (GET /api/config).', { url: configUrl });
+  }
+  if (typeof config.defaultToken !== 'string' || config.presignUrl === undefined) {
+    throw new ServiceError('CLOUD_NOT_CONFIGURED', 'This server has no default access token; a presign service and token must be set.', {}, { retryable: false });
+  }
+  return {
+    presignUrl: absoluteUrl(config.presignUrl, configUrl),
+    token: config.defaultToken,
+    checksumSha256: config.checksumSha256 ?? false,
+    maxObjectsPerRequest: config.maxObjectsPerRequest ?? DEFAULT_LIMITS.maxObjectsPerRequest,
+    maxObjectBytes: config.maxObjectBytes ?? DEFAULT_LIMITS.maxObjectBytes,
+  };
+}

@@ -1,0 +1,229 @@
+import { decodeShareText, encodeShareText } from '../core/share-text.js';
+import { generateRecordKey } from '../core/keychain.js';
+import { generateRecordId } from '../core/object-names.js';
+import type { RecordMetadata } from '../core/metadata.js';
+import { parseSequenceKey } from '../core/sequence-key.js';
+import { throwIfAborted } from '../core/progress.js';
+import { idbKeyStore } from '../storage/key-repository.js';
+import { openVaultDb, type VaultDb } from '../storage/open-vault-db.js';
+import { retryFailedEntries } from '../storage/outbox-repository.js';
+import { forgetRecordLocally } from '../storage/record-forget.js';
+import { getRecord, listRecords as listRecordEntries } from '../storage/record-repository.js';
+import type { RecordEntry } from '../storage/schema.js';
+import { getCloudSettings } from '../storage/settings-repository.js';
+import { estimateStorage, requestPersistentStorage } from '../storage/storage-quota.js';
+import { connectTransferEngine, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
+import { EngineClient } from './engine-client.js';
+import { KeyVault } from './key-vault.js';
+import { KeyVaultError } from './key-vault-error.js';
+import type { OutboxRunner } from './outbox-runner.js';
+import { deleteRecord as queueRecordDeletion, fetchFragments, notifyOutbox, storeProtectedRecord } from './record-store.js';
+import type { LongCall, OpenOutcome, ProtectOutcome, RecordSummary, StorageReport } from './vault-types.js';
+
+/** What the vault keeps sealed for each record: only readable on this device, only while unlocked. */
+interface SealedRecordInfo {
+  readonly name: string;
+  readonly kind: 'image' | 'file';
+  readonly mime: string;
+  readonly byteLength: number;
+  readonly sequenceKey: string;
+}
+
+/**
+ * The one service the UI talks to: protect (engine → key vault → store → outbox), list, open (cache or
+ * cloud → engine), delete, share, settings and the lock. It holds no bytes itself: workers do the byte
+ * work and IndexedDB keeps the Blobs.
+ */
+export class Vault {
+  private readonly listeners = new Set<() => void>();
+
+  private constructor(
+    private readonly db: VaultDb,
+    readonly keys: KeyVault,
+    private readonly engine: EngineClient,
+    private readonly runner: OutboxRunner,
+  ) {
+    for (const type of ['progress', 'record-synced', 'failed'] as const) runner.on(type, () => this.changed());
+  }
+
+  static async create(): Promise<Vault> {
+    const db = await openVaultDb();
+    const runner = startOutboxRunner({ db });
+    return new Vault(db, new KeyVault(idbKeyStore(db)), new EngineClient(), runner);
+  }
+
+  /** Called on any change of the catalog or of sync states; returns an unsubscribe function. */
+  onRecordsChanged(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  unlock(passphrase?: string): Promise<void> {
+    return this.keys.unlock(passphrase);
+  }
+
+  lock(): void {
+    this.keys.lock();
+    this.changed();
+  }
+
+  /** Encrypts and splits `file` in a worker, keeps it on this device and queues its upload. */
+  async protect(file: File, sequenceKey: string, options: LongCall = {}): Promise<ProtectOutcome> {
+    const key = parseSequenceKey(sequenceKey);
+    const recordKey = generateRecordKey();
+    const recordId = generateRecordId();
+    try {
+      const result = await this.engine.protect(
+        { source: file, name: file.name, mime: file.type, mode: 'auto', sequenceKey: key.text, recordKey, noisePreview: true, compress: true },
+        { signal: options.signal, onProgress: options.onProgress },
+      );
+      throwIfAborted(options.signal);
+      const info: SealedRecordInfo = { name: result.metadata.name, kind: result.metadata.kind, mime: result.metadata.mime, byteLength: result.metadata.kind === 'image' ? displayLength(result.metadata) : result.metadata.byteLength, sequenceKey: key.text };
+      await storeProtectedRecord(result, recordId, recordKey, {
+        db: this.db,
+        signal: options.signal,
+        onProgress: (p) => options.onProgress?.({ phase: 'store', ...p } as never),
+        wrappedKey: await this.keys.wrapRecordKey(recordId, recordKey),
+        encryptedMetadata: await this.keys.sealJson(recordId, info),
+      });
+      this.changed();
+      return {
+        recordId,
+        shareText: encodeShareText({ recordId, recordKey }),
+        metadata: result.metadata,
+        fragments: result.fragments.map((f) => ({ indexChar: f.indexChar, size: f.blob.size })),
+        noise: result.noise,
+      };
+    } finally {
+      recordKey.fill(0);
+    }
+  }
+
+  private async info(entry: RecordEntry): Promise<SealedRecordInfo | null> {
+    if (!entry.encryptedMetadata || !this.keys.unlocked) return null;
+    try {
+      return await this.keys.openJson<SealedRecordInfo>(entry.recordId, entry.encryptedMetadata);
+    } catch {
+      return null;
+    }
+  }
+
+  private async toSummary(entry: RecordEntry): Promise<RecordSummary> {
+    const info = await this.info(entry);
+    return {
+      recordId: entry.recordId,
+      name: info?.name ?? null,
+      kind: info?.kind ?? null,
+      mime: info?.mime ?? null,
+      byteLength: info?.byteLength ?? null,
+      createdAt: entry.createdAt,
+      fragmentCount: entry.fragmentCount,
+      totalBytes: entry.totalBytes,
+      sync: { state: entry.sync.state, uploaded: entry.sync.uploaded, error: entry.sync.lastError },
+      hasKey: entry.wrappedKey !== null,
+    };
+  }
+
+  async listRecords(): Promise<RecordSummary[]> {
+    const entries = await listRecordEntries(this.db);
+    return Promise.all(entries.sort((a, b) => b.createdAt - a.createdAt).map((e) => this.toSummary(e)));
+  }
+
+  async summary(recordId: string): Promise<RecordSummary | undefined> {
+    const entry = await getRecord(this.db, recordId);
+    return entry ? this.toSummary(entry) : undefined;
+  }
+
+  async rememberedSequenceKey(recordId: string): Promise<string | undefined> {
+    const entry = await getRecord(this.db, recordId);
+    return entry ? ((await this.info(entry))?.sequenceKey ?? undefined) : undefined;
+  }
+
+  /** The share text of a record protected here: locator and record key (never the sequence key). */
+  async shareText(recordId: string): Promise<string> {
+    const entry = await getRecord(this.db, recordId);
+    if (!entry?.wrappedKey) throw new KeyVaultError('KEY_UNAVAILABLE', 'This device has no key for that record.', 'Open it with its share text and sequence key.');
+    const recordKey = await this.keys.unwrapRecordKey(recordId, entry.wrappedKey);
+    return encodeShareText({ recordId, recordKey });
+  }
+
+  async openLocal(recordId: string, sequenceKey: string, options: LongCall = {}): Promise<OpenOutcome> {
+    const entry = await getRecord(this.db, recordId);
+    if (!entry?.wrappedKey) return this.openShared(await this.shareText(recordId), sequenceKey, options);
+    const recordKey = await this.keys.unwrapRecordKey(recordId, entry.wrappedKey);
+    return this.openWith(recordId, recordKey, sequenceKey, options);
+  }
+
+  /** Opens a record from its share text (any device): cached fragments first, then the cloud. */
+  async openShared(shareText: string, sequenceKey: string, options: LongCall = {}): Promise<OpenOutcome> {
+    const { recordId, recordKey } = decodeShareText(shareText);
+    return this.openWith(recordId, recordKey, sequenceKey, options);
+  }
+
+  private async openWith(recordId: string, recordKey: Uint8Array, sequenceKey: string, options: LongCall): Promise<OpenOutcome> {
+    const key = parseSequenceKey(sequenceKey);
+    try {
+      const fragments = await fetchFragments(recordId, recordKey, key.n, {
+        db: this.db,
+        engine: () => connectTransferEngine({ db: this.db, signal: options.signal }),
+        signal: options.signal,
+        onProgress: (p) => options.onProgress?.({ phase: 'download', ...p }),
+      });
+      const opened = await this.engine.open({ fragments, sequenceKey: key.text, recordKey, display: true, png: true }, { signal: options.signal, onProgress: options.onProgress });
+      this.changed();
+      if (opened.kind === 'file') return { kind: 'file', metadata: opened.metadata, blob: opened.blob };
+      const png = opened.png;
+      return { kind: 'image', metadata: opened.metadata, bitmap: opened.bitmap!, ...(png ? { pngBlob: async () => png } : {}) };
+    } finally {
+      recordKey.fill(0);
+    }
+  }
+
+  /** Deletes a record here, and everywhere (its fragments in the cloud) unless `fromCloud` is false. */
+  async deleteRecord(recordId: string, options: { readonly fromCloud: boolean }): Promise<void> {
+    if (options.fromCloud) await queueRecordDeletion(recordId, { db: this.db });
+    else await forgetRecordLocally(this.db, recordId);
+    this.changed();
+  }
+
+  async retryUpload(recordId: string): Promise<void> {
+    await retryFailedEntries(this.db, Date.now(), recordId);
+    notifyOutbox();
+    this.runner.wake();
+    this.changed();
+  }
+
+  cloudSettings(): Promise<{ presignUrl: string; token: string } | undefined> {
+    return getCloudSettings(this.db);
+  }
+
+  async saveCloudSettings(settings: { readonly presignUrl: string; readonly token: string } | undefined): Promise<void> {
+    await updateCloudSettings(this.db, settings ?? null, this.runner);
+  }
+
+  async storageReport(): Promise<StorageReport> {
+    const estimate = await estimateStorage();
+    return { usage: estimate.usage, quota: estimate.quota, persisted: estimate.persisted };
+  }
+
+  requestPersistence(): Promise<boolean> {
+    return requestPersistentStorage();
+  }
+}
+
+/** For images the catalog shows the size of the pixel data a person would get back. */
+function displayLength(metadata: RecordMetadata): number {
+  return metadata.byteLength;
+}
+
+let instance: Promise<Vault> | undefined;
+
+/** The app's single vault (one IndexedDB connection, one outbox runner per tab). */
+export function getVault(): Promise<Vault> {
+  instance ??= Vault.create();
+  return instance;
+}

@@ -1,0 +1,153 @@
+import type { DBSchema } from 'idb';
+
+/**
+ * The one IndexedDB schema of EHR Vault. What is stored here must be safe on a shared or stolen device
+ * with an unlocked browser profile: ciphertext fragments, sizes, object names and sync bookkeeping.
+ * Never plaintext, file names or an unwrapped record key: those slots exist only in sealed form.
+ */
+export const DB_NAME = 'ehr-vault';
+/** Bump with a new `case` in upgrade.ts; never edit an existing case. */
+export const DB_VERSION = 1;
+
+/** A short, storable description of a failure (what `lastError` fields and events carry). */
+export interface StoredError {
+  readonly code: string;
+  readonly message: string;
+  readonly hint: string;
+}
+
+/**
+ * Bytes sealed by a key service that does not exist yet (the record key wrapped under a device key,
+ * the metadata encrypted under it). `scheme` names the algorithm so later versions can tell slots
+ * apart; storage never interprets the bytes.
+ */
+export interface SealedBytes {
+  readonly scheme: string;
+  readonly iv: Uint8Array;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * `local`: fragments waiting in the outbox; `uploading`: some stored in the cloud; `synced`: all of them;
+ * `failed`: an upload needs a person (bad token, refused URL); `remote`: fetched from the cloud, not made
+ * here; `deleting`: removal from the cloud is queued.
+ */
+export type SyncState = 'local' | 'uploading' | 'synced' | 'failed' | 'remote' | 'deleting';
+
+export interface RecordSync {
+  readonly state: SyncState;
+  /** Fragments known to be in the cloud. */
+  readonly uploaded: number;
+  readonly updatedAt: number;
+  readonly lastError: StoredError | null;
+}
+
+export interface RecordEntry {
+  /** 22 base64url characters (FORMAT.md §2.1): random, says nothing about the record. */
+  readonly recordId: string;
+  readonly createdAt: number;
+  /** n, the sequence key's length. */
+  readonly fragmentCount: number;
+  /** Unknown (null) for records fetched from the cloud rather than protected here. */
+  readonly envelopeLength: number | null;
+  /** Byte size of each fragment, by position. */
+  readonly fragmentSizes: readonly number[];
+  readonly totalBytes: number;
+  readonly sync: RecordSync;
+  /** The record key wrapped by a key service; null until such a service exists (the key is then not kept). */
+  readonly wrappedKey: SealedBytes | null;
+  /** Name, type and notes sealed by the same key service; null until then. */
+  readonly encryptedMetadata: SealedBytes | null;
+}
+
+export interface FragmentEntry {
+  readonly recordId: string;
+  readonly position: number;
+  /** The fragment's own index character (visible in its first bytes anyway, as in the paper). */
+  readonly indexChar: string;
+  /** Cloud object name (FORMAT.md §2.1); kept so the outbox can upload without the record key. */
+  readonly objectName: string;
+  readonly size: number;
+  /** Base64 SHA-256 of the fragment bytes; null when nothing trustworthy was known at caching time. */
+  readonly sha256: string | null;
+  /** The ciphertext; null when evicted from the cache (it can be fetched again by name). */
+  readonly blob: Blob | null;
+  /** When the cloud confirmed the upload; null while it is not there (or not known to be). */
+  readonly uploadedAt: number | null;
+}
+
+export type OutboxOp = 'put' | 'delete';
+/** Done entries are deleted, so there is no `done` state. */
+export type OutboxState = 'pending' | 'in-flight' | 'failed';
+
+export interface OutboxEntry {
+  readonly recordId: string;
+  readonly position: number;
+  /** Kept here too: a `delete` outlives the fragment row it removes. */
+  readonly objectName: string;
+  readonly op: OutboxOp;
+  readonly state: OutboxState;
+  /** Attempts that ended in a failure (an interrupted one does not count). */
+  readonly attempts: number;
+  /** Epoch ms; the entry is due when this has passed. */
+  readonly nextAttemptAt: number;
+  readonly lastError: StoredError | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface CloudSettings {
+  /** Absolute URL of a presign service (POST …/presign). */
+  readonly presignUrl: string;
+  /** Bearer token for it. It grants access to ciphertext only, never to keys. */
+  readonly token: string;
+  readonly updatedAt: number;
+}
+
+/** The key vault's items: a non-extractable device key, and the vault key wrapped by it. */
+export interface StoredVaultKey {
+  readonly wrapped: SealedBytes;
+  readonly passphrase: { readonly salt: Uint8Array; readonly iterations: number } | null;
+}
+
+export interface KeyValues {
+  /** A WebCrypto key object: IndexedDB keeps it without its bytes ever being readable by script. */
+  'device-key': CryptoKey;
+  'vault-key': StoredVaultKey;
+}
+export type KeyName = keyof KeyValues;
+
+export interface SettingsValues {
+  cloud: CloudSettings;
+}
+export type SettingsKey = keyof SettingsValues;
+
+export interface VaultSchema extends DBSchema {
+  records: {
+    key: string;
+    value: RecordEntry;
+    indexes: { 'by-created': number };
+  };
+  fragments: {
+    key: [string, number];
+    value: FragmentEntry;
+    indexes: { 'by-object-name': string };
+  };
+  outbox: {
+    key: [string, number];
+    value: OutboxEntry;
+    /** [state, nextAttemptAt]: "pending and due" is one key range. */
+    indexes: { 'by-state-due': [OutboxState, number]; 'by-record': string };
+  };
+  settings: {
+    key: SettingsKey;
+    value: SettingsValues[SettingsKey];
+  };
+  keys: {
+    key: KeyName;
+    value: KeyValues[KeyName];
+  };
+}
+
+export type StoreName = 'records' | 'fragments' | 'outbox' | 'settings' | 'keys';
+export const STORE_NAMES: readonly StoreName[] = ['records', 'fragments', 'outbox', 'settings', 'keys'];

@@ -1,0 +1,16 @@
+import type { VaultDb } from './open-vault-db.js';
+import type { CloudSettings } from './schema.js';
+import { inTransaction } from './transaction.js';
+
+/** The presign service a person chose; undefined means "use the app's own server" (GET /api/config). */
+export async function getCloudSettings(db: VaultDb): Promise<CloudSettings | undefined> {
+  return inTransaction(db, ['settings'], 'readonly', 'read settings', async (tx) => (await tx.objectStore('settings').get('cloud')) as CloudSettings | undefined);
+}
+
+export async function saveCloudSettings(db: VaultDb, settings: CloudSettings): Promise<void> {
+  await inTransaction(db, ['settings'], 'readwrite', 'save settings', (tx) => tx.objectStore('settings').put(settings, 'cloud'));
+}
+
+export async function clearCloudSettings(db: VaultDb): Promise<void> {
+  await inTransaction(db, ['settings'], 'readwrite', 'save settings', (tx) => tx.objectStore('settings').delete('cloud'));
+}

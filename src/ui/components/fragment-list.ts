@@ -1,0 +1,66 @@
+import { LitElement, css, html } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import { sharedStyles } from '../styles/shared.js';
+import { formatBytes } from './format.js';
+
+export interface FragmentRow {
+  readonly indexChar: string;
+  readonly size: number;
+  readonly state: 'on device' | 'uploading' | 'in the cloud' | 'failed';
+}
+
+/** The fragments of a record (paper Figure 5.3): index character, size and upload state. */
+@customElement('ev-fragment-list')
+export class FragmentList extends LitElement {
+  static override styles = [
+    sharedStyles,
+    css`
+      ol {
+        list-style: none;
+        padding: 0;
+        margin: 0;
+        display: grid;
+        grid-template-columns: repeat(auto-fill, minmax(104px, 1fr));
+        gap: 8px;
+      }
+      li {
+        border: 1px solid var(--ev-border);
+        border-radius: var(--ev-radius);
+        padding: 8px 10px;
+        display: grid;
+        gap: 2px;
+      }
+      .index {
+        font-size: 1.4rem;
+        font-weight: 700;
+        font-family: ui-monospace, monospace;
+      }
+      .state-in-the-cloud {
+        color: var(--ev-ok);
+      }
+      .state-failed {
+        color: var(--ev-danger);
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) fragments: readonly FragmentRow[] = [];
+
+  override render() {
+    return html`<ol aria-label="Fragments">
+      ${this.fragments.map(
+        (f, i) => html`<li>
+          <span class="index" aria-label="Fragment ${i + 1}, index character">${f.indexChar}</span>
+          <span class="muted">${formatBytes(f.size)}</span>
+          <span class="state-${f.state.replaceAll(' ', '-')}">${f.state}</span>
+        </li>`,
+      )}
+    </ol>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'ev-fragment-list': FragmentList;
+  }
+}

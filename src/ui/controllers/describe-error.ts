@@ -1,0 +1,29 @@
+import { isEhrVaultError } from '../../services/errors.js';
+
+export interface ErrorView {
+  readonly code: string;
+  readonly title: string;
+  readonly hint: string;
+}
+
+/** Plain titles for the failures a person meets most; everything else uses the error's own message. */
+const TITLES: Record<string, string> = {
+  WRONG_RECORD_KEY: 'This record key does not open the record.',
+  WRONG_SEQUENCE_KEY: 'The sequence key is not the one this record was split with.',
+  FRAGMENT_MISSING: 'A fragment of this record is missing.',
+  FRAGMENT_TAMPERED: 'A fragment was altered or damaged.',
+  FRAGMENT_NOT_FOUND: 'A fragment is missing from the cloud.',
+  NETWORK_ERROR: 'You are offline or the storage cannot be reached.',
+  OFFLINE: 'You are offline.',
+  KEY_TEXT_INVALID: 'The share text or record key is not valid.',
+  SEQUENCE_KEY_INVALID: 'The sequence key is not valid.',
+  STORAGE_FULL: 'This device is out of storage space.',
+  ABORTED: 'Cancelled.',
+};
+
+export function describeError(error: unknown): ErrorView {
+  if (isEhrVaultError(error)) {
+    return { code: error.code, title: TITLES[error.code] ?? error.message, hint: TITLES[error.code] ? `${error.message} ${error.hint}` : error.hint };
+  }
+  return { code: 'UNEXPECTED', title: 'Something went wrong.', hint: error instanceof Error ? error.message : String(error) };
+}

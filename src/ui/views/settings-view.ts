@@ -1,0 +1,120 @@
+import { LitElement, html, nothing } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import { getVault } from '../../services/vault.js';
+import type { StorageReport } from '../../services/vault-types.js';
+import { describeError } from '../controllers/describe-error.js';
+import { formatBytes } from '../components/format.js';
+import { sharedStyles } from '../styles/shared.js';
+
+/** Cloud endpoint and token, storage used, persistent storage, and the passphrase lock. */
+@customElement('ev-settings-view')
+export class SettingsView extends LitElement {
+  static override styles = [sharedStyles];
+
+  @state() private presignUrl = '';
+  @state() private token = '';
+  @state() private usingDefault = true;
+  @state() private storage: StorageReport | undefined;
+  @state() private message = '';
+  @state() private hasPassphrase = false;
+  @state() private passphrase = '';
+  @state() private currentPassphrase = '';
+
+  override connectedCallback() {
+    super.connectedCallback();
+    void this.load();
+  }
+
+  private async load() {
+    const vault = await getVault();
+    const cloud = await vault.cloudSettings();
+    this.usingDefault = cloud === undefined;
+    this.presignUrl = cloud?.presignUrl ?? '';
+    this.token = cloud?.token ?? '';
+    this.storage = await vault.storageReport();
+    this.hasPassphrase = await vault.keys.hasPassphrase();
+  }
+
+  private async saveCloud(e: Event) {
+    e.preventDefault();
+    try {
+      const vault = await getVault();
+      if (this.presignUrl.trim() === '') await vault.saveCloudSettings(undefined);
+      else await vault.saveCloudSettings({ presignUrl: this.presignUrl.trim(), token: this.token.trim() });
+      this.message = 'Cloud settings saved.';
+      await this.load();
+    } catch (error) {
+      this.message = describeError(error).title;
+    }
+  }
+
+  private async persist() {
+    const granted = await (await getVault()).requestPersistence();
+    this.message = granted ? 'Storage is now persistent: the browser will not clear it to free space.' : 'The browser did not grant persistent storage. Installing the app usually helps.';
+    await this.load();
+  }
+
+  private async setPassphrase(e: Event) {
+    e.preventDefault();
+    try {
+      const vault = await getVault();
+      await vault.keys.setPassphrase(this.passphrase === '' ? null : this.passphrase, this.hasPassphrase ? this.currentPassphrase : undefined);
+      this.message = this.passphrase === '' ? 'Passphrase removed.' : 'Passphrase set. EHR Vault will ask for it after a lock or a restart.';
+      this.passphrase = '';
+      this.currentPassphrase = '';
+      await this.load();
+    } catch (error) {
+      const view = describeError(error);
+      this.message = `${view.title} ${view.hint}`;
+    }
+  }
+
+  private async lockNow() {
+    (await getVault()).lock();
+    this.message = 'Locked.';
+    this.dispatchEvent(new CustomEvent('locked', { bubbles: true, composed: true }));
+  }
+
+  override render() {
+    const s = this.storage;
+    return html`
+      <h2>Settings</h2>
+      ${this.message ? html`<p role="status">${this.message}</p>` : nothing}
+      <form class="card" @submit=${this.saveCloud}>
+        <h3>Cloud storage</h3>
+        <p class="muted">${this.usingDefault ? 'Using this server’s storage.' : 'Using your own presign service.'} Only encrypted fragments are ever sent.</p>
+        <label for="presign">Presign service URL (empty: this server)</label>
+        <input id="presign" type="url" .value=${this.presignUrl} @input=${(e: Event) => (this.presignUrl = (e.target as HTMLInputElement).value)} placeholder="https://storage.example-hospital.org/api/presign" />
+        <label for="token">Access token</label>
+        <input id="token" type="password" .value=${this.token} @input=${(e: Event) => (this.token = (e.target as HTMLInputElement).value)} autocomplete="off" />
+        <div class="row" style="margin-top:8px"><button type="submit">Save</button></div>
+      </form>
+      <section class="card">
+        <h3>Storage on this device</h3>
+        <p>${s?.usage != null && s.quota != null ? `${formatBytes(s.usage)} used of ${formatBytes(s.quota)} available.` : 'Usage unknown.'}</p>
+        <p>${s?.persisted ? 'Persistent: the browser keeps it.' : 'Not persistent: the browser may clear it when space is short.'}</p>
+        ${s?.persisted ? nothing : html`<button type="button" class="secondary" @click=${this.persist}>Keep storage persistent</button>`}
+      </section>
+      <form class="card" @submit=${this.setPassphrase}>
+        <h3>Lock</h3>
+        <p class="muted">Record keys are wrapped by a key this browser cannot export. A passphrase adds a lock that a copy of the browser data cannot open.</p>
+        ${this.hasPassphrase
+          ? html`<label for="current">Current passphrase</label>
+              <input id="current" type="password" .value=${this.currentPassphrase} @input=${(e: Event) => (this.currentPassphrase = (e.target as HTMLInputElement).value)} autocomplete="current-password" />`
+          : nothing}
+        <label for="passphrase">${this.hasPassphrase ? 'New passphrase (empty: remove the lock)' : 'New passphrase'}</label>
+        <input id="passphrase" type="password" .value=${this.passphrase} @input=${(e: Event) => (this.passphrase = (e.target as HTMLInputElement).value)} autocomplete="new-password" />
+        <div class="row" style="margin-top:8px">
+          <button type="submit">${this.hasPassphrase ? 'Change' : 'Set passphrase'}</button>
+          ${this.hasPassphrase ? html`<button type="button" class="secondary" @click=${this.lockNow}>Lock now</button>` : nothing}
+        </div>
+      </form>
+    `;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'ev-settings-view': SettingsView;
+  }
+}

@@ -1,0 +1,142 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { toBase64Url, toHex } from '../../../src/core/bytes.js';
+import { encodeKeyText } from '../../../src/core/key-text.js';
+import { deriveRecordKeys } from '../../../src/core/keychain.js';
+import { fragmentObjectName } from '../../../src/core/object-names.js';
+import { openRecord } from '../../../src/core/record.js';
+import { deleteRecord, fetchFragments, storeProtectedRecord } from '../../../src/services/record-store.js';
+import { TransferEngine } from '../../../src/services/transfer-engine.js';
+import { listOutbox } from '../../../src/storage/outbox-repository.js';
+import { getFragments, getRecord } from '../../../src/storage/record-repository.js';
+import { countAll, freshDb } from '../storage/helpers.js';
+import { FakeCloud, recordingSleep, sha256 } from './fake-cloud.js';
+import { FILE_NAME, protectedSample, SEQUENCE_KEY } from './helpers.js';
+
+const codeOf = async (run: () => Promise<unknown>) => run().then(() => 'ok', (e: { code?: string }) => e.code ?? `untyped: ${String(e)}`);
+const roomy = { estimate: async () => ({ usage: 0, quota: 1e9 }), persisted: async () => true };
+
+function engineOn(cloud: FakeCloud) {
+  return async () => new TransferEngine({ presigner: cloud.presigner, transport: cloud.transport, sleep: recordingSleep().sleep, isOnline: () => true });
+}
+
+async function uploadAll(cloud: FakeCloud, db: Awaited<ReturnType<typeof freshDb>>, recordId: string) {
+  const rows = await getFragments(db, recordId);
+  await (await engineOn(cloud)()).upload(rows.map((r) => ({ name: r.objectName, blob: r.blob!, sha256: r.sha256 })));
+}
+
+describe('storeProtectedRecord', () => {
+  it('stores catalog + fragments + outbox with derived object names and digests, and nothing secret', async () => {
+    const db = await freshDb();
+    const sample = await protectedSample();
+    let notified = 0;
+    const progress: number[] = [];
+    const record = await storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db, storage: roomy, notify: () => (notified += 1), onProgress: (p) => progress.push(p.done) });
+    expect(notified).toBe(1);
+    expect(record).toMatchObject({ recordId: sample.recordId, fragmentCount: 8, envelopeLength: sample.result.envelopeLength, sync: { state: 'local', uploaded: 0 }, wrappedKey: null });
+    expect(progress.at(-1)).toBe(record.totalBytes);
+
+    const keys = await deriveRecordKeys(sample.recordKey);
+    const rows = await getFragments(db, sample.recordId);
+    for (const row of rows) {
+      expect(row.objectName).toBe(await fragmentObjectName(keys, sample.recordId, row.position));
+      expect(row.objectName).toMatch(/^[a-z2-7]{32}$/);
+      expect(row.sha256).toBe(sha256(new Uint8Array(await row.blob!.arrayBuffer())));
+      expect(row.indexChar).toBe(SEQUENCE_KEY[row.position]);
+    }
+    expect((await listOutbox(db)).map((e) => [e.position, e.op, e.state, e.objectName])).toEqual(rows.map((r) => [r.position, 'put', 'pending', r.objectName]));
+
+    // The catalog holds no file name, plaintext or record key in any form.
+    const catalog = JSON.stringify(await getRecord(db, sample.recordId), (_k, v: unknown) => (v instanceof Uint8Array ? toHex(v) : v));
+    const rowsText = JSON.stringify(rows.map(({ blob: _blob, ...rest }) => rest));
+    for (const secret of [FILE_NAME, toHex(sample.recordKey), toBase64Url(sample.recordKey), encodeKeyText(sample.recordKey), SEQUENCE_KEY]) {
+      expect(catalog).not.toContain(secret);
+      expect(rowsText).not.toContain(secret);
+    }
+  });
+
+  it('refuses before writing when the device has no room (STORAGE_FULL), leaving nothing behind', async () => {
+    const db = await freshDb();
+    const sample = await protectedSample();
+    let notified = 0;
+    const full = { estimate: async () => ({ usage: 1_000, quota: 1_010 }) };
+    expect(await codeOf(() => storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db, storage: full, notify: () => (notified += 1) }))).toBe('STORAGE_FULL');
+    expect(await countAll(db)).toEqual({ records: 0, fragments: 0, outbox: 0 });
+    expect(notified).toBe(0);
+  });
+
+  it('can be cancelled before anything is written', async () => {
+    const db = await freshDb();
+    const sample = await protectedSample();
+    const controller = new AbortController();
+    controller.abort();
+    expect(await codeOf(() => storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db, storage: roomy, signal: controller.signal, notify: () => {} }))).toBe('ABORTED');
+    expect(await countAll(db)).toEqual({ records: 0, fragments: 0, outbox: 0 });
+  });
+});
+
+describe('fetchFragments', () => {
+  it('serves a stored record from the cache, with no network at all', async () => {
+    const db = await freshDb();
+    const sample = await protectedSample();
+    await storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db, storage: roomy, notify: () => {} });
+    const blobs = await fetchFragments(sample.recordId, sample.recordKey, 8, { db });
+    const bytes = await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer())));
+    expect((await openRecord(bytes, SEQUENCE_KEY, sample.recordKey)).body).toEqual(sample.plaintext);
+  });
+
+  it('says WRONG_RECORD_KEY when the key does not derive the cached names', async () => {
+    const db = await freshDb();
+    const sample = await protectedSample();
+    const other = await protectedSample();
+    await storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db, storage: roomy, notify: () => {} });
+    expect(await codeOf(() => fetchFragments(sample.recordId, other.recordKey, 8, { db }))).toBe('WRONG_RECORD_KEY');
+  });
+
+  it('on another device: downloads by derived names, verifies, caches, and the record opens', async () => {
+    const cloud = new FakeCloud();
+    const phone = await freshDb();
+    const sample = await protectedSample(5_000);
+    await storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db: phone, storage: roomy, notify: () => {} });
+    await uploadAll(cloud, phone, sample.recordId);
+
+    const laptop = await freshDb();
+    const progress: number[] = [];
+    const blobs = await fetchFragments(sample.recordId, sample.recordKey, 8, { db: laptop, engine: engineOn(cloud), onProgress: (p) => progress.push(p.done) });
+    const bytes = await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer())));
+    expect((await openRecord(bytes, SEQUENCE_KEY, sample.recordKey)).body).toEqual(sample.plaintext);
+    expect(progress.at(-1)).toBe(8);
+    expect((await getRecord(laptop, sample.recordId))?.sync.state).toBe('remote');
+
+    const requests = cloud.requests.length;
+    await fetchFragments(sample.recordId, sample.recordKey, 8, { db: laptop, engine: engineOn(cloud) });
+    expect(cloud.requests.length).toBe(requests);
+  });
+
+  it('without the fragments here and without a connection: FRAGMENT_UNAVAILABLE; not in the cloud: FRAGMENT_NOT_IN_CLOUD', async () => {
+    const sample = await protectedSample();
+    expect(await codeOf(async () => fetchFragments(sample.recordId, sample.recordKey, 8, { db: await freshDb() }))).toBe('FRAGMENT_UNAVAILABLE');
+    expect(await codeOf(async () => fetchFragments(sample.recordId, sample.recordKey, 8, { db: await freshDb(), engine: engineOn(new FakeCloud()) }))).toBe('FRAGMENT_NOT_IN_CLOUD');
+  });
+
+  it('names a swapped object (fragment stored under another position\'s name) before any decryption', async () => {
+    const cloud = new FakeCloud();
+    const phone = await freshDb();
+    const sample = await protectedSample();
+    await storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db: phone, storage: roomy, notify: () => {} });
+    await uploadAll(cloud, phone, sample.recordId);
+    const rows = await getFragments(phone, sample.recordId);
+    const [a, b] = [cloud.objects.get(rows[1]!.objectName)!, cloud.objects.get(rows[2]!.objectName)!];
+    cloud.objects.set(rows[1]!.objectName, b);
+    cloud.objects.set(rows[2]!.objectName, a);
+    expect(await codeOf(async () => fetchFragments(sample.recordId, sample.recordKey, 8, { db: await freshDb(), engine: engineOn(cloud) }))).toBe('FRAGMENT_FOREIGN');
+  });
+
+  it('deleteRecord removes the record here and queues one delete per fragment', async () => {
+    const db = await freshDb();
+    const sample = await protectedSample();
+    await storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db, storage: roomy, notify: () => {} });
+    expect(await deleteRecord(sample.recordId, { db, notify: () => {} })).toBe(8);
+    expect(await countAll(db)).toEqual({ records: 0, fragments: 0, outbox: 8 });
+  });
+});
