@@ -369,7 +369,16 @@ export interface OpenedStream {
  * Decrypts an envelope arriving in pieces of any size. Throws ENVELOPE_TRUNCATED if the source ends
  * early and ENVELOPE_TRAILING_DATA if it goes on after the last chunk.
  */
-export async function openStream(keys: RecordKeys, source: ByteSource, options: LongOperationOptions & { readonly concurrency?: number | undefined } = {}): Promise<OpenedStream> {
+export interface OpenStreamOptions extends LongOperationOptions {
+  readonly concurrency?: number | undefined;
+  /**
+   * Bytes the caller knows the envelope has (e.g. the sum of authenticated fragment payload lengths).
+   * Checked right after the metadata authenticates, before anything is allocated from its byteLength.
+   */
+  readonly expectedLength?: number | undefined;
+}
+
+export async function openStream(keys: RecordKeys, source: ByteSource, options: OpenStreamOptions = {}): Promise<OpenedStream> {
   const { signal, onProgress } = options;
   const iterator = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
   const queue = new ByteQueue();
@@ -385,6 +394,12 @@ export async function openStream(keys: RecordKeys, source: ByteSource, options: 
   };
   const opener = await EnvelopeOpener.create(keys, await fill(HEADER_LENGTH, 'the header'));
   const metadata = await opener.openMetadata(await fill(opener.header.metadataLength, 'the record description'));
+  const { expectedLength } = options;
+  if (expectedLength !== undefined && opener.totalLength !== expectedLength) {
+    throw opener.totalLength > expectedLength
+      ? new EnvelopeError('ENVELOPE_TRUNCATED', 'The record ends too early (its description promises more data than the fragments hold).', 'A fragment is incomplete: download the fragments again.', { what: 'the body', expected: opener.totalLength, actual: expectedLength })
+      : new EnvelopeError('ENVELOPE_TRAILING_DATA', 'The record has more data than it should.', 'The fragments may have been altered; download them again.', { expected: opener.totalLength, actual: expectedLength });
+  }
   const total = metadata.byteLength;
   async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
     const inFlight = new OrderedWindow<Uint8Array>(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));

@@ -61,7 +61,9 @@ export async function openRecord(fragments: readonly Uint8Array[], sequenceKey: 
   const payloads = order.map((f) => fragments[f.source]!.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength));
   let body: Uint8Array | undefined;
   try {
-    const opened = await openStream(keys, payloads, options);
+    // Checked before allocating: an authentic description must not make us allocate more than we hold.
+    const expectedLength = order.reduce((sum, f) => sum + f.payloadLength, 0);
+    const opened = await openStream(keys, payloads, { ...options, expectedLength });
     body = new Uint8Array(opened.metadata.byteLength);
     let offset = 0;
     for await (const chunk of opened.chunks) {

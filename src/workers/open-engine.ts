@@ -42,7 +42,8 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
     for (const f of order) yield* readSlices(blobs[f.source]!, undefined, signal, f.payloadOffset, f.payloadOffset + f.payloadLength);
   }
   try {
-    const opened = await openStream(keys, payloads(), { signal, onProgress: (p) => onProgress({ phase: 'decrypt', done: p.done, total: p.total || total }) });
+    const expectedLength = order.reduce((sum, f) => sum + f.payloadLength, 0);
+    const opened = await openStream(keys, payloads(), { signal, expectedLength, onProgress: (p) => onProgress({ phase: 'decrypt', done: p.done, total: p.total || total }) });
     const { metadata } = opened;
     if (metadata.kind === 'file') {
       const builder = new BlobBuilder();

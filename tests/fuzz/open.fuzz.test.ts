@@ -374,7 +374,7 @@ describe('regressions found by fuzzing', () => {
   // and known before decryption, so the envelope length the metadata implies (FORMAT.md §5:
   // 40 + M + byteLength + 16·m) can be checked first: ENVELOPE_TRUNCATED / ENVELOPE_TRAILING_DATA.
   // src/workers/open-engine.ts allocates `new Uint8Array(metadata.byteLength)` for images the same way.
-  it('BUG: a record whose authentic metadata claims more bytes than its fragments hold is ENVELOPE_TRUNCATED, without a huge allocation', async () => {
+  it('a record whose authentic metadata claims more bytes than its fragments hold is ENVELOPE_TRUNCATED, without a huge allocation', async () => {
     const keys = await deriveRecordKeys(RECORD_KEY);
     const sequenceKey = parseSequenceKey(SEQUENCE_KEY);
     const body = pseudoRandomBytes(100, 7);

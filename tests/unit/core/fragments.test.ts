@@ -410,7 +410,7 @@ describe('damaged fragments', () => {
   // into FRAGMENT_TAMPERED ("altered or damaged, download again"), naming the header fragment(s), which
   // sends the user to re-download a record that is intact. FORMAT.md §7 step 7 blames *decryption* failures only.
   // Suggested fix: drop 'METADATA_INVALID' from the `blamed` list in blameFragments.
-  it('BUG: authentic but unreadable metadata is reported as METADATA_INVALID, not as a tampered fragment', async () => {
+  it('authentic but unreadable metadata is reported as METADATA_INVALID, not as a tampered fragment', async () => {
     const json = JSON.stringify({ kind: 'image', name: 'scan', mime: '', byteLength: 3, image: { width: 1, height: 1, pixelFormat: 'RGB8' } });
     const envelope = await buildEnvelopeFromSpec(keys, json, pseudoRandomBytes(3), C, Uint8Array.of(1, 2, 3, 4, 5, 6, 7));
     const split = await splitEnvelope(keys, parseSequenceKey(KEY), envelope);
