@@ -1,4 +1,4 @@
-import type { RecordMetadata } from '../core/metadata.js';
+import type { ImageInfo, RecordMetadata } from '../core/metadata.js';
 import type { EngineProgress } from '../workers/engine-api.js';
 
 /** What the UI shows for one record. The name is known only while the vault is unlocked. */
@@ -23,9 +23,14 @@ export interface ProtectOutcome {
   readonly noise?: ImageBitmap | undefined;
 }
 
+/** What a scan preview can window: an opened DICOM file, or grey/16-bit pixels of an image record. */
+export type PreviewSource =
+  | { readonly kind: 'dicom'; readonly blob: Blob; readonly name: string }
+  | { readonly kind: 'pixels'; readonly pixels: Uint8Array; readonly image: ImageInfo };
+
 export type OpenOutcome =
-  | { readonly kind: 'file'; readonly metadata: RecordMetadata; readonly blob: Blob }
-  | { readonly kind: 'image'; readonly metadata: RecordMetadata; readonly bitmap: ImageBitmap; readonly pngBlob?: () => Promise<Blob> };
+  | { readonly kind: 'file'; readonly metadata: RecordMetadata; readonly blob: Blob; readonly preview?: PreviewSource | undefined }
+  | { readonly kind: 'image'; readonly metadata: RecordMetadata; readonly bitmap: ImageBitmap; readonly pngBlob?: () => Promise<Blob>; readonly preview?: PreviewSource | undefined };
 
 export interface LongCall {
   readonly signal?: AbortSignal | undefined;

@@ -8,6 +8,8 @@ import { idbKeyStore } from '../storage/key-repository.js';
 import { openVaultDb, type VaultDb } from '../storage/open-vault-db.js';
 import { retryFailedEntries } from '../storage/outbox-repository.js';
 import { forgetRecordLocally } from '../storage/record-forget.js';
+import { attachSealedKey } from '../storage/record-sealing.js';
+import { openBackup, sealBackup, type BackupEntry } from './backup.js';
 import { getRecord, listRecords as listRecordEntries } from '../storage/record-repository.js';
 import type { RecordEntry } from '../storage/schema.js';
 import { getCloudSettings } from '../storage/settings-repository.js';
@@ -174,13 +176,70 @@ export class Vault {
         onProgress: (p) => options.onProgress?.({ phase: 'download', ...p }),
       });
       const opened = await this.engine.open({ fragments, sequenceKey: key.text, recordKey, display: true, png: true }, { signal: options.signal, onProgress: options.onProgress });
+      // A record opened from a share text is remembered (sealed), so Records can show and reopen it.
+      if (this.keys.unlocked) {
+        const m = opened.metadata;
+        await this.rememberKey(recordId, recordKey, key.n, { name: m.name, kind: m.kind, mime: m.mime, byteLength: m.byteLength, sequenceKey: key.text });
+      }
       this.changed();
-      if (opened.kind === 'file') return { kind: 'file', metadata: opened.metadata, blob: opened.blob };
+      if (opened.kind === 'file') {
+        return { kind: 'file', metadata: opened.metadata, blob: opened.blob, ...(opened.dicom ? { preview: { kind: 'dicom' as const, blob: opened.blob, name: opened.metadata.name } } : {}) };
+      }
       const png = opened.png;
-      return { kind: 'image', metadata: opened.metadata, bitmap: opened.bitmap!, ...(png ? { pngBlob: async () => png } : {}) };
+      const image = opened.metadata.image!;
+      // Grey and 16-bit scans get the windowed preview; colour photos are shown as they are.
+      const windowable = image.pixelFormat === 'GRAY8' || image.pixelFormat === 'GRAY16';
+      return {
+        kind: 'image',
+        metadata: opened.metadata,
+        bitmap: opened.bitmap!,
+        ...(png ? { pngBlob: async () => png } : {}),
+        ...(windowable ? { preview: { kind: 'pixels' as const, pixels: opened.pixels, image } } : {}),
+      };
     } finally {
       recordKey.fill(0);
     }
+  }
+
+  /** An encrypted backup of every record this device holds a key for (Settings → Backup). */
+  async exportBackup(passphrase: string): Promise<Blob> {
+    const entries: BackupEntry[] = [];
+    for (const entry of await listRecordEntries(this.db)) {
+      const info = await this.info(entry);
+      if (!entry.wrappedKey || !info) continue;
+      const recordKey = await this.keys.unwrapRecordKey(entry.recordId, entry.wrappedKey);
+      entries.push({ shareText: encodeShareText({ recordId: entry.recordId, recordKey }), fragmentCount: entry.fragmentCount, createdAt: entry.createdAt, info });
+      recordKey.fill(0);
+    }
+    return sealBackup(entries, passphrase);
+  }
+
+  /** Restores the records of a backup; their fragments are fetched from the cloud when opened. Returns how many. */
+  async importBackup(file: Blob, passphrase: string): Promise<number> {
+    const entries = await openBackup(file, passphrase);
+    for (const entry of entries) {
+      const { recordId, recordKey } = decodeShareText(entry.shareText);
+      await this.rememberKey(recordId, recordKey, entry.fragmentCount, entry.info, entry.createdAt);
+      recordKey.fill(0);
+    }
+    this.changed();
+    return entries.length;
+  }
+
+  /** Keeps a record's key (sealed) in the catalog, so it appears in Records with its name. */
+  private async rememberKey(recordId: string, recordKey: Uint8Array, n: number, info: SealedRecordInfo, createdAt = Date.now()): Promise<void> {
+    const base: RecordEntry = {
+      recordId,
+      createdAt,
+      fragmentCount: n,
+      envelopeLength: null,
+      fragmentSizes: [],
+      totalBytes: 0,
+      sync: { state: 'remote', uploaded: n, updatedAt: Date.now(), lastError: null },
+      wrappedKey: null,
+      encryptedMetadata: null,
+    };
+    await attachSealedKey(this.db, base, await this.keys.wrapRecordKey(recordId, recordKey), await this.keys.sealJson(recordId, info));
   }
 
   /** Deletes a record here, and everywhere (its fragments in the cloud) unless `fromCloud` is false. */

@@ -84,6 +84,47 @@ test('a DICOM file comes back byte for byte in a fresh context', async ({ page, 
   const saved = await readFile((await download.path())!);
   expect(saved.equals(await readFile(DICOM))).toBe(true);
   expect(download.suggestedFilename()).toBe('CT_small.dcm');
+  // The windowed preview decodes the CT slice and shows its study details on this device.
+  const preview = other.locator('ev-scan-preview');
+  await expect(preview.locator('dl')).toContainText('CT', { timeout: 30_000 });
+  await expect(preview.locator('ev-image-viewer canvas')).toHaveJSProperty('width', 128);
+  await expect(preview.getByRole('button', { name: 'Invert' })).toBeVisible();
+  await fresh.close();
+});
+
+test('share as QR code on tap; an encrypted backup restores the records on another device', async ({ page, browser }) => {
+  await protect(page, PHOTO, 'Bk9#mPq2Lz');
+  const card = page.locator('section[data-record-id]').first();
+  await expect(card.locator('ev-qr-code')).toHaveCount(0);
+  await card.getByRole('button', { name: 'QR code' }).click();
+  await expect(card.locator('ev-qr-code svg')).toBeVisible();
+
+  await page.goto(`${stack.appUrl}/#/settings`);
+  await page.locator('#backup-passphrase').fill('correct horse battery staple');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export backup' }).click()]);
+  const backupPath = (await download.path())!;
+  const backup = await readFile(backupPath, 'utf8');
+  expect(backup).not.toContain('photo-board');
+  expect(backup).not.toContain('Bk9#mPq2Lz');
+
+  const fresh = await browser.newContext();
+  const other = await fresh.newPage();
+  await other.goto(`${stack.appUrl}/#/settings`);
+  await other.locator('#backup-file').setInputFiles(backupPath);
+  await other.locator('#backup-passphrase').fill('wrong passphrase here');
+  await other.getByRole('button', { name: 'Restore', exact: true }).click();
+  await expect(other.locator('ev-settings-view p[role="status"]')).toContainText('not correct', { timeout: 30_000 });
+  await other.locator('#backup-passphrase').fill('correct horse battery staple');
+  await other.getByRole('button', { name: 'Restore', exact: true }).click();
+  await expect(other.locator('ev-settings-view p[role="status"]')).toContainText('Restored', { timeout: 30_000 });
+  await other.goto(`${stack.appUrl}/#/records`);
+  const item = other.locator('li[data-record-id]').filter({ hasText: 'photo-board.jpg' }).first();
+  await expect(item).toBeVisible();
+  await item.getByRole('button', { name: 'Open' }).click();
+  await expect(other.locator('#seq')).toHaveValue('Bk9#mPq2Lz');
+  await other.getByRole('button', { name: 'Open', exact: true }).click();
+  await expect(other.locator('ev-image-viewer')).toBeVisible({ timeout: 60_000 });
+  expect(await viewerPixelsDigest(other)).toBe(await originalPixelsDigest(other, PHOTO));
   await fresh.close();
 });
 

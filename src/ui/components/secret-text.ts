@@ -1,6 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { sharedStyles } from '../styles/shared.js';
+import './qr-code.js';
 
 /**
  * A secret (record key, share text, sequence key) that stays hidden until an explicit tap, with Copy.
@@ -29,6 +30,9 @@ export class SecretText extends LitElement {
 
   @property({ type: String }) label = 'Secret';
   @property({ type: String }) value = '';
+  /** Also offer the secret as a QR code (share texts), revealed by its own tap. */
+  @property({ type: Boolean }) qr = false;
+  @state() private showQr = false;
   @state() private revealed = false;
   @state() private copied = false;
 
@@ -44,7 +48,9 @@ export class SecretText extends LitElement {
         <strong>${this.label}</strong>
         <button class="secondary" type="button" aria-pressed=${this.revealed ? 'true' : 'false'} @click=${() => (this.revealed = !this.revealed)}>${this.revealed ? 'Hide' : 'Show'}</button>
         <button class="secondary" type="button" @click=${this.copy}>${this.copied ? 'Copied' : 'Copy'}</button>
+        ${this.qr ? html`<button class="secondary" type="button" aria-pressed=${this.showQr ? 'true' : 'false'} @click=${() => (this.showQr = !this.showQr)}>${this.showQr ? 'Hide QR' : 'QR code'}</button>` : ''}
       </div>
+      ${this.qr && this.showQr ? html`<ev-qr-code .value=${this.value} label="QR code of the ${this.label.toLowerCase()}"></ev-qr-code>` : ''}
       ${this.revealed ? html`<code data-secret>${this.value}</code>` : html`<code aria-label="hidden">••••••••••••••••</code>`}
     `;
   }

@@ -7,6 +7,8 @@ import { formatBytes } from '../components/format.js';
 import { sharedStyles } from '../styles/shared.js';
 import '../components/progress-panel.js';
 import '../components/image-viewer.js';
+import '../components/scan-preview.js';
+import '../components/qr-scanner.js';
 
 /**
  * Open a record from this device's list (by `recordId`) or one shared from elsewhere (share text +
@@ -96,6 +98,7 @@ export class OpenView extends LitElement {
           : html`<div>
               <label for="share">Share text</label>
               <textarea id="share" .value=${this.shareText} @input=${(e: Event) => (this.shareText = (e.target as HTMLTextAreaElement).value)} autocomplete="off" spellcheck="false" placeholder="ehrv1:…"></textarea>
+              <ev-qr-scanner @scanned=${(e: CustomEvent<{ value: string }>) => (this.shareText = e.detail.value)}></ev-qr-scanner>
             </div>`}
         <div>
           <label for="seq">Sequence key</label>
@@ -110,7 +113,9 @@ export class OpenView extends LitElement {
         ? html`<div class="card">
             <h3>${this.outcome.metadata.name}</h3>
             <p class="muted">${this.outcome.metadata.image?.width}×${this.outcome.metadata.image?.height} pixels, verified.</p>
-            <ev-image-viewer .bitmap=${this.outcome.bitmap} label=${this.outcome.metadata.name}></ev-image-viewer>
+            ${this.outcome.preview
+              ? html`<ev-scan-preview .source=${this.outcome.preview}></ev-scan-preview>`
+              : html`<ev-image-viewer .bitmap=${this.outcome.bitmap} label=${this.outcome.metadata.name}></ev-image-viewer>`}
             ${this.outcome.pngBlob ? html`<button type="button" class="secondary" @click=${this.savePng}>Save as PNG (lossless)</button>` : nothing}
           </div>`
         : nothing}
@@ -119,6 +124,7 @@ export class OpenView extends LitElement {
             <h3>${this.outcome.metadata.name}</h3>
             <p class="muted">${this.outcome.metadata.mime || 'File'}, ${formatBytes(this.outcome.metadata.byteLength)}, verified.</p>
             <a class="button" href=${this.downloadUrl} download=${this.outcome.metadata.name}>Save the original file</a>
+            ${this.outcome.preview ? html`<h3 style="margin-top:12px">Preview</h3><ev-scan-preview .source=${this.outcome.preview}></ev-scan-preview>` : nothing}
           </div>`
         : nothing}
     `;

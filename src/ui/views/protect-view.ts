@@ -189,7 +189,7 @@ export class ProtectView extends LitElement {
       <ev-fragment-list .fragments=${this.fragmentRows(done)}></ev-fragment-list>
       <h3 style="margin-top:12px">Share</h3>
       <p class="muted">Give the share text to the person who should open this record. Send the sequence key separately, by another channel.</p>
-      <ev-secret-text label="Share text" .value=${outcome.shareText}></ev-secret-text>
+      <ev-secret-text label="Share text" qr .value=${outcome.shareText}></ev-secret-text>
     </section>`;
   }
 

@@ -5,6 +5,7 @@ import type { RecordSummary } from '../../services/vault-types.js';
 import { describeError, type ErrorView } from '../controllers/describe-error.js';
 import { formatBytes, formatDate } from '../components/format.js';
 import { sharedStyles } from '../styles/shared.js';
+import '../components/secret-text.js';
 
 /**
  * Everything protected on this device: name (decrypted locally), kind, size, date, fragments and sync
@@ -45,6 +46,7 @@ export class RecordsView extends LitElement {
   @state() private records: RecordSummary[] | undefined;
   @state() private error: ErrorView | undefined;
   @state() private confirming: RecordSummary | undefined;
+  @state() private sharing: { recordId: string; text: string } | undefined;
   private unsubscribe: (() => void) | undefined;
 
   override connectedCallback() {
@@ -71,6 +73,18 @@ export class RecordsView extends LitElement {
     try {
       await (await getVault()).deleteRecord(record.recordId, { fromCloud });
       await this.load();
+    } catch (error) {
+      this.error = describeError(error);
+    }
+  }
+
+  private async share(record: RecordSummary) {
+    if (this.sharing?.recordId === record.recordId) {
+      this.sharing = undefined;
+      return;
+    }
+    try {
+      this.sharing = { recordId: record.recordId, text: await (await getVault()).shareText(record.recordId) };
     } catch (error) {
       this.error = describeError(error);
     }
@@ -109,8 +123,12 @@ export class RecordsView extends LitElement {
       <div class="row">
         <button type="button" ?disabled=${!r.hasKey} @click=${() => this.dispatchEvent(new CustomEvent('open-record', { detail: { recordId: r.recordId }, bubbles: true, composed: true }))}>Open</button>
         ${r.sync.state === 'failed' ? html`<button type="button" class="secondary" @click=${() => this.retry(r)}>Retry upload</button>` : nothing}
+        ${r.hasKey ? html`<button type="button" class="secondary" @click=${() => this.share(r)}>Share</button>` : nothing}
         <button type="button" class="secondary" @click=${() => (this.confirming = r)}>Delete…</button>
       </div>
+      ${this.sharing?.recordId === r.recordId
+        ? html`<p class="muted">Send the sequence key separately, by another channel.</p><ev-secret-text label="Share text" qr .value=${this.sharing.text}></ev-secret-text>`
+        : nothing}
     </li>`;
   }
 

@@ -19,6 +19,9 @@ export class SettingsView extends LitElement {
   @state() private hasPassphrase = false;
   @state() private passphrase = '';
   @state() private currentPassphrase = '';
+  @state() private backupPassphrase = '';
+  @state() private backupFile: File | undefined;
+  @state() private backupBusy = false;
 
   override connectedCallback() {
     super.connectedCallback();
@@ -69,6 +72,39 @@ export class SettingsView extends LitElement {
     }
   }
 
+  private async exportBackup() {
+    this.backupBusy = true;
+    try {
+      const blob = await (await getVault()).exportBackup(this.backupPassphrase);
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `ehr-vault-backup-${new Date().toISOString().slice(0, 10)}.json`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      this.message = 'Backup saved. Keep its passphrase apart from the file.';
+    } catch (error) {
+      const view = describeError(error);
+      this.message = `${view.title} ${view.hint}`;
+    } finally {
+      this.backupBusy = false;
+    }
+  }
+
+  private async importBackup() {
+    if (!this.backupFile) return;
+    this.backupBusy = true;
+    try {
+      const count = await (await getVault()).importBackup(this.backupFile, this.backupPassphrase);
+      this.message = `Restored ${count} record${count === 1 ? '' : 's'}. Their fragments are fetched from the cloud when you open them.`;
+    } catch (error) {
+      const view = describeError(error);
+      this.message = `${view.title} ${view.hint}`;
+    } finally {
+      this.backupBusy = false;
+    }
+  }
+
   private async lockNow() {
     (await getVault()).lock();
     this.message = 'Locked.';
@@ -109,6 +145,20 @@ export class SettingsView extends LitElement {
           ${this.hasPassphrase ? html`<button type="button" class="secondary" @click=${this.lockNow}>Lock now</button>` : nothing}
         </div>
       </form>
+      <section class="card">
+        <h3>Backup</h3>
+        <p class="muted">An encrypted file with the keys, sequence keys and names of your records (not their data, which stays in the cloud). Anyone with the file and its passphrase can open your records.</p>
+        <label for="backup-passphrase">Backup passphrase</label>
+        <input id="backup-passphrase" type="password" .value=${this.backupPassphrase} @input=${(e: Event) => (this.backupPassphrase = (e.target as HTMLInputElement).value)} autocomplete="new-password" />
+        <div class="row" style="margin-top:8px">
+          <button type="button" ?disabled=${this.backupBusy || this.backupPassphrase.length < 8} @click=${this.exportBackup}>Export backup</button>
+        </div>
+        <label for="backup-file" style="display:block;margin-top:12px">Restore from a backup file</label>
+        <input id="backup-file" type="file" accept="application/json,.json" @change=${(e: Event) => (this.backupFile = (e.target as HTMLInputElement).files?.[0])} />
+        <div class="row" style="margin-top:8px">
+          <button type="button" class="secondary" ?disabled=${this.backupBusy || !this.backupFile || this.backupPassphrase === ''} @click=${this.importBackup}>Restore</button>
+        </div>
+      </section>
     `;
   }
 }
