@@ -1,6 +1,6 @@
 import { throwIfAborted } from '../core/progress.js';
 import { EnvelopeError } from '../core/errors.js';
-import { asBufferSource } from '../core/bytes.js';
+import { asBufferSource, concatBytes } from '../core/bytes.js';
 
 async function collect(readable: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const parts: Uint8Array[] = [];
@@ -16,13 +16,7 @@ async function collect(readable: ReadableStream<Uint8Array>, limit: number): Pro
     }
     parts.push(value);
   }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts) as Uint8Array<ArrayBuffer>;
 }
 
 const FEED = 4 * 1024 * 1024;

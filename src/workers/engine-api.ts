@@ -30,7 +30,7 @@ export interface ProtectRequest {
   /** 16 bytes; transferred to the worker, not copied. */
   readonly recordKey: Uint8Array;
   readonly chunkSize?: number | undefined;
-  /** Image mode: raw-DEFLATE the pixel matrix before encryption (see bench: worth it by default). */
+  /** Image mode: raw-DEFLATE the pixel matrix before encryption. Default true (measured by the bench). */
   readonly compress?: boolean | undefined;
   /** Image mode: also return the cipher-noise picture (paper Figure 5.1). */
   readonly noisePreview?: boolean | undefined;

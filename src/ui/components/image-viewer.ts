@@ -21,7 +21,8 @@ export class ImageViewer extends LitElement {
         border: 1px solid var(--ev-border);
         background: repeating-conic-gradient(light-dark(#e8eef0, #1b2b31) 0% 25%, transparent 0% 50%) 50% / 20px 20px;
         touch-action: none;
-        height: min(70vh, 640px);
+        width: 100%;
+        max-height: 70vh;
       }
       canvas {
         position: absolute;
@@ -51,7 +52,8 @@ export class ImageViewer extends LitElement {
       this.canvas.width = this.bitmap.width;
       this.canvas.height = this.bitmap.height;
       this.canvas.getContext('2d')?.drawImage(this.bitmap, 0, 0);
-      this.fit();
+      // Fit once the frame has taken the image's proportions (after layout).
+      requestAnimationFrame(() => this.fit());
     }
   }
 
@@ -130,6 +132,7 @@ export class ImageViewer extends LitElement {
     return html`
       <div
         class="frame"
+        style="aspect-ratio: ${this.bitmap ? `${this.bitmap.width} / ${this.bitmap.height}` : '4 / 3'}"
         tabindex="0"
         role="img"
         aria-label="${this.label}. Use plus and minus to zoom, arrow keys to move, 0 to fit."
