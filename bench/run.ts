@@ -112,11 +112,27 @@ for (const sizeMiB of sizesMiB) {
   const sodium = mibps(size, await page.evaluate(() => window.bench.peer('sodium')));
   const send = mibps(size, await page.evaluate(() => window.bench.peer('send')));
   await gc();
-  const protect = await measured(() => page.evaluate(() => window.bench.protect()));
-  await gc();
-  const open = await measured(() => page.evaluate(() => window.bench.open()));
-  await gc();
-  const idb = await page.evaluate(() => window.bench.protectIntoIndexedDb());
+  let protect: Awaited<ReturnType<typeof measured<{ ms: number; longestTaskMs: number; fragments: number; bytes: number }>>>;
+  let open: Awaited<ReturnType<typeof measured<{ ms: number; longestTaskMs: number; bytes: number }>>>;
+  let idb: { ms: number; protectMs: number; storeMs: number };
+  let stage = 'protect';
+  try {
+    protect = await measured(() => page.evaluate(() => window.bench.protect()));
+    await gc();
+    stage = 'open';
+    open = await measured(() => page.evaluate(() => window.bench.open()));
+    await gc();
+    stage = 'protect into IndexedDB';
+    idb = await page.evaluate(() => window.bench.protectIntoIndexedDb());
+  } catch (error) {
+    // Reported, not hidden: e.g. Chromium refuses to read Blobs once ~1 GiB of them are alive.
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    console.log(`${sizeMiB} MiB: ${stage} FAILED: ${message}`);
+    (results.payloads as unknown[]).push({ sizeMiB, failedAt: stage, failed: message });
+    await page.evaluate(() => window.bench.release());
+    await gc();
+    continue;
+  }
   await page.evaluate(() => window.bench.release());
   await gc();
   const p = protect.value;
