@@ -3,7 +3,8 @@ export function contentSecurityPolicy(connectOrigins: readonly string[]): string
   const connect = ["'self'", ...new Set(connectOrigins)].join(' ');
   return [
     "default-src 'self'",
-    "script-src 'self'",
+    // 'wasm-unsafe-eval' lets the DICOM codecs (WebAssembly) compile; it allows no JavaScript eval or inline script.
+    "script-src 'self' 'wasm-unsafe-eval'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' blob: data:",
     `connect-src ${connect}`,

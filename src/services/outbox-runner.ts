@@ -24,6 +24,11 @@ import type { TransferEngine, TransferOutcome } from './transfer-engine.js';
 export const OUTBOX_LOCK_NAME = 'ehr-vault-outbox';
 /** Tabs tell the runner (wherever it lives) that new entries were queued. */
 export const OUTBOX_CHANNEL_NAME = 'ehr-vault-outbox';
+/**
+ * The runner that holds the lock tells the other tabs' runners what happened (k of n, synced, failed),
+ * and they re-emit it: a tab whose runner waits for the lock still sees its records' sync states change.
+ */
+const RELAYED_EVENTS: readonly OutboxEventType[] = ['progress', 'record-synced', 'failed'];
 
 /** The part of `navigator.locks` used here. */
 export interface LockManagerLike {
@@ -84,6 +89,7 @@ export class OutboxRunner extends EventTarget {
   private wakers = new Set<() => void>();
   private wakePending = false;
   private channel: BroadcastChannel | undefined;
+  private relay: BroadcastChannel | undefined;
   private unsubscribeOnline: (() => void) | undefined;
 
   constructor(private readonly options: OutboxRunnerOptions) {
@@ -111,6 +117,7 @@ export class OutboxRunner extends EventTarget {
 
   private emit<K extends OutboxEventType>(type: K, detail: OutboxEventMap[K]): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));
+    if (RELAYED_EVENTS.includes(type)) this.relay?.postMessage({ type, detail });
   }
 
   private setState(state: RunnerState): void {
@@ -128,6 +135,11 @@ export class OutboxRunner extends EventTarget {
     if (channelName !== null && typeof BroadcastChannel === 'function') {
       this.channel = new BroadcastChannel(channelName);
       this.channel.onmessage = () => this.wake();
+      this.relay = new BroadcastChannel(`${channelName}-events`);
+      this.relay.onmessage = (event: MessageEvent<{ type?: unknown; detail?: unknown }>) => {
+        const { type, detail } = event.data ?? {};
+        if (RELAYED_EVENTS.includes(type as OutboxEventType)) this.dispatchEvent(new CustomEvent(type as OutboxEventType, { detail }));
+      };
     }
     this.unsubscribeOnline = this.online.onOnline(() => this.wake());
     const body = () => this.run(controller.signal);
@@ -141,6 +153,8 @@ export class OutboxRunner extends EventTarget {
       .finally(() => {
         this.channel?.close();
         this.channel = undefined;
+        this.relay?.close();
+        this.relay = undefined;
         this.unsubscribeOnline?.();
         this.task = undefined;
         this.setState('stopped');

@@ -41,7 +41,7 @@ describe('static app server', () => {
     expect(await response.text()).toContain('<title>EHR Vault</title>');
     const csp = response.headers.get('content-security-policy') ?? '';
     expect(csp).toContain("default-src 'self'");
-    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain("script-src 'self' 'wasm-unsafe-eval';");
     expect(csp).toContain(`connect-src 'self' ${new URL(stack.s3Url).origin};`);
     expect(csp).toContain("worker-src 'self' blob:");
     expect(csp).toContain("object-src 'none'");

@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
 import { getVault } from '../../services/vault.js';
 import type { ProtectOutcome } from '../../services/vault-types.js';
 import { validateSequenceKey } from '../../services/sequence-keys.js';
@@ -231,8 +232,8 @@ export class ProtectView extends LitElement {
                 </div>`}
           </div>`
         : nothing}
-      ${this.error ? html`<div class="card error" role="alert"><strong>${this.error.title}</strong><p>${this.error.hint}</p></div>` : nothing}
-      ${this.results.map((r) => this.renderResult(r))}
+      ${this.error ? html`<div class="card error" role="alert" data-error-code=${this.error.code}><strong>${this.error.title}</strong><p>${this.error.hint}</p></div>` : nothing}
+      ${repeat(this.results, (r) => r.outcome.recordId, (r) => this.renderResult(r))}
     `;
   }
 }

@@ -34,6 +34,11 @@ export class RecordsView extends LitElement {
         color: var(--ev-danger);
       }
       dialog {
+        /* Above the phone's fixed bottom navigation, so every button can be tapped. */
+        position: fixed;
+        inset: auto 8px 72px 8px;
+        margin: 0 auto;
+        z-index: 30;
         border: 1px solid var(--ev-border);
         border-radius: 14px;
         background: var(--ev-surface);
