@@ -182,6 +182,22 @@ export class EnvelopeSealer {
     return this.nextChunk === this.chunkCount;
   }
 
+  /**
+   * Hands the whole body out as segments, to be sealed in parallel with `sealBodySegment`; afterwards this
+   * sealer seals nothing more, so no counter can be handed out twice.
+   */
+  claimSegments(chunksPerSegment: number): BodySegment[] {
+    if (this.nextChunk !== 0) throw new InputInvalidError('Chunks of this record were already sealed one by one.');
+    const segments = bodySegments(this.header, this.metadata.byteLength, chunksPerSegment);
+    this.nextChunk = this.chunkCount;
+    return segments;
+  }
+
+  /** What segment workers need besides the key. */
+  get segmentContext(): SegmentContext {
+    return { headerBytes: this.header.bytes, byteLength: this.metadata.byteLength };
+  }
+
   /** Index of the chunk `sealNext` will seal. */
   get nextIndex(): number {
     return this.nextChunk;
@@ -378,6 +394,17 @@ export interface OpenStreamOptions extends LongOperationOptions {
   readonly expectedLength?: number | undefined;
 }
 
+/**
+ * Once the metadata authenticated: the envelope must be exactly as long as the bytes the caller holds,
+ * checked before anything is allocated from the metadata's byteLength.
+ */
+export function checkEnvelopeLength(opener: EnvelopeOpener, expectedLength: number): void {
+  if (opener.totalLength === expectedLength) return;
+  throw opener.totalLength > expectedLength
+    ? new EnvelopeError('ENVELOPE_TRUNCATED', 'The record ends too early (its description promises more data than the fragments hold).', 'A fragment is incomplete: download the fragments again.', { what: 'the body', expected: opener.totalLength, actual: expectedLength })
+    : new EnvelopeError('ENVELOPE_TRAILING_DATA', 'The record has more data than it should.', 'The fragments may have been altered; download them again.', { expected: opener.totalLength, actual: expectedLength });
+}
+
 export async function openStream(keys: RecordKeys, source: ByteSource, options: OpenStreamOptions = {}): Promise<OpenedStream> {
   const { signal, onProgress } = options;
   const iterator = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()) as AsyncIterator<Uint8Array> | Iterator<Uint8Array>;
@@ -394,12 +421,7 @@ export async function openStream(keys: RecordKeys, source: ByteSource, options: 
   };
   const opener = await EnvelopeOpener.create(keys, await fill(HEADER_LENGTH, 'the header'));
   const metadata = await opener.openMetadata(await fill(opener.header.metadataLength, 'the record description'));
-  const { expectedLength } = options;
-  if (expectedLength !== undefined && opener.totalLength !== expectedLength) {
-    throw opener.totalLength > expectedLength
-      ? new EnvelopeError('ENVELOPE_TRUNCATED', 'The record ends too early (its description promises more data than the fragments hold).', 'A fragment is incomplete: download the fragments again.', { what: 'the body', expected: opener.totalLength, actual: expectedLength })
-      : new EnvelopeError('ENVELOPE_TRAILING_DATA', 'The record has more data than it should.', 'The fragments may have been altered; download them again.', { expected: opener.totalLength, actual: expectedLength });
-  }
+  if (options.expectedLength !== undefined) checkEnvelopeLength(opener, options.expectedLength);
   const total = metadata.byteLength;
   async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
     const inFlight = new OrderedWindow<Uint8Array>(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
@@ -435,6 +457,132 @@ export async function openStream(keys: RecordKeys, source: ByteSource, options: 
   return { metadata, chunks: chunks() };
 }
 
-function lengthMismatch(expected: number, actual: number): EnvelopeError {
+/** The source yielded a different number of bytes than its metadata promised: it changed while read. */
+export function lengthMismatch(expected: number, actual: number): EnvelopeError {
   return new EnvelopeError('SOURCE_LENGTH_MISMATCH', `The file changed while it was being read (expected ${expected} bytes, got ${actual}).`, 'Pick the file again and retry.', { expected, actual });
+}
+
+/**
+ * A run of whole body chunks: the unit that several workers seal or open at once (FORMAT.md §5.1).
+ * Offsets are in the plaintext and in the envelope; every chunk keeps its own counter, so segments can
+ * be processed in any order and on any thread without changing a byte of the envelope.
+ */
+export interface BodySegment {
+  readonly index: number;
+  readonly firstChunk: number;
+  readonly chunkCount: number;
+  readonly plainStart: number;
+  readonly plainEnd: number;
+  /** Offsets within the envelope (header and metadata segment included). */
+  readonly cipherStart: number;
+  readonly cipherEnd: number;
+}
+
+/** What a worker needs to seal or open segments: the header (AAD, nonce prefix) and the body length. */
+export interface SegmentContext {
+  readonly headerBytes: Uint8Array;
+  readonly byteLength: number;
+}
+
+/** Cuts a body of `byteLength` bytes into segments of `chunksPerSegment` chunks (the last may be shorter). */
+export function bodySegments(header: EnvelopeHeader, byteLength: number, chunksPerSegment: number): BodySegment[] {
+  if (!Number.isInteger(chunksPerSegment) || chunksPerSegment < 1) throw new InputInvalidError('chunksPerSegment must be a positive integer.', { chunksPerSegment });
+  const { chunkSize, metadataLength } = header;
+  const chunks = bodyChunkCount(byteLength, chunkSize);
+  const bodyStart = HEADER_LENGTH + metadataLength;
+  const segments: BodySegment[] = [];
+  for (let first = 0; first < chunks; first += chunksPerSegment) {
+    const count = Math.min(chunksPerSegment, chunks - first);
+    const plainStart = first * chunkSize;
+    const plainEnd = Math.min(byteLength, (first + count) * chunkSize);
+    segments.push({
+      index: segments.length,
+      firstChunk: first,
+      chunkCount: count,
+      plainStart,
+      plainEnd,
+      cipherStart: bodyStart + plainStart + first * TAG_LENGTH,
+      cipherEnd: bodyStart + plainEnd + (first + count) * TAG_LENGTH,
+    });
+  }
+  return segments;
+}
+
+/**
+ * Runs `task(i)` for i in [0, count) with up to `limit` in flight; results in index order. If several
+ * fail, the lowest index's error is thrown, so damage is reported in stream order whatever finished first.
+ */
+async function inOrder<T>(count: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(count);
+  const failures = new Map<number, unknown>();
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < count; i = next++) {
+      try {
+        out[i] = await task(i);
+      } catch (error) {
+        failures.set(i, error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, lane));
+  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
+  return out;
+}
+
+/** Checks that `segment` is a run of whole chunks of this record; returns the record's chunk count. */
+function checkSegment(context: SegmentContext, header: EnvelopeHeader, segment: BodySegment): number {
+  const { chunkSize, metadataLength } = header;
+  const chunks = bodyChunkCount(context.byteLength, chunkSize);
+  const { firstChunk, chunkCount } = segment;
+  const plainEnd = Math.min(context.byteLength, (firstChunk + chunkCount) * chunkSize);
+  const ok =
+    Number.isSafeInteger(firstChunk) &&
+    Number.isSafeInteger(chunkCount) &&
+    firstChunk >= 0 &&
+    chunkCount >= 1 &&
+    firstChunk + chunkCount <= chunks &&
+    segment.plainStart === firstChunk * chunkSize &&
+    segment.plainEnd === plainEnd &&
+    segment.cipherStart === HEADER_LENGTH + metadataLength + segment.plainStart + firstChunk * TAG_LENGTH &&
+    segment.cipherEnd === HEADER_LENGTH + metadataLength + plainEnd + (firstChunk + chunkCount) * TAG_LENGTH;
+  if (!ok) throw new InputInvalidError('The segment does not match the record.', { firstChunk, chunkCount });
+  return chunks;
+}
+
+/**
+ * Seals the body chunks of one segment. Nonce safety rests on the caller handing out each segment of a
+ * sealer once: `EnvelopeSealer.claimSegments` does so and then refuses any further chunk.
+ */
+export async function sealBodySegment(encryption: CryptoKey, context: SegmentContext, segment: BodySegment, plaintext: Uint8Array, concurrency = DEFAULT_CONCURRENCY): Promise<Uint8Array[]> {
+  const header = parseEnvelopeHeader(context.headerBytes);
+  const chunks = checkSegment(context, header, segment);
+  if (plaintext.length !== segment.plainEnd - segment.plainStart) throw lengthMismatch(segment.plainEnd - segment.plainStart, plaintext.length);
+  const { chunkSize } = header;
+  return inOrder(segment.chunkCount, concurrency, async (i) => {
+    const index = segment.firstChunk + i;
+    const piece = plaintext.subarray(i * chunkSize, Math.min(plaintext.length, (i + 1) * chunkSize));
+    const iv = nonce(header.noncePrefix, index + 1, index === chunks - 1);
+    return new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: asBufferSource(header.bytes) }, encryption, asBufferSource(piece)));
+  });
+}
+
+/** Opens the body chunks of one segment; returns plaintext only if every chunk authenticated. */
+export async function openBodySegment(encryption: CryptoKey, context: SegmentContext, segment: BodySegment, ciphertext: Uint8Array, concurrency = DEFAULT_CONCURRENCY): Promise<Uint8Array[]> {
+  const header = parseEnvelopeHeader(context.headerBytes);
+  const chunks = checkSegment(context, header, segment);
+  if (ciphertext.length !== segment.cipherEnd - segment.cipherStart) {
+    throw new EnvelopeError('ENVELOPE_TRUNCATED', `The record ends too early (in chunk ${segment.firstChunk}).`, 'A fragment is incomplete: download the fragments again.', { what: `chunk ${segment.firstChunk}` });
+  }
+  const stride = header.chunkSize + TAG_LENGTH;
+  return inOrder(segment.chunkCount, concurrency, async (i) => {
+    const index = segment.firstChunk + i;
+    const piece = ciphertext.subarray(i * stride, Math.min(ciphertext.length, (i + 1) * stride));
+    try {
+      const iv = nonce(header.noncePrefix, index + 1, index === chunks - 1);
+      return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: asBufferSource(header.bytes) }, encryption, asBufferSource(piece)));
+    } catch {
+      throw tampered(`chunk ${index}`, { segment: 'body', chunk: index, offset: segment.cipherStart + i * stride, length: piece.length });
+    }
+  });
 }

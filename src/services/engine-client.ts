@@ -2,7 +2,10 @@ import * as Comlink from 'comlink';
 import { AbortedError } from '../core/errors.js';
 import { installErrorTransfer } from '../workers/comlink-errors.js';
 import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
+import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
+import type { SinkRequest } from '../workers/output-sink.js';
 import type { ViewerSummary } from '../workers/viewer-api.js';
+import { newScratchName, removeScratch } from './scratch-files.js';
 
 installErrorTransfer();
 
@@ -54,12 +57,44 @@ export class EngineClient {
     }
   }
 
+  /**
+   * With `result.scratch` set, the fragments are slices of a scratch file on disk: call `releaseScratch`
+   * once they are stored elsewhere (the app stores them in IndexedDB at once).
+   */
   protect(request: ProtectRequest, options: EngineCallOptions = {}): Promise<ProtectResult> {
-    return this.call(options, (api, progress) => api.protect(request, progress) as Promise<ProtectResult>);
+    return this.withScratch(request, request.source.size, options, (r, api, progress) => api.protect(r, progress) as Promise<ProtectResult>);
   }
 
+  /** With `result.scratch` set, the opened file is a scratch file: readable until `releaseScratch`. */
   open(request: OpenRequest, options: EngineCallOptions = {}): Promise<OpenResult> {
-    return this.call(options, (api, progress) => api.open(request, progress) as Promise<OpenResult>);
+    const size = request.fragments.reduce((sum, f) => sum + f.size, 0);
+    return this.withScratch(request, size, options, (r, api, progress) => api.open(r, progress) as Promise<OpenResult>);
+  }
+
+  /** Removes a scratch file named by a result; its Blobs cannot be read afterwards. */
+  releaseScratch(name: string | undefined): Promise<void> {
+    return name ? removeScratch(name) : Promise.resolve();
+  }
+
+  /**
+   * Large results may go to a scratch file, which this names; if the call fails, is cancelled, or kept its
+   * result in memory after all, the file (if the worker made one) is removed here.
+   */
+  private async withScratch<R extends SinkRequest, T extends object>(
+    request: R,
+    size: number,
+    options: EngineCallOptions,
+    run: (request: R, api: Comlink.Remote<EngineApi>, onProgress: ProgressCallback | undefined) => Promise<T>,
+  ): Promise<T> {
+    const mayUseDisk = request.sink === 'disk' || (request.sink !== 'memory' && size >= DISK_SINK_MIN_BYTES);
+    const scratch = mayUseDisk && !request.scratch ? newScratchName() : request.scratch;
+    let result: T | undefined;
+    try {
+      result = await this.call(options, (api, progress) => run({ ...request, scratch }, api, progress));
+      return result;
+    } finally {
+      if (scratch && (result as { scratch?: string } | undefined)?.scratch !== scratch) await removeScratch(scratch);
+    }
   }
 
   decode(source: Blob, options: EngineCallOptions = {}): Promise<DecodeResult> {

@@ -16,6 +16,7 @@ import { getCloudSettings } from '../storage/settings-repository.js';
 import { estimateStorage, requestPersistentStorage } from '../storage/storage-quota.js';
 import { connectTransferEngine, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
 import { EngineClient } from './engine-client.js';
+import { sweepScratch } from './scratch-files.js';
 import { KeyVault } from './key-vault.js';
 import { KeyVaultError } from './key-vault-error.js';
 import type { OutboxRunner } from './outbox-runner.js';
@@ -38,6 +39,7 @@ interface SealedRecordInfo {
  */
 export class Vault {
   private readonly listeners = new Set<() => void>();
+  private openedScratch: string | undefined;
 
   private constructor(
     private readonly db: VaultDb,
@@ -51,6 +53,8 @@ export class Vault {
   static async create(): Promise<Vault> {
     const db = await openVaultDb();
     const runner = startOutboxRunner({ db });
+    // Scratch files left by a tab that closed or crashed mid-protect (see scratch-files.ts).
+    void sweepScratch();
     return new Vault(db, new KeyVault(idbKeyStore(db)), new EngineClient(), runner);
   }
 
@@ -78,11 +82,13 @@ export class Vault {
     const key = parseSequenceKey(sequenceKey);
     const recordKey = generateRecordKey();
     const recordId = generateRecordId();
+    let scratch: string | undefined;
     try {
       const result = await this.engine.protect(
         { source: file, name: file.name, mime: file.type, mode: 'auto', sequenceKey: key.text, recordKey, noisePreview: true, compress: true },
         { signal: options.signal, onProgress: options.onProgress },
       );
+      scratch = result.scratch;
       throwIfAborted(options.signal);
       const info: SealedRecordInfo = { name: result.metadata.name, kind: result.metadata.kind, mime: result.metadata.mime, byteLength: result.metadata.kind === 'image' ? displayLength(result.metadata) : result.metadata.byteLength, sequenceKey: key.text };
       await storeProtectedRecord(result, recordId, recordKey, {
@@ -102,6 +108,8 @@ export class Vault {
       };
     } finally {
       recordKey.fill(0);
+      // Large fragments were slices of a scratch file; IndexedDB now holds its own copy (or nothing).
+      await this.engine.releaseScratch(scratch);
     }
   }
 
@@ -176,6 +184,9 @@ export class Vault {
         onProgress: (p) => options.onProgress?.({ phase: 'download', ...p }),
       });
       const opened = await this.engine.open({ fragments, sequenceKey: key.text, recordKey, display: true, png: true }, { signal: options.signal, onProgress: options.onProgress });
+      // A large opened file is a scratch file on disk; it stays readable until the next record is opened.
+      await this.engine.releaseScratch(this.openedScratch);
+      this.openedScratch = opened.kind === 'file' ? opened.scratch : undefined;
       // A record opened from a share text is remembered (sealed), so Records can show and reopen it.
       if (this.keys.unlocked) {
         const m = opened.metadata;

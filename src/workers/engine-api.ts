@@ -1,5 +1,6 @@
 import type { ImageInfo, PixelFormat, RecordMetadata } from '../core/metadata.js';
 import type { OriginalBytesReason, SourceInspection } from './decode-image.js';
+import type { SinkRequest } from './output-sink.js';
 import type { ViewerSummary } from './viewer-api.js';
 
 export type { OriginalBytesReason, SourceInspection } from './decode-image.js';
@@ -16,7 +17,7 @@ export interface EngineProgress {
 
 export type ProgressCallback = (progress: EngineProgress) => void;
 
-export interface ProtectRequest {
+export interface ProtectRequest extends SinkRequest {
   readonly source: Blob;
   readonly name: string;
   readonly mime: string;
@@ -55,9 +56,11 @@ export interface ProtectResult {
   readonly fragments: readonly ProtectedFragment[];
   readonly envelopeLength: number;
   readonly noise?: ImageBitmap | undefined;
+  /** Set when the fragments are slices of this scratch file: remove it once they are stored elsewhere. */
+  readonly scratch?: string | undefined;
 }
 
-export interface OpenRequest {
+export interface OpenRequest extends SinkRequest {
   /** Fragments in any order. */
   readonly fragments: readonly Blob[];
   readonly sequenceKey: string;
@@ -76,6 +79,8 @@ export type OpenResult =
       readonly blob: Blob;
       /** True when the bytes are DICOM (by content): a FrameViewerClient can preview them. */
       readonly dicom?: boolean | undefined;
+      /** Set when `blob` is this scratch file: it stays readable until the file is removed. */
+      readonly scratch?: string | undefined;
     }
   | {
       readonly kind: 'image';

@@ -1,4 +1,4 @@
-import { openStream } from '../core/envelope.js';
+import { bodySegments, checkEnvelopeLength, EnvelopeOpener, HEADER_LENGTH, openStream } from '../core/envelope.js';
 import { EhrVaultError, EnvelopeError } from '../core/errors.js';
 import { FRAGMENT_HEAD_MAX, FRAGMENT_TAIL_MAX, parseFragmentFrame, planMerge, type ParsedFragment } from '../core/fragments.js';
 import { deriveRecordKeys } from '../core/keychain.js';
@@ -6,14 +6,15 @@ import { pixelByteLength } from '../core/metadata.js';
 import { throwIfAborted } from '../core/progress.js';
 import { blameFragments } from '../core/record.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
-import { BlobBuilder } from './blob-builder.js';
 import { inflateRaw } from './deflate.js';
 import type { OpenRequest, OpenResult, ProgressCallback } from './engine-api.js';
 import { pixelBitmap } from './noise-preview.js';
 import { displayRgba } from './decoders/display-pixels.js';
 import { encodePng } from './decoders/png-encode.js';
 import { isDicom, mayBeRawDicom, RAW_DICOM_PROBE_BYTES } from './dicom/dicom-dataset.js';
+import { chooseSink, finishSink } from './output-sink.js';
 import { readSlices } from './read-slices.js';
+import { CHUNKS_PER_SEGMENT, runSegments } from './segment-pool.js';
 
 async function readFrame(blob: Blob, source: number): Promise<ParsedFragment> {
   const [head, tail] = await Promise.all([
@@ -23,10 +24,16 @@ async function readFrame(blob: Blob, source: number): Promise<ParsedFragment> {
   return parseFragmentFrame(new Uint8Array(head), new Uint8Array(tail), blob.size, source);
 }
 
+async function readExactly(blob: Blob, start: number, length: number, what: string): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await blob.slice(start, start + length).arrayBuffer());
+  if (bytes.length < length) throw new EnvelopeError('ENVELOPE_TRUNCATED', `The record ends too early (in ${what}).`, 'A fragment is incomplete: download the fragments again.', { what });
+  return bytes;
+}
+
 /**
- * Merges fragments (any order) and decrypts them chunk by chunk. Only the first 50 and last 4 bytes of
- * each fragment are read to check it; payloads are then streamed in slices. Nothing is returned unless
- * every chunk authenticated.
+ * Merges fragments (any order) and decrypts them. Only the first 50 and last 4 bytes of each fragment
+ * are read to check it; payloads are then read by range. Nothing is returned unless every chunk
+ * authenticated.
  */
 export async function openInWorker(request: OpenRequest, onProgress: ProgressCallback = () => {}, signal?: AbortSignal): Promise<OpenResult> {
   const key = parseSequenceKey(request.sequenceKey);
@@ -38,21 +45,33 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
   onProgress({ phase: 'verify', done: blobs.length, total: blobs.length });
   throwIfAborted(signal);
 
-  async function* payloads(): AsyncGenerator<Uint8Array> {
-    for (const f of order) yield* readSlices(blobs[f.source]!, undefined, signal, f.payloadOffset, f.payloadOffset + f.payloadLength);
-  }
+  // The envelope is the payloads in chain order: composing Blob slices copies nothing.
+  const envelope = new Blob(order.map((f) => blobs[f.source]!.slice(f.payloadOffset, f.payloadOffset + f.payloadLength)));
   try {
-    const expectedLength = order.reduce((sum, f) => sum + f.payloadLength, 0);
-    const opened = await openStream(keys, payloads(), { signal, expectedLength, onProgress: (p) => onProgress({ phase: 'decrypt', done: p.done, total: p.total || total }) });
-    const { metadata } = opened;
+    const opener = await EnvelopeOpener.create(keys, await readExactly(envelope, 0, HEADER_LENGTH, 'the header'));
+    const metadata = await opener.openMetadata(await readExactly(envelope, HEADER_LENGTH, opener.header.metadataLength, 'the record description'));
+    checkEnvelopeLength(opener, envelope.size);
     if (metadata.kind === 'file') {
-      const builder = new BlobBuilder();
-      for await (const chunk of opened.chunks) builder.push(chunk);
-      const blob = builder.finish(metadata.mime);
+      // A file is opened segment by segment over a pool of workers, each reading, decrypting and writing
+      // its own range (segment-pool.ts); nothing is returned unless every segment authenticated.
+      const sink = await chooseSink(request, metadata.byteLength, 0);
+      const parts = await runSegments({
+        direction: 'open',
+        source: envelope,
+        encryption: keys.encryption,
+        context: { headerBytes: opener.header.bytes, byteLength: metadata.byteLength },
+        segments: bodySegments(opener.header, metadata.byteLength, CHUNKS_PER_SEGMENT),
+        sink,
+        signal,
+        onProgress: (done, t) => onProgress({ phase: 'decrypt', done, total: t }),
+      });
+      const blob = await finishSink(sink, parts, metadata.mime);
       // Only the head is read: enough for the "DICM" marker, or to parse a marker-less DICOM file.
       const head = new Uint8Array(await blob.slice(0, mayBeRawDicom(metadata.name) ? RAW_DICOM_PROBE_BYTES : 132).arrayBuffer());
-      return { kind: 'file', metadata, blob, dicom: isDicom(head, metadata.name) };
+      return { kind: 'file', metadata, blob, dicom: isDicom(head, metadata.name), ...(sink.kind === 'disk' ? { scratch: sink.file } : {}) };
     }
+    // Pixels are wanted in memory anyway: streamed through one opener.
+    const opened = await openStream(keys, readSlices(envelope, undefined, signal), { signal, expectedLength: envelope.size, onProgress: (p) => onProgress({ phase: 'decrypt', done: p.done, total: p.total || total }) });
     const body = new Uint8Array(metadata.byteLength);
     let at = 0;
     for await (const chunk of opened.chunks) {

@@ -1,5 +1,4 @@
-import { sealStream } from '../core/envelope.js';
-import { plannedEnvelopeLength } from '../core/envelope.js';
+import { EnvelopeSealer, plannedEnvelopeLength, sealStream } from '../core/envelope.js';
 import { sealFragmentFrames } from '../core/fragments.js';
 import { deriveRecordKeys } from '../core/keychain.js';
 import type { RecordMetadata } from '../core/metadata.js';
@@ -11,7 +10,8 @@ import { decodeImage, inspect, readForInspection, type SourceInspection } from '
 import type { ProgressCallback, ProtectRequest, ProtectResult, StoredAs } from './engine-api.js';
 import { BlobBuilder } from './blob-builder.js';
 import { noiseBitmap } from './noise-preview.js';
-import { readSlices } from './read-slices.js';
+import { chooseSink, finishSink } from './output-sink.js';
+import { CHUNKS_PER_SEGMENT, runSegments } from './segment-pool.js';
 import { deflateRaw } from './deflate.js';
 
 /**
@@ -24,7 +24,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   const keys = await deriveRecordKeys(request.recordKey);
   const createdAt = Date.now();
   let metadata: RecordMetadata;
-  let body: ByteSource;
+  let body: ByteSource | undefined;
   let noiseSize: { width: number; height: number } | undefined;
 
   let stored: StoredAs;
@@ -67,29 +67,50 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     const generic = request.mime === '' || request.mime === 'application/octet-stream';
     const mime = generic && inspection && inspection.type !== 'unknown' ? inspection.mime : request.mime;
     metadata = { kind: 'file', name: request.name, mime, byteLength: request.source.size, createdAt };
-    body = readSlices(request.source, undefined, signal);
     stored = { as: 'original-bytes', type: inspection?.type ?? 'unknown', reason: request.mode === 'file' ? 'requested' : inspection?.reason };
     if (inspection) onProgress({ phase: 'decode', done: request.source.size, total: request.source.size });
   }
 
   const envelopeLength = plannedEnvelopeLength(metadata, request.chunkSize);
   const frames = await sealFragmentFrames(keys, key, envelopeLength);
-  const builder = new BlobBuilder();
+  let envelope: Blob;
+  let scratch: string | undefined;
   const noiseParts: Uint8Array[] = [];
-  let noiseBytes = 0;
-  const noiseWanted = noiseSize ? noiseSize.width * noiseSize.height * 4 : 0;
-  let first = true;
-  for await (const piece of sealStream(keys, metadata, body, { chunkSize: request.chunkSize, signal, onProgress: (p) => onProgress({ phase: 'encrypt', ...p }) })) {
-    // The first piece is the header and metadata; the noise is drawn from the pixels' ciphertext.
-    if (!first && noiseBytes < noiseWanted) {
-      noiseParts.push(piece);
-      noiseBytes += piece.length;
+  if (body) {
+    // Pixels are already in memory: sealed as one stream, gathered into Blobs as they come.
+    const builder = new BlobBuilder();
+    let noiseBytes = 0;
+    const noiseWanted = noiseSize ? noiseSize.width * noiseSize.height * 4 : 0;
+    let first = true;
+    for await (const piece of sealStream(keys, metadata, body, { chunkSize: request.chunkSize, signal, onProgress: (p) => onProgress({ phase: 'encrypt', ...p }) })) {
+      // The first piece is the header and metadata; the noise is drawn from the pixels' ciphertext.
+      if (!first && noiseBytes < noiseWanted) {
+        noiseParts.push(piece);
+        noiseBytes += piece.length;
+      }
+      first = false;
+      builder.push(piece);
     }
-    first = false;
-    builder.push(piece);
+    envelope = builder.finish();
+  } else {
+    // A file is read, sealed and written segment by segment over a pool of workers (segment-pool.ts).
+    const sealer = await EnvelopeSealer.create(keys, metadata, { chunkSize: request.chunkSize });
+    const segments = sealer.claimSegments(CHUNKS_PER_SEGMENT);
+    const sink = await chooseSink(request, envelopeLength - sealer.head.length, -sealer.head.length);
+    const parts = await runSegments({
+      direction: 'seal',
+      source: request.source,
+      encryption: keys.encryption,
+      context: sealer.segmentContext,
+      segments,
+      sink,
+      signal,
+      onProgress: (done, total) => onProgress({ phase: 'encrypt', done, total }),
+    });
+    scratch = sink.kind === 'disk' ? sink.file : undefined;
+    envelope = new Blob([sealer.head as BlobPart, await finishSink(sink, parts)]);
   }
   throwIfAborted(signal);
-  const envelope = builder.finish();
   if (envelope.size !== envelopeLength) throw new InputInvalidError('The envelope has an unexpected length.', { expected: envelopeLength, actual: envelope.size });
   // A fragment is its frame around a slice of the envelope: slicing and composing Blobs copies nothing.
   const fragments = frames.map((f) => ({
@@ -101,6 +122,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     stored,
     envelopeLength,
     fragments,
+    ...(scratch ? { scratch } : {}),
     ...(noiseSize ? { noise: noiseBitmap(noiseParts, noiseSize.width, noiseSize.height) } : {}),
   };
 }

@@ -118,4 +118,34 @@ test.describe('engine: protect and open in workers', () => {
     const r = await page.evaluate(async () => window.harness.tamper(new Blob([new Uint8Array(300_000).fill(7)])));
     expect(r).toEqual({ tampered: 'FRAGMENT_TAMPERED', missing: 'FRAGMENT_MISSING', wrongKey: 'WRONG_RECORD_KEY', wrongSequence: 'WRONG_SEQUENCE_KEY', running: 0 });
   });
+
+  test('a file of several segments round-trips through the worker pool, its output in memory or in a scratch file', async ({ page }) => {
+    const size = 50 * 1024 * 1024 + 777;
+    const memory = await page.evaluate((n) => window.harness.poolRoundTrip(n, 'memory'), size);
+    expect(memory).toEqual({ bytesEqual: true, size, protectScratch: false, openScratch: false, scratchDuring: 0, scratchAfter: 0, running: 0 });
+    const disk = await page.evaluate((n) => window.harness.poolRoundTrip(n, 'disk'), size);
+    expect(disk).toEqual({ bytesEqual: true, size, protectScratch: true, openScratch: true, scratchDuring: 2, scratchAfter: 0, running: 0 });
+  });
+
+  test('damage in any segment is FRAGMENT_TAMPERED naming its fragment; with two, the first in the chain; no scratch file is left', async ({ page }) => {
+    const size = 40 * 1024 * 1024;
+    const one = await page.evaluate((n) => window.harness.poolTamper(n, [5]), size);
+    expect(one.code).toBe('FRAGMENT_TAMPERED');
+    expect(one.indexChars).toEqual([one.chain![5]]);
+    expect(one.scratchAfter).toBe(0);
+    const two = await page.evaluate((n) => window.harness.poolTamper(n, [6, 2]), size);
+    expect(two.indexChars).toEqual([two.chain![2]]);
+  });
+
+  test('cancel while writing to disk rejects with ABORTED, leaves no worker and removes the scratch file', async ({ page }) => {
+    const r = await page.evaluate(() => window.harness.cancelToDisk(96 * 1024 * 1024));
+    expect(r).toEqual({ code: 'ABORTED', progressSeen: r.progressSeen, running: 0, scratchAfter: 0 });
+    expect(r.progressSeen).toBeGreaterThan(0);
+  });
+
+  test('scratch files of tabs that are gone are swept; this tab’s are kept', async ({ page }) => {
+    const r = await page.evaluate(() => window.harness.sweep());
+    expect(r.removed).toBe(1);
+    expect(r.left).toHaveLength(1);
+  });
 });

@@ -6,6 +6,8 @@ import { EngineClient } from '../../src/services/engine-client.js';
 import { generateRecordKey } from '../../src/core/keychain.js';
 import { isEhrVaultError } from '../../src/core/errors.js';
 import { createClinical } from './clinical-harness.js';
+import { listScratch, newScratchName, sweepScratch } from '../../src/services/scratch-files.js';
+import { SCRATCH_DIRECTORY } from '../../src/workers/scratch-file.js';
 
 const engine = new EngineClient();
 
@@ -116,7 +118,83 @@ async function tamper(blob: Blob) {
   };
 }
 
-const harness = { engine, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
+function randomBlob(size: number): Blob {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(size, i + 65536)));
+  return new Blob([bytes]);
+}
+
+/**
+ * A file of several segments through the worker pool, its output in memory or in a scratch file on disk:
+ * bytes equal, which sink was used, and scratch files before and after release.
+ */
+async function poolRoundTrip(size: number, sink: 'memory' | 'disk') {
+  const blob = randomBlob(size);
+  const recordKey = generateRecordKey();
+  const p = await engine.protect({ source: blob, name: 'pool.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey, sink });
+  const o = await engine.open({ fragments: [...p.fragments].reverse().map((f) => f.blob), sequenceKey: KEY, recordKey, sink });
+  if (o.kind !== 'file') throw new Error('expected a file');
+  const bytesEqual = equalBytes(new Uint8Array(await blob.arrayBuffer()), new Uint8Array(await o.blob.arrayBuffer()));
+  const during = await listScratch();
+  await engine.releaseScratch(p.scratch);
+  await engine.releaseScratch(o.scratch);
+  return { bytesEqual, size: o.blob.size, protectScratch: Boolean(p.scratch), openScratch: Boolean(o.scratch), scratchDuring: during.length, scratchAfter: (await listScratch()).length, running: engine.running };
+}
+
+/** Damages fragment payloads (by position in the chain) of a multi-segment record; returns the error. */
+async function poolTamper(size: number, positions: number[]) {
+  const recordKey = generateRecordKey();
+  const p = await engine.protect({ source: randomBlob(size), name: 'a.bin', mime: '', mode: 'file', sequenceKey: KEY, recordKey, sink: 'disk' });
+  const blobs = await Promise.all(
+    p.fragments.map(async (f, i) => {
+      if (!positions.includes(i)) return new Blob([await f.blob.arrayBuffer()]);
+      const bytes = new Uint8Array(await f.blob.arrayBuffer());
+      bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+      return new Blob([bytes]);
+    }),
+  );
+  await engine.releaseScratch(p.scratch);
+  try {
+    await engine.open({ fragments: blobs, sequenceKey: KEY, recordKey, sink: 'disk' });
+    return { code: 'no error', indexChars: [] as string[], scratchAfter: (await listScratch()).length };
+  } catch (error) {
+    return { code: isEhrVaultError(error) ? error.code : String(error), indexChars: isEhrVaultError(error) ? (error.details.indexChars as string[]) : [], scratchAfter: (await listScratch()).length, chain: p.fragments.map((f) => f.indexChar).join('') };
+  }
+}
+
+async function cancelToDisk(size: number) {
+  const controller = new AbortController();
+  let progressSeen = 0;
+  const code = await errorCode(() =>
+    engine.protect(
+      { source: randomBlob(size), name: 'big.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: generateRecordKey(), sink: 'disk' },
+      {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.phase === 'encrypt' && p.done > 0 && !controller.signal.aborted) {
+            progressSeen = p.done;
+            controller.abort();
+          }
+        },
+      },
+    ),
+  );
+  return { code, progressSeen, running: engine.running, scratchAfter: (await listScratch()).length };
+}
+
+/** A scratch file of a tab that is gone (no lock) is swept; one of this tab is kept. */
+async function sweep() {
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(SCRATCH_DIRECTORY, { create: true });
+  await dir.getFileHandle('00000000-dead-tab0-0000-000000000000.1.bin', { create: true });
+  const mine = newScratchName();
+  await dir.getFileHandle(mine, { create: true });
+  const removed = await sweepScratch();
+  const left = await listScratch();
+  await dir.removeEntry(mine);
+  return { removed, left };
+}
+
+const harness = { engine, poolRoundTrip, poolTamper, cancelToDisk, sweep, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
 declare global {
   interface Window {
     harness: typeof harness;

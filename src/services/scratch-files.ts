@@ -1,0 +1,64 @@
+import { SCRATCH_DIRECTORY } from '../workers/scratch-file.js';
+
+/**
+ * Names and removes the engine's scratch files (workers/scratch-file.ts). A file is named after the tab
+ * that asked for it, and each tab holds a Web Lock named after itself for as long as it lives: so a sweep
+ * can tell files of a tab that closed or crashed (no lock) from those another open tab still reads.
+ */
+const LOCK_PREFIX = 'ehr-vault-scratch:';
+const tab = crypto.randomUUID();
+let counter = 0;
+let holding = false;
+
+function holdTabLock(): void {
+  if (holding || !navigator.locks) return;
+  holding = true;
+  void navigator.locks.request(LOCK_PREFIX + tab, () => new Promise<void>(() => {}));
+}
+
+async function directory(): Promise<FileSystemDirectoryHandle | undefined> {
+  try {
+    return await (await navigator.storage.getDirectory()).getDirectoryHandle(SCRATCH_DIRECTORY, { create: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/** A fresh scratch file name owned by this tab. */
+export function newScratchName(): string {
+  holdTabLock();
+  return `${tab}.${++counter}.bin`;
+}
+
+/** Removes a scratch file; a file that was never created, or is gone already, is fine. */
+export async function removeScratch(name: string): Promise<void> {
+  try {
+    await (await directory())?.removeEntry(name);
+  } catch {
+    /* not there, or another tab removed it */
+  }
+}
+
+/** Removes the scratch files of tabs that no longer run (crashed, closed mid-protect). Returns how many. */
+export async function sweepScratch(): Promise<number> {
+  const dir = await directory();
+  if (!dir || !navigator.locks) return 0;
+  const held = new Set(((await navigator.locks.query()).held ?? []).map((l) => l.name));
+  let removed = 0;
+  for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) {
+    const owner = name.split('.')[0]!;
+    if (owner === tab || held.has(LOCK_PREFIX + owner)) continue;
+    await removeScratch(name);
+    removed++;
+  }
+  return removed;
+}
+
+/** Names of the scratch files present, for tests and the storage report. */
+export async function listScratch(): Promise<string[]> {
+  const dir = await directory();
+  if (!dir) return [];
+  const names: string[] = [];
+  for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+  return names;
+}

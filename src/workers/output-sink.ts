@@ -1,0 +1,42 @@
+import { openScratchWriter, scratchFile } from './scratch-file.js';
+import type { SegmentSink } from './segment-jobs.js';
+
+const MiB = 1024 * 1024;
+
+/**
+ * From this size on, `auto` writes results to a scratch file on disk. Below it, in-memory Blobs are as
+ * fast and need no clean-up; above it, a GiB of in-memory Blobs makes Chromium fail reads with
+ * NotReadableError, and OPFS writes ran faster than building Blobs (bench/README).
+ */
+export const DISK_SINK_MIN_BYTES = 64 * MiB;
+
+export interface SinkRequest {
+  /** `auto` (default): disk from DISK_SINK_MIN_BYTES when a scratch name is given; `memory`; `disk`. */
+  readonly sink?: 'auto' | 'memory' | 'disk' | undefined;
+  /** Name of the scratch file the engine may create (chosen by the services, who also remove it). */
+  readonly scratch?: string | undefined;
+}
+
+/**
+ * Picks where segment output goes. A disk sink is prepared here: the file is created at its full size, which
+ * also proves this browser can open 'readwrite-unsafe' writers; if it cannot, output stays in memory.
+ */
+export async function chooseSink(request: SinkRequest, size: number, base: number): Promise<SegmentSink> {
+  const wanted = request.sink ?? 'auto';
+  if (!request.scratch || wanted === 'memory' || (wanted === 'auto' && size < DISK_SINK_MIN_BYTES)) return { kind: 'memory' };
+  try {
+    const writer = await openScratchWriter(request.scratch, true);
+    writer.truncate(size);
+    writer.close();
+    return { kind: 'disk', file: request.scratch, base };
+  } catch {
+    return { kind: 'memory' };
+  }
+}
+
+/** The finished output as one Blob: the segments' Blobs composed (no copy), or the scratch file. */
+export async function finishSink(sink: SegmentSink, parts: readonly Blob[], type = ''): Promise<Blob> {
+  if (sink.kind === 'memory') return new Blob(parts as Blob[], { type });
+  const file = await scratchFile(sink.file);
+  return type ? new Blob([file], { type }) : file;
+}
