@@ -45,15 +45,34 @@ function benchDb(): Promise<IDBDatabase> {
 let lastProtect: ProtectResult | undefined;
 let lastKey: Uint8Array | undefined;
 
+async function releaseResults(): Promise<void> {
+  await engine.releaseScratch(lastProtect?.scratch);
+  lastProtect = undefined;
+}
+
+async function clearStore(): Promise<void> {
+  const db = await benchDb();
+  await new Promise<void>((resolve) => {
+    const tx = db.transaction('fragments', 'readwrite');
+    tx.objectStore('fragments').clear();
+    tx.oncomplete = () => resolve();
+  });
+}
+
 const bench = {
-  /** A payload of `size` random bytes, built from one random 16 MiB block so that building it is quick. */
-  makePayload(size: number): number {
+  /**
+   * A payload of `size` random bytes as a file on disk (the origin-private file system of the persistent
+   * profile), like a file the user picked: reading it is a disk read, not a copy of in-memory Blob data.
+   * Written from one random 16 MiB block so that building it is quick.
+   */
+  async makePayload(size: number): Promise<number> {
     const block = new Uint8Array(Math.min(size, 16 * MiB));
     for (let i = 0; i < block.length; i += 65536) crypto.getRandomValues(block.subarray(i, Math.min(block.length, i + 65536)));
-    const blockBlob = new Blob([block]);
-    const parts: Blob[] = [];
-    for (let at = 0; at < size; at += block.length) parts.push(at + block.length <= size ? blockBlob : blockBlob.slice(0, size - at));
-    payload = new Blob(parts, { type: 'application/octet-stream' });
+    const handle = await (await navigator.storage.getDirectory()).getFileHandle('bench-payload.bin', { create: true });
+    const writable = await handle.createWritable();
+    for (let at = 0; at < size; at += block.length) await writable.write(at + block.length <= size ? block : block.subarray(0, size - at));
+    await writable.close();
+    payload = await handle.getFile();
     lastProtect = undefined;
     return payload.size;
   },
@@ -87,13 +106,14 @@ const bench = {
     }
   },
 
-  async protect(): Promise<{ ms: number; longestTaskMs: number; fragments: number; bytes: number }> {
+  /** File → fragments as Blobs; `sink` as the app chooses it (auto: disk from 64 MiB) or forced to memory. */
+  async protect(sink: 'auto' | 'memory' = 'auto'): Promise<{ ms: number; longestTaskMs: number; fragments: number; bytes: number; sink: string }> {
+    await releaseResults();
     lastKey = generateRecordKey();
-    lastProtect = undefined;
     const key = lastKey;
-    const r = await withLongTasks(() => engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key }));
+    const r = await withLongTasks(() => engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, sink }));
     lastProtect = r.result;
-    return { ms: r.ms, longestTaskMs: r.longestTaskMs, fragments: r.result.fragments.length, bytes: r.result.fragments.reduce((s, f) => s + f.blob.size, 0) };
+    return { ms: r.ms, longestTaskMs: r.longestTaskMs, fragments: r.result.fragments.length, bytes: r.result.fragments.reduce((s, f) => s + f.blob.size, 0), sink: r.result.scratch ? 'disk' : 'memory' };
   },
 
   /**
@@ -101,7 +121,7 @@ const bench = {
    * files. (Keeping a GiB of fragments as in-memory Blobs next to the output makes Chromium's reads fail
    * with NotReadableError.) Storing is not timed here; `protectIntoIndexedDb` times it.
    */
-  async open(): Promise<{ ms: number; longestTaskMs: number; bytes: number }> {
+  async open(sink: 'auto' | 'memory' = 'auto'): Promise<{ ms: number; longestTaskMs: number; bytes: number; sink: string }> {
     const db = await benchDb();
     await new Promise<void>((resolve, reject) => {
       const tx = db.transaction('fragments', 'readwrite');
@@ -110,6 +130,7 @@ const bench = {
       tx.onerror = () => reject(tx.error);
     });
     const count = lastProtect!.fragments.length;
+    await engine.releaseScratch(lastProtect!.scratch);
     lastProtect = undefined;
     const fragments = await new Promise<Blob[]>((resolve, reject) => {
       const tx = db.transaction('fragments', 'readonly');
@@ -118,9 +139,12 @@ const bench = {
       tx.oncomplete = () => resolve(out);
       tx.onerror = () => reject(tx.error);
     });
-    const r = await withLongTasks(() => engine.open({ fragments, sequenceKey: KEY, recordKey: lastKey! }));
+    const r = await withLongTasks(() => engine.open({ fragments, sequenceKey: KEY, recordKey: lastKey!, sink }));
     if (r.result.kind !== 'file' || r.result.blob.size !== payload!.size) throw new Error('open gave the wrong size');
-    return { ms: r.ms, longestTaskMs: r.longestTaskMs, bytes: r.result.blob.size };
+    const scratch = r.result.scratch;
+    await engine.releaseScratch(scratch);
+    await clearStore();
+    return { ms: r.ms, longestTaskMs: r.longestTaskMs, bytes: r.result.blob.size, sink: scratch ? 'disk' : 'memory' };
   },
 
   /** Protect, then cache every fragment Blob in IndexedDB (the real path): total time. */
@@ -137,17 +161,16 @@ const bench = {
       tx.onerror = () => reject(tx.error);
     });
     const t2 = performance.now();
-    await new Promise<void>((resolve) => {
-      const tx = db.transaction('fragments', 'readwrite');
-      tx.objectStore('fragments').clear();
-      tx.oncomplete = () => resolve();
-    });
+    await engine.releaseScratch(result.scratch);
+    await clearStore();
     return { ms: t2 - t0, protectMs: t1 - t0, storeMs: t2 - t1 };
   },
 
-  release(): void {
+  async release(): Promise<void> {
+    await releaseResults();
     payload = undefined;
-    lastProtect = undefined;
+    await clearStore();
+    await (await navigator.storage.getDirectory()).removeEntry('bench-payload.bin').catch(() => {});
   },
 
   /** A photo-like image of `width`×`height` (smooth gradients plus sensor noise), as JPEG. */

@@ -30,12 +30,23 @@ export function newScratchName(): string {
   return `${tab}.${++counter}.bin`;
 }
 
-/** Removes a scratch file; a file that was never created, or is gone already, is fine. */
+/**
+ * Removes a scratch file; a file that was never created, or is gone already, is fine. Right after a cancel
+ * the terminated workers may still hold their writers for a moment (the file is then locked), so a locked
+ * file is retried for up to ~3 s; whatever is still left is swept once this tab has closed.
+ */
 export async function removeScratch(name: string): Promise<void> {
-  try {
-    await (await directory())?.removeEntry(name);
-  } catch {
-    /* not there, or another tab removed it */
+  const dir = await directory();
+  if (!dir) return;
+  for (let attempt = 0, wait = 20; ; attempt++, wait = Math.min(wait * 2, 500)) {
+    try {
+      await dir.removeEntry(name);
+      return;
+    } catch (error) {
+      const locked = error instanceof DOMException && error.name !== 'NotFoundError';
+      if (!locked || attempt >= 10) return;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 }
 
