@@ -44,6 +44,7 @@ function benchDb(): Promise<IDBDatabase> {
 }
 let lastProtect: ProtectResult | undefined;
 let lastKey: Uint8Array | undefined;
+let openFragments: Blob[] | undefined;
 
 async function releaseResults(): Promise<void> {
   await engine.releaseScratch(lastProtect?.scratch);
@@ -117,11 +118,10 @@ const bench = {
   },
 
   /**
-   * Opens the fragments of the last protect as the app does: from IndexedDB, whose Blobs are backed by
-   * files. (Keeping a GiB of fragments as in-memory Blobs next to the output makes Chromium's reads fail
-   * with NotReadableError.) Storing is not timed here; `protectIntoIndexedDb` times it.
+   * Puts the fragments of the last protect in IndexedDB and reads them back, so that `open` starts from
+   * where the app does: fragment Blobs backed by IndexedDB's files. Neither timed nor in the memory peak.
    */
-  async open(sink: 'auto' | 'memory' = 'auto'): Promise<{ ms: number; longestTaskMs: number; bytes: number; sink: string }> {
+  async prepareOpen(): Promise<void> {
     const db = await benchDb();
     await new Promise<void>((resolve, reject) => {
       const tx = db.transaction('fragments', 'readwrite');
@@ -132,13 +132,19 @@ const bench = {
     const count = lastProtect!.fragments.length;
     await engine.releaseScratch(lastProtect!.scratch);
     lastProtect = undefined;
-    const fragments = await new Promise<Blob[]>((resolve, reject) => {
+    openFragments = await new Promise<Blob[]>((resolve, reject) => {
       const tx = db.transaction('fragments', 'readonly');
       const out: Blob[] = [];
       for (let i = 0; i < count; i++) tx.objectStore('fragments').get(`open-${i}`).onsuccess = (e) => (out[i] = (e.target as IDBRequest<Blob>).result);
       tx.oncomplete = () => resolve(out);
       tx.onerror = () => reject(tx.error);
     });
+  },
+
+  /** Fragments → file, from the fragments `prepareOpen` put in IndexedDB and read back. */
+  async open(sink: 'auto' | 'memory' = 'auto'): Promise<{ ms: number; longestTaskMs: number; bytes: number; sink: string }> {
+    const fragments = openFragments!;
+    openFragments = undefined;
     const r = await withLongTasks(() => engine.open({ fragments, sequenceKey: KEY, recordKey: lastKey!, sink }));
     if (r.result.kind !== 'file' || r.result.blob.size !== payload!.size) throw new Error('open gave the wrong size');
     const scratch = r.result.scratch;

@@ -14,6 +14,8 @@ import { chromiumLaunch } from '../playwright.config.js';
 const MiB = 1024 * 1024;
 const args = process.argv.slice(2);
 const full = args.includes('--full');
+/** Skips the image and clinical sections (for quick runs while tuning the file path). */
+const payloadsOnly = args.includes('--payloads-only');
 const sizesArg = args.find((a) => a.startsWith('--sizes='));
 const sizesMiB = sizesArg ? sizesArg.slice(8).split(',').map(Number) : full ? [16, 256, 1024] : [16, 256];
 const CALL_SIZES = [64 * 1024, 256 * 1024, 512 * 1024, 1024 * 1024, 4 * 1024 * 1024];
@@ -130,6 +132,8 @@ for (const sizeMiB of sizesMiB) {
     protect = await measured(() => page.evaluate(() => window.bench.protect()));
     await gc();
     stage = 'open';
+    await page.evaluate(() => window.bench.prepareOpen());
+    await gc();
     open = await measured(() => page.evaluate(() => window.bench.open()));
     await gc();
     stage = 'protect into IndexedDB';
@@ -141,6 +145,7 @@ for (const sizeMiB of sizesMiB) {
       const pm = await page.evaluate(() => window.bench.protect('memory'));
       await gc();
       stage = 'open, memory sink';
+      await page.evaluate(() => window.bench.prepareOpen());
       const om = await page.evaluate(() => window.bench.open('memory'));
       memorySink = { protectMiBps: round(mibps(size, pm.ms)), openMiBps: round(mibps(size, om.ms)) };
       await gc();
@@ -211,7 +216,7 @@ const imageCases: [string, () => Promise<number>][] = [
   ['real photo fixture (photo-board.jpg)', () => page.evaluate(([b]) => window.bench.loadFixture(b, 'image/jpeg'), [photoFixture] as const)],
   ['X-ray-like scan PNG (3000×3000)', () => page.evaluate(() => window.bench.makeScan(3000, 3000))],
 ];
-for (const [name, make] of imageCases) {
+for (const [name, make] of payloadsOnly ? [] : imageCases) {
   const sourceBytes = await make();
   const entry: Record<string, unknown> = { sourceBytes };
   for (const compress of [false, true]) {
@@ -228,14 +233,20 @@ await page.evaluate(() => window.bench.release());
 
 // ---- clinical: 512×512 16-bit CT slice (16-bit PNG pixel path; DICOM bytes + windowed preview) and a multi-frame study ----
 const studyFrames = full ? 300 : 100;
-await gc();
-const ctPng = await page.evaluate(() => window.clinicalBench.ctSlicePng(512));
-await gc();
-const ctDicom = await page.evaluate(() => window.clinicalBench.ctSliceDicom(512));
-await gc();
-const ctStudy = await page.evaluate((n) => window.clinicalBench.ctStudyDicom(512, n), studyFrames);
+type Clinical = Awaited<ReturnType<typeof window.clinicalBench.ctSliceDicom>>;
+let ctPng: Awaited<ReturnType<typeof window.clinicalBench.ctSlicePng>> | undefined;
+let ctDicom: Clinical | undefined;
+let ctStudy: Clinical | undefined;
+if (!payloadsOnly) {
+  await gc();
+  ctPng = await page.evaluate(() => window.clinicalBench.ctSlicePng(512));
+  await gc();
+  ctDicom = await page.evaluate(() => window.clinicalBench.ctSliceDicom(512));
+  await gc();
+  ctStudy = await page.evaluate((n) => window.clinicalBench.ctStudyDicom(512, n), studyFrames);
+}
 const roundAll = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' ? round(v, 1) : v && typeof v === 'object' ? roundAll(v as Record<string, unknown>) : v]));
-results.clinical = roundAll({ ctSlice16BitPng: ctPng, ctSliceDicom: ctDicom, [`ctStudyDicom${studyFrames}Frames`]: ctStudy });
+if (ctPng && ctDicom && ctStudy) results.clinical = roundAll({ ctSlice16BitPng: ctPng, ctSliceDicom: ctDicom, [`ctStudyDicom${studyFrames}Frames`]: ctStudy });
 
 await context.close();
 await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
@@ -256,12 +267,12 @@ for (const [name, entry] of Object.entries(images)) {
     console.log(`  ${name} [${mode}]: ${m.width}×${m.height}, decode+protect ${m.protectMs} ms, open+draw ${m.openDrawMs} ms, body/pixels ${m.bodyToPixels}, fragments ${round(m.fragmentBytes! / MiB, 1)} MiB, +upload@10Mbit/s ${m.protectPlusUploadMs} ms, longest task ${Math.max(m.protectLongestTaskMs!, m.openLongestTaskMs!)} ms`);
   }
 }
-console.log('\nClinical (ms):');
-for (const mode of ['identity', 'deflate'] as const) {
+if (ctPng && ctDicom && ctStudy) console.log('\nClinical (ms):');
+for (const mode of ctPng ? (['identity', 'deflate'] as const) : []) {
   const m = (ctPng as Record<string, Record<string, number>>)[mode]!;
   console.log(`  512×512 16-bit CT slice, PNG → ${m.pixelFormat} [${mode}]: decode+protect ${round(m.decodeProtectMs!)}, open+display ${round(m.openDisplayMs!)}, PNG export ${round(m.exportPngMs!)}, body ${m.bodyBytes} B`);
 }
-for (const [label, d] of [['512×512 16-bit CT slice, DICOM', ctDicom], [`multi-frame CT study, DICOM 512×512×${studyFrames}`, ctStudy]] as const) {
+for (const [label, d] of ctDicom && ctStudy ? ([['512×512 16-bit CT slice, DICOM', ctDicom], [`multi-frame CT study, DICOM 512×512×${studyFrames}`, ctStudy]] as const) : []) {
   console.log(`  ${label} (${round(d.fileBytes / MiB, 1)} MiB): protect ${round(d.protectMs)}, open ${round(d.openMs)}, preview open ${round(d.previewOpenMs)} + first render ${round(d.firstRenderMs)} + decode all frames ${round(d.decodeAllFramesMs)}; protect+preview ${round(d.protectPlusPreviewMs)}; re-window ${round(d.rewindowMedianMs, 1)}/render, frame scroll ${round(d.frameScrollMedianMs, 1)}/frame`);
 }
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
