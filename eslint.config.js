@@ -11,7 +11,7 @@ const coreForbiddenGlobals = [
 ].map((name) => ({ name, message: 'src/core is pure: no DOM, storage, network or UI.' }));
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.data/', 'test-results/', 'playwright-report/', 'dev-dist/'] },
+  { ignores: ['dist/', 'bench/dist/', 'node_modules/', '.data/', 'test-results/', 'playwright-report/', 'dev-dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   lit.configs['flat/recommended'],

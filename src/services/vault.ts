@@ -78,14 +78,18 @@ export class Vault {
   }
 
   /** Encrypts and splits `file` in a worker, keeps it on this device and queues its upload. */
-  async protect(file: File, sequenceKey: string, options: LongCall = {}): Promise<ProtectOutcome> {
+  /**
+   * `asFile`: keep the original bytes even if the file is an image (the way out when an image cannot be
+   * decoded here, or is too large to decode).
+   */
+  async protect(file: File, sequenceKey: string, options: LongCall & { readonly asFile?: boolean } = {}): Promise<ProtectOutcome> {
     const key = parseSequenceKey(sequenceKey);
     const recordKey = generateRecordKey();
     const recordId = generateRecordId();
     let scratch: string | undefined;
     try {
       const result = await this.engine.protect(
-        { source: file, name: file.name, mime: file.type, mode: 'auto', sequenceKey: key.text, recordKey, noisePreview: true, compress: true },
+        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, noisePreview: true, compress: true },
         { signal: options.signal, onProgress: options.onProgress },
       );
       scratch = result.scratch;

@@ -1,4 +1,5 @@
 import { lengthMismatch, openBodySegment, sealBodySegment, type BodySegment, type SegmentContext } from '../core/envelope.js';
+import { readRange, recycleRange } from './read-range.js';
 import { scratchWriter } from './scratch-file.js';
 
 /**
@@ -26,9 +27,15 @@ export interface SegmentJob {
 export async function runSegmentJob(job: SegmentJob): Promise<Blob | undefined> {
   const { segment, direction } = job;
   const [start, end] = direction === 'seal' ? [segment.plainStart, segment.plainEnd] : [segment.cipherStart, segment.cipherEnd];
-  const input = new Uint8Array(await job.source.slice(start, end).arrayBuffer());
+  const input = await readRange(job.source, start, end);
   if (direction === 'seal' && input.length !== end - start) throw lengthMismatch(end - start, input.length);
-  const output = direction === 'seal' ? await sealBodySegment(job.encryption, job.context, segment, input) : await openBodySegment(job.encryption, job.context, segment, input);
+  let output: Uint8Array[];
+  try {
+    output = direction === 'seal' ? await sealBodySegment(job.encryption, job.context, segment, input) : await openBodySegment(job.encryption, job.context, segment, input);
+  } finally {
+    // WebCrypto copied every chunk when each call began, so the buffer is free once all have finished.
+    recycleRange(input);
+  }
   if (job.sink.kind === 'memory') return new Blob(output as BlobPart[]);
   const writer = await scratchWriter(job.sink.file);
   let at = job.sink.base + (direction === 'seal' ? segment.cipherStart : segment.plainStart);

@@ -84,7 +84,7 @@ async function expectWholeRecords(page: Page, records: number, fragments: number
   expect(outbox.every((o) => ids.has(o.recordId))).toBe(true);
 }
 
-test('odd files: empty, one pixel, corrupt or fake images, 20,000 × 20,000 pixels — each works or says why', async ({ page }) => {
+test('odd files: empty, one pixel, corrupt or fake images, 20,000 × 20,000 pixels — each works, or says why and can be kept as a file', async ({ page }) => {
   const cases: { file: FilePayload; expect: RegExp; ok: boolean }[] = [
     { file: { name: 'empty-note.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) }, ok: true, expect: /File: its bytes were encrypted/ },
     { file: { name: 'one-pixel.png', mimeType: 'image/png', buffer: tinyPng(1, 1) }, ok: true, expect: /Image 1×1: its pixels were encrypted/ },
@@ -109,14 +109,20 @@ test('odd files: empty, one pixel, corrupt or fake images, 20,000 × 20,000 pixe
       fragments += KEY.length;
     } else {
       expect(result.alert).toMatch(c.expect);
+      await expectWholeRecords(page, records, fragments);
+      // The way out the message offers: keep the original bytes.
+      await page.getByRole('button', { name: `Protect “${c.file.name}” as a file` }).click();
+      await expect(page.locator('section[data-record-id]', { hasText: c.file.name })).toContainText('File: its bytes were encrypted', { timeout: 60_000 });
+      records += 1;
+      fragments += KEY.length;
     }
     await expectWholeRecords(page, records, fragments);
-    outcomes.push(`${c.file.name}: ${result.ok ? 'protected' : `"${result.alert.slice(0, 70)}…"`}`);
+    outcomes.push(`${c.file.name}: ${result.ok ? 'protected' : `"${result.alert.slice(0, 70)}…", then protected as a file`}`);
   }
 
   // What was protected opens again, byte for byte (the empty file too).
   await page.goto(`${stack.appUrl}/#/records`);
-  for (const c of cases.filter((x) => x.ok && !x.file.name.endsWith('one-pixel.png'))) {
+  for (const c of cases.filter((x) => !x.file.name.endsWith('one-pixel.png'))) {
     await page.goto(`${stack.appUrl}/#/records`);
     await page.locator('li[data-record-id]', { hasText: c.file.name }).getByRole('button', { name: 'Open' }).click();
     await page.getByRole('button', { name: 'Open', exact: true }).click();

@@ -4,6 +4,8 @@ export interface ErrorView {
   readonly code: string;
   readonly title: string;
   readonly hint: string;
+  /** An image that could not be decoded here: it can still be protected as a file (its original bytes). */
+  readonly undecodableImage?: boolean;
 }
 
 /** Plain titles for the failures a person meets most; everything else uses the error's own message. */
@@ -23,7 +25,12 @@ const TITLES: Record<string, string> = {
 
 export function describeError(error: unknown): ErrorView {
   if (isEhrVaultError(error)) {
-    return { code: error.code, title: TITLES[error.code] ?? error.message, hint: TITLES[error.code] ? `${error.message} ${error.hint}` : error.hint };
+    return {
+      code: error.code,
+      title: TITLES[error.code] ?? error.message,
+      hint: TITLES[error.code] ? `${error.message} ${error.hint}` : error.hint,
+      ...(error.details.decode === true ? { undecodableImage: true } : {}),
+    };
   }
   return { code: 'UNEXPECTED', title: 'Something went wrong.', hint: error instanceof Error ? error.message : String(error) };
 }

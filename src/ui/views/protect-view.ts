@@ -80,6 +80,8 @@ export class ProtectView extends LitElement {
   @state() private fileIndex = 0;
   @state() private results: Done[] = [];
   @state() private error: ErrorView | undefined;
+  /** The file an image decode failed on: it can be protected as a file (original bytes) instead. */
+  @state() private undecodable: File | undefined;
   @state() private dragOver = false;
   @state() private syncStates = new Map<string, RecordSync>();
   @query('#pick') private pickInput!: HTMLInputElement;
@@ -122,18 +124,22 @@ export class ProtectView extends LitElement {
     this.addFiles(e.dataTransfer?.files ?? null);
   }
 
-  private async protect() {
+  private async protect(asFile?: File) {
     const vault = await getVault();
     this.busy = true;
     this.error = undefined;
+    this.undecodable = undefined;
     this.controller = new AbortController();
     const queue = [...this.files];
+    let current: File | undefined;
     try {
       for (const [i, file] of queue.entries()) {
         this.fileIndex = i;
+        current = file;
         const outcome = await vault.protect(file, this.sequenceKey, {
           signal: this.controller.signal,
           onProgress: (p) => (this.progress = { phase: p.phase, done: p.done, total: p.total }),
+          asFile: file === asFile,
         });
         const originalUrl = outcome.metadata.kind === 'image' ? URL.createObjectURL(file) : undefined;
         this.results = [{ file, outcome, originalUrl }, ...this.results];
@@ -141,6 +147,7 @@ export class ProtectView extends LitElement {
       }
     } catch (error) {
       this.error = describeError(error);
+      if (this.error.undecodableImage) this.undecodable = current;
     } finally {
       this.busy = false;
       this.controller = undefined;
@@ -232,7 +239,15 @@ export class ProtectView extends LitElement {
                 </div>`}
           </div>`
         : nothing}
-      ${this.error ? html`<div class="card error" role="alert" data-error-code=${this.error.code}><strong>${this.error.title}</strong><p>${this.error.hint}</p></div>` : nothing}
+      ${this.error
+        ? html`<div class="card error" role="alert" data-error-code=${this.error.code}>
+            <strong>${this.error.title}</strong>
+            <p>${this.error.hint}</p>
+            ${this.undecodable && this.files.includes(this.undecodable)
+              ? html`<button type="button" class="secondary" ?disabled=${!keyOk || this.busy} @click=${() => this.protect(this.undecodable)}>Protect “${this.undecodable.name}” as a file</button>`
+              : nothing}
+          </div>`
+        : nothing}
       ${repeat(this.results, (r) => r.outcome.recordId, (r) => this.renderResult(r))}
     `;
   }
