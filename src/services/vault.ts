@@ -55,7 +55,7 @@ export class Vault {
     const runner = startOutboxRunner({ db });
     // Scratch files left by a tab that closed or crashed mid-protect (see scratch-files.ts).
     void sweepScratch();
-    return new Vault(db, new KeyVault(idbKeyStore(db)), new EngineClient(), runner);
+    return new Vault(db, new KeyVault(idbKeyStore(db)), new EngineClient(undefined, { warm: true }), runner);
   }
 
   /** Called on any change of the catalog or of sync states; returns an unsubscribe function. */

@@ -14,7 +14,7 @@ import { encodePng } from './decoders/png-encode.js';
 import { isDicom, mayBeRawDicom, RAW_DICOM_PROBE_BYTES } from './dicom/dicom-dataset.js';
 import { chooseSink, finishSink } from './output-sink.js';
 import { readSlices } from './read-slices.js';
-import { CHUNKS_PER_SEGMENT, runSegments } from './segment-pool.js';
+import { chunksPerSegment, runSegments } from './segment-pool.js';
 
 async function readFrame(blob: Blob, source: number): Promise<ParsedFragment> {
   const [head, tail] = await Promise.all([
@@ -60,7 +60,7 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
         source: envelope,
         encryption: keys.encryption,
         context: { headerBytes: opener.header.bytes, byteLength: metadata.byteLength },
-        segments: bodySegments(opener.header, metadata.byteLength, CHUNKS_PER_SEGMENT),
+        segments: bodySegments(opener.header, metadata.byteLength, chunksPerSegment(opener.chunkCount)),
         sink,
         signal,
         onProgress: (done, t) => onProgress({ phase: 'decrypt', done, total: t }),

@@ -11,7 +11,7 @@ import type { ProgressCallback, ProtectRequest, ProtectResult, StoredAs } from '
 import { BlobBuilder } from './blob-builder.js';
 import { noiseBitmap } from './noise-preview.js';
 import { chooseSink, finishSink } from './output-sink.js';
-import { CHUNKS_PER_SEGMENT, runSegments } from './segment-pool.js';
+import { chunksPerSegment, runSegments } from './segment-pool.js';
 import { deflateRaw } from './deflate.js';
 
 /**
@@ -95,7 +95,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   } else {
     // A file is read, sealed and written segment by segment over a pool of workers (segment-pool.ts).
     const sealer = await EnvelopeSealer.create(keys, metadata, { chunkSize: request.chunkSize });
-    const segments = sealer.claimSegments(CHUNKS_PER_SEGMENT);
+    const segments = sealer.claimSegments(chunksPerSegment(sealer.chunkCount));
     const sink = await chooseSink(request, envelopeLength - sealer.head.length, -sealer.head.length);
     const parts = await runSegments({
       direction: 'seal',

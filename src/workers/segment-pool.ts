@@ -9,8 +9,21 @@ import type { SegmentWorkerApi } from './segment-worker.js';
 
 installErrorTransfer();
 
-/** 32 chunks of 512 KiB: reads of 16 MiB ran ~3× faster than 1 MiB reads here (READ_SLICE_SIZE). */
+/**
+ * 32 chunks of 512 KiB: reads of 16 MiB ran ~3× faster than 1 MiB reads here (READ_SLICE_SIZE), and
+ * 8 MiB segments ran ~15% slower at 256 MiB (bench/README).
+ */
 export const CHUNKS_PER_SEGMENT = 32;
+const MIN_CHUNKS_PER_SEGMENT = 8;
+
+/**
+ * Chunks per segment for a body of `chunkCount` chunks: 32, except that a smaller body is cut into at
+ * least two segments per pool worker (down to 8 chunks), so that a 16 MiB file is shared by the workers
+ * instead of going through one of them in turn.
+ */
+export function chunksPerSegment(chunkCount: number, lanes = poolSize()): number {
+  return Math.max(MIN_CHUNKS_PER_SEGMENT, Math.min(CHUNKS_PER_SEGMENT, Math.ceil(chunkCount / (2 * lanes))));
+}
 
 /**
  * Workers in the pool. Two beat one and three gave nothing more on the 2-core machine measured
@@ -55,6 +68,17 @@ function workerLane(): Lane {
   };
 }
 
+/** Pool workers started ahead of need (see `prestartPool`). */
+const prestarted: Lane[] = [];
+
+/**
+ * Starts the pool's workers before any call needs them: the engine worker does this when it loads, which
+ * (with the services' warm spare engine worker) happens before the person presses Protect or Open.
+ */
+export function prestartPool(size = poolSize()): void {
+  while (prestarted.length < size) prestarted.push(workerLane());
+}
+
 /**
  * Seals or opens a record body as segments spread over a pool of workers, each reading its own range,
  * running the crypto and writing its output, so reading, WebCrypto and output overlap across threads.
@@ -64,7 +88,7 @@ function workerLane(): Lane {
  */
 export async function runSegments(run: SegmentRun, lanes = run.segments.length > 1 ? Math.min(poolSize(), run.segments.length) : 1): Promise<Blob[]> {
   const { segments, signal } = run;
-  const pool: Lane[] = Array.from({ length: lanes }, () => (lanes === 1 ? inThreadLane() : workerLane()));
+  const pool: Lane[] = Array.from({ length: lanes }, () => (lanes === 1 ? inThreadLane() : (prestarted.pop() ?? workerLane())));
   const total = run.context.byteLength;
   const out = new Array<Blob>(segments.length);
   const failures = new Map<number, unknown>();
