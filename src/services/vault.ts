@@ -74,6 +74,9 @@ export class Vault {
 
   lock(): void {
     this.keys.lock();
+    // A large opened file is plaintext in a scratch file: locking removes it with the keys.
+    void this.engine.releaseScratch(this.openedScratch);
+    this.openedScratch = undefined;
     this.changed();
   }
 

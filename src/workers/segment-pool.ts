@@ -3,6 +3,7 @@ import type { BodySegment, SegmentContext } from '../core/envelope.js';
 import { AbortedError } from '../core/errors.js';
 import { throwIfAborted } from '../core/progress.js';
 import { installErrorTransfer } from './comlink-errors.js';
+import { EngineStalledError } from './engine-errors.js';
 import { closeScratchWriters } from './scratch-file.js';
 import { runSegmentJob, type SegmentJob, type SegmentSink } from './segment-jobs.js';
 import type { SegmentWorkerApi } from './segment-worker.js';
@@ -45,7 +46,7 @@ export interface SegmentRun {
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
-interface Lane {
+export interface Lane {
   run(job: SegmentJob): Promise<Blob | undefined>;
   finish(): Promise<void>;
   stop(): void;
@@ -79,43 +80,59 @@ export function prestartPool(size = poolSize()): void {
   while (prestarted.length < size) prestarted.push(workerLane());
 }
 
+/** No segment finished for this long: the pool is declared stalled (EngineStalledError). */
+export const STALL_MS = 120_000;
+
 /**
  * Seals or opens a record body as segments spread over a pool of workers, each reading its own range,
  * running the crypto and writing its output, so reading, WebCrypto and output overlap across threads.
  * Returns the segments' Blobs in order (memory sink) or nothing (disk sink: the scratch file holds all).
  * A record of one segment is done in this thread: starting a worker would cost more than it saves.
- * Cancelling (signal) or any failure stops every worker at once.
+ * Cancelling (signal), any failure or a stall stops every worker at once.
  */
-export async function runSegments(run: SegmentRun, lanes = run.segments.length > 1 ? Math.min(poolSize(), run.segments.length) : 1): Promise<Blob[]> {
+export function runSegments(run: SegmentRun): Promise<Blob[]> {
+  const lanes = run.segments.length > 1 ? Math.min(poolSize(), run.segments.length) : 1;
+  return runSegmentsOn(Array.from({ length: lanes }, () => (lanes === 1 ? inThreadLane() : (prestarted.pop() ?? workerLane()))), run);
+}
+
+/** `runSegments` on a given pool (tests give lanes of their own). */
+export async function runSegmentsOn(pool: readonly Lane[], run: SegmentRun, stallMs = STALL_MS): Promise<Blob[]> {
   const { segments, signal } = run;
-  const pool: Lane[] = Array.from({ length: lanes }, () => (lanes === 1 ? inThreadLane() : (prestarted.pop() ?? workerLane())));
   const total = run.context.byteLength;
   const out = new Array<Blob>(segments.length);
   const failures = new Map<number, unknown>();
   let next = 0;
   let done = 0;
-  let aborted: AbortedError | undefined;
-  let onAbort = () => {};
-  // A stopped worker never answers, so waiting ends on the abort itself.
-  const abortedWait = new Promise<never>((_, reject) => {
-    onAbort = () => {
-      aborted = new AbortedError(signal?.reason);
+  let halted: Error | undefined;
+  let halt: (error: Error) => void = () => {};
+  // A stopped worker never answers, so waiting ends on the halt itself.
+  const haltedWait = new Promise<never>((_, reject) => {
+    halt = (error) => {
+      halted ??= error;
       pool.forEach((lane) => lane.stop());
-      reject(aborted);
+      reject(halted);
     };
   });
-  abortedWait.catch(() => {});
+  haltedWait.catch(() => {});
+  const onAbort = () => halt(new AbortedError(signal?.reason));
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const feedWatchdog = () => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => halt(new EngineStalledError(stallMs)), stallMs);
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     throwIfAborted(signal);
+    feedWatchdog();
     const work = Promise.all(
       pool.map(async (lane) => {
-        for (let i = next++; i < segments.length && failures.size === 0 && !aborted; i = next++) {
+        for (let i = next++; i < segments.length && failures.size === 0 && !halted; i = next++) {
           const segment = segments[i]!;
           try {
             const blob = await lane.run({ direction: run.direction, source: run.source, encryption: run.encryption, context: run.context, segment, sink: run.sink });
             if (blob) out[i] = blob;
             done += segment.plainEnd - segment.plainStart;
+            feedWatchdog();
             run.onProgress?.(done, total);
           } catch (error) {
             failures.set(i, error);
@@ -123,13 +140,14 @@ export async function runSegments(run: SegmentRun, lanes = run.segments.length >
         }
       }),
     );
-    await Promise.race([work, abortedWait]);
-    if (aborted) throw aborted;
+    await Promise.race([work, haltedWait]);
+    if (halted) throw halted;
     // The lowest segment's failure first: damage is reported in stream order, as a sequential open would.
     if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
-    if (run.sink.kind === 'disk') await Promise.all(pool.map((lane) => lane.finish()));
+    if (run.sink.kind === 'disk') await Promise.race([Promise.all(pool.map((lane) => lane.finish())), haltedWait]);
     return out;
   } finally {
+    clearTimeout(watchdog);
     signal?.removeEventListener('abort', onAbort);
     pool.forEach((lane) => lane.stop());
   }
