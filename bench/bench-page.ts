@@ -108,8 +108,8 @@ const bench = {
     }
   },
 
-  /** File → fragments as Blobs; `sink` as the app chooses it (auto: disk from 64 MiB) or forced to memory. */
-  async protect(sink: 'auto' | 'memory' = 'auto'): Promise<{ ms: number; longestTaskMs: number; fragments: number; bytes: number; sink: string }> {
+  /** File → fragments as Blobs; `sink` as the app chooses it (auto: in memory, see output-sink.ts) or forced. */
+  async protect(sink: 'auto' | 'memory' | 'disk' = 'auto'): Promise<{ ms: number; longestTaskMs: number; fragments: number; bytes: number; sink: string }> {
     await releaseResults();
     lastKey = generateRecordKey();
     const key = lastKey;
@@ -143,7 +143,7 @@ const bench = {
   },
 
   /** Fragments → file, from the fragments `prepareOpen` put in IndexedDB and read back. */
-  async open(sink: 'auto' | 'memory' = 'auto'): Promise<{ ms: number; longestTaskMs: number; bytes: number; sink: string }> {
+  async open(sink: 'auto' | 'memory' | 'disk' = 'auto'): Promise<{ ms: number; longestTaskMs: number; bytes: number; sink: string }> {
     const fragments = openFragments!;
     openFragments = undefined;
     const r = await withLongTasks(() => engine.open({ fragments, sequenceKey: KEY, recordKey: lastKey!, sink }));

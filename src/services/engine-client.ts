@@ -79,11 +79,13 @@ export class EngineClient {
   }
 
   /**
-   * With `result.scratch` set, the fragments are slices of a scratch file on disk: call `releaseScratch`
-   * once they are stored elsewhere (the app stores them in IndexedDB at once).
+   * Fragments stay in memory unless `sink: 'disk'` is asked for; then `result.scratch` is set, the fragments
+   * are slices of a scratch file, and `releaseScratch` must wait until nothing refers to them any more
+   * (not even IndexedDB in a private window, which stores Blobs by reference).
    */
   protect(request: ProtectRequest, options: EngineCallOptions = {}): Promise<ProtectResult> {
-    return this.withScratch(request, request.source.size, options, (r, api, progress) => api.protect(r, progress) as Promise<ProtectResult>);
+    // Protect writes to disk only when asked (see output-sink.ts, chooseSink): size 0 keeps `auto` in memory.
+    return this.withScratch(request, request.sink === 'disk' ? request.source.size : 0, options, (r, api, progress) => api.protect(r, progress) as Promise<ProtectResult>);
   }
 
   /** With `result.scratch` set, the opened file is a scratch file: readable until `releaseScratch`. */

@@ -89,13 +89,11 @@ export class Vault {
     const key = parseSequenceKey(sequenceKey);
     const recordKey = generateRecordKey();
     const recordId = generateRecordId();
-    let scratch: string | undefined;
     try {
       const result = await this.engine.protect(
         { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, noisePreview: true, compress: true },
         { signal: options.signal, onProgress: options.onProgress },
       );
-      scratch = result.scratch;
       throwIfAborted(options.signal);
       const info: SealedRecordInfo = { name: result.metadata.name, kind: result.metadata.kind, mime: result.metadata.mime, byteLength: result.metadata.kind === 'image' ? displayLength(result.metadata) : result.metadata.byteLength, sequenceKey: key.text };
       await storeProtectedRecord(result, recordId, recordKey, {
@@ -115,8 +113,6 @@ export class Vault {
       };
     } finally {
       recordKey.fill(0);
-      // Large fragments were slices of a scratch file; IndexedDB now holds its own copy (or nothing).
-      await this.engine.releaseScratch(scratch);
     }
   }
 

@@ -18,12 +18,16 @@ export interface SinkRequest {
 }
 
 /**
- * Picks where segment output goes. A disk sink is prepared here: the file is created at its full size, which
+ * Picks where segment output goes. `autoMayUseDisk` is false for protect: fragments are stored in
+ * IndexedDB next, and in a private window IndexedDB keeps a stored Blob as a reference to its source, not a
+ * copy; once the scratch file was removed, the stored fragments could no longer be read (found by the 70 MiB
+ * e2e test: uploads failed with ERR_FILE_NOT_FOUND). In-memory Blobs stay valid as long as IndexedDB holds
+ * them, and Chromium pages them to the profile when they are large. A disk sink is prepared here: the file is created at its full size, which
  * also proves this browser can open 'readwrite-unsafe' writers; if it cannot, output stays in memory.
  */
-export async function chooseSink(request: SinkRequest, size: number, base: number): Promise<SegmentSink> {
+export async function chooseSink(request: SinkRequest, size: number, base: number, autoMayUseDisk = true): Promise<SegmentSink> {
   const wanted = request.sink ?? 'auto';
-  if (!request.scratch || wanted === 'memory' || (wanted === 'auto' && size < DISK_SINK_MIN_BYTES)) return { kind: 'memory' };
+  if (!request.scratch || wanted === 'memory' || (wanted === 'auto' && (!autoMayUseDisk || size < DISK_SINK_MIN_BYTES))) return { kind: 'memory' };
   try {
     const writer = await openScratchWriter(request.scratch, true);
     writer.truncate(size);
