@@ -45,7 +45,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     onProgress({ phase: 'decode', done: request.source.size, total: request.source.size });
     let pixels: Uint8Array = image.pixels;
     // Default on: measured by `npm run bench` (image path), raw DEFLATE of the pixels cut protect+upload
-    // time at a 10 Mbit/s uplink for photos (~2.3×) and scans (~20×); see README, Benchmarks.
+    // time at a 10 Mbit/s uplink for photos (~2.3×) and scans (~20×); see bench/README.md.
     const compress = request.compress ?? true;
     if (compress) {
       pixels = await deflateRaw(image.pixels, (done, total) => onProgress({ phase: 'compress', done, total }), signal);
