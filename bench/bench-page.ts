@@ -2,6 +2,8 @@
 import * as Comlink from 'comlink';
 import { generateRecordKey } from '../src/core/keychain.js';
 import { EngineClient } from '../src/services/engine-client.js';
+import { indexedDbCopiesBlobs } from '../src/services/scratch-files.js';
+import { DISK_SINK_MIN_BYTES } from '../src/workers/output-sink.js';
 import type { ProtectResult } from '../src/workers/engine-api.js';
 import type { BenchWorkerApi } from './bench-worker.js';
 import './clinical-bench.js';
@@ -108,11 +110,13 @@ const bench = {
     }
   },
 
-  /** File → fragments as Blobs; `sink` as the app chooses it (auto: in memory, see output-sink.ts) or forced. */
-  async protect(sink: 'auto' | 'memory' | 'disk' = 'auto'): Promise<{ ms: number; longestTaskMs: number; fragments: number; bytes: number; sink: string }> {
+  /** File → fragments as Blobs, where the app would put them or where asked. */
+  async protect(choice: 'app' | 'memory' | 'disk' = 'app'): Promise<{ ms: number; longestTaskMs: number; fragments: number; bytes: number; sink: string }> {
     await releaseResults();
     lastKey = generateRecordKey();
     const key = lastKey;
+    // As the app decides (services/vault.ts): on disk from 64 MiB where IndexedDB copies stored Blobs.
+    const sink = choice !== 'app' ? choice : payload!.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs()) ? 'disk' : 'memory';
     const r = await withLongTasks(() => engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, sink }));
     lastProtect = r.result;
     return { ms: r.ms, longestTaskMs: r.longestTaskMs, fragments: r.result.fragments.length, bytes: r.result.fragments.reduce((s, f) => s + f.blob.size, 0), sink: r.result.scratch ? 'disk' : 'memory' };
@@ -159,7 +163,8 @@ const bench = {
     const db = await benchDb();
     const t0 = performance.now();
     const key = generateRecordKey();
-    const result = await engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key });
+    const sink = payload!.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs()) ? 'disk' : 'memory';
+    const result = await engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, sink });
     const t1 = performance.now();
     await new Promise<void>((resolve, reject) => {
       const tx = db.transaction('fragments', 'readwrite');

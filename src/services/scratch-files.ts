@@ -73,3 +73,57 @@ export async function listScratch(): Promise<string[]> {
   for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
   return names;
 }
+
+let copiesProbe: Promise<boolean> | undefined;
+
+function request<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+/**
+ * Whether IndexedDB stores its own copy of a Blob (a browser profile on disk) or only a reference to the
+ * Blob's source (private windows, where IndexedDB lives in memory). Fragments may be written to a scratch
+ * file and the file removed once they are stored only in the first case; in the second, removing the file
+ * made the stored fragments unreadable (uploads failed with ERR_FILE_NOT_FOUND). Probed once per page:
+ * a 4-byte scratch file is stored, removed, and read back.
+ */
+export function indexedDbCopiesBlobs(): Promise<boolean> {
+  copiesProbe ??= (async () => {
+    const name = newScratchName();
+    const dbName = `ehr-vault-probe-${name}`;
+    try {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(SCRATCH_DIRECTORY, { create: true });
+      const handle = await dir.getFileHandle(name, { create: true });
+      const writable = await handle.createWritable();
+      await writable.write(Uint8Array.of(1, 2, 3, 4));
+      await writable.close();
+      const open = indexedDB.open(dbName, 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('probe');
+      const db = await request(open);
+      try {
+        const file = await handle.getFile();
+        const tx = db.transaction('probe', 'readwrite');
+        tx.objectStore('probe').put(file, 1);
+        await new Promise<void>((resolve, reject) => {
+          tx.oncomplete = () => resolve();
+          tx.onerror = () => reject(tx.error);
+        });
+        await dir.removeEntry(name);
+        const back = await request(db.transaction('probe').objectStore('probe').get(1) as IDBRequest<Blob>);
+        const bytes = new Uint8Array(await back.arrayBuffer());
+        return bytes.length === 4 && bytes[3] === 4;
+      } finally {
+        db.close();
+        indexedDB.deleteDatabase(dbName);
+      }
+    } catch {
+      return false;
+    } finally {
+      await removeScratch(name);
+    }
+  })();
+  return copiesProbe;
+}

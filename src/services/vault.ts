@@ -16,7 +16,8 @@ import { getCloudSettings } from '../storage/settings-repository.js';
 import { estimateStorage, requestPersistentStorage } from '../storage/storage-quota.js';
 import { connectTransferEngine, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
 import { EngineClient } from './engine-client.js';
-import { sweepScratch } from './scratch-files.js';
+import { indexedDbCopiesBlobs, sweepScratch } from './scratch-files.js';
+import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
 import { KeyVault } from './key-vault.js';
 import { KeyVaultError } from './key-vault-error.js';
 import type { OutboxRunner } from './outbox-runner.js';
@@ -89,11 +90,16 @@ export class Vault {
     const key = parseSequenceKey(sequenceKey);
     const recordKey = generateRecordKey();
     const recordId = generateRecordId();
+    let scratch: string | undefined;
     try {
+      // Large fragments go to a scratch file (faster, and ~1 GiB less in the browser's memory at 1 GiB) only
+      // where IndexedDB keeps its own copy of them, so the file can be removed once they are stored.
+      const toDisk = file.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs());
       const result = await this.engine.protect(
-        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, noisePreview: true, compress: true },
+        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, noisePreview: true, compress: true, sink: toDisk ? 'disk' : 'auto' },
         { signal: options.signal, onProgress: options.onProgress },
       );
+      scratch = result.scratch;
       throwIfAborted(options.signal);
       const info: SealedRecordInfo = { name: result.metadata.name, kind: result.metadata.kind, mime: result.metadata.mime, byteLength: result.metadata.kind === 'image' ? displayLength(result.metadata) : result.metadata.byteLength, sequenceKey: key.text };
       await storeProtectedRecord(result, recordId, recordKey, {
@@ -113,6 +119,8 @@ export class Vault {
       };
     } finally {
       recordKey.fill(0);
+      // IndexedDB now holds its own copy of the fragments (or nothing, if storing failed).
+      await this.engine.releaseScratch(scratch);
     }
   }
 

@@ -1,5 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { expect, test, type Page } from '@playwright/test';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, expect, test, type Page } from '@playwright/test';
+import { chromiumLaunch } from '../../playwright.config.js';
 
 async function openHarness(page: Page) {
   await page.goto('/tests/browser/harness.html');
@@ -147,5 +150,23 @@ test.describe('engine: protect and open in workers', () => {
     const r = await page.evaluate(() => window.harness.sweep());
     expect(r.removed).toBe(1);
     expect(r.left).toHaveLength(1);
+  });
+
+  test('IndexedDB keeps its own copy of a stored Blob in a profile on disk, only a reference in a private window: the probe tells them apart', async ({ page, baseURL }) => {
+    // A private (incognito-like) context: the default for these tests.
+    expect(await page.evaluate(() => window.harness.indexedDbCopiesBlobs())).toBe(false);
+    expect(await page.evaluate(() => window.harness.listScratch())).toEqual([]);
+    const profile = await mkdtemp(join(tmpdir(), 'ehrv-profile-'));
+    const context = await chromium.launchPersistentContext(profile, { ...chromiumLaunch, headless: true });
+    try {
+      const persistent = context.pages()[0] ?? (await context.newPage());
+      await persistent.goto(`${baseURL}/tests/browser/harness.html`);
+      await persistent.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+      expect(await persistent.evaluate(() => window.harness.indexedDbCopiesBlobs())).toBe(true);
+      expect(await persistent.evaluate(() => window.harness.listScratch())).toEqual([]);
+    } finally {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@ import { EngineClient } from '../../src/services/engine-client.js';
 import { generateRecordKey } from '../../src/core/keychain.js';
 import { isEhrVaultError } from '../../src/core/errors.js';
 import { createClinical } from './clinical-harness.js';
-import { listScratch, newScratchName, sweepScratch } from '../../src/services/scratch-files.js';
+import { indexedDbCopiesBlobs, listScratch, newScratchName, sweepScratch } from '../../src/services/scratch-files.js';
 import { SCRATCH_DIRECTORY } from '../../src/workers/scratch-file.js';
 
 const engine = new EngineClient();
@@ -194,7 +194,7 @@ async function sweep() {
   return { removed, left };
 }
 
-const harness = { engine, poolRoundTrip, poolTamper, cancelToDisk, sweep, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
+const harness = { engine, indexedDbCopiesBlobs, listScratch, poolRoundTrip, poolTamper, cancelToDisk, sweep, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
 declare global {
   interface Window {
     harness: typeof harness;
