@@ -9,11 +9,8 @@ import { FrameViewer } from './frame-viewer.js';
 import { openInWorker } from './open-engine.js';
 import { throttleProgress } from './progress-throttle.js';
 import { protectInWorker } from './protect-engine.js';
-import { prestartPool } from './segment-pool.js';
 
 installErrorTransfer();
-// A worker lives for one call (cancel = terminate); its pool may as well load while the call is set up.
-prestartPool();
 
 /**
  * The engine worker. Cancelling terminates the whole worker (see services/engine-client.ts), which stops

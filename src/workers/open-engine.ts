@@ -14,7 +14,7 @@ import { encodePng } from './decoders/png-encode.js';
 import { isDicom, mayBeRawDicom, RAW_DICOM_PROBE_BYTES } from './dicom/dicom-dataset.js';
 import { chooseSink, finishSink } from './output-sink.js';
 import { readSlices } from './read-slices.js';
-import { chunksPerSegment, runSegments } from './segment-pool.js';
+import { chunksPerSegment, prestartPool, runSegments } from './segment-pool.js';
 
 async function readFrame(blob: Blob, source: number): Promise<ParsedFragment> {
   const [head, tail] = await Promise.all([
@@ -52,6 +52,7 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
     const metadata = await opener.openMetadata(await readExactly(envelope, HEADER_LENGTH, opener.header.metadataLength, 'the record description'));
     checkEnvelopeLength(opener, envelope.size);
     if (metadata.kind === 'file') {
+      prestartPool(metadata.byteLength, opener.header.chunkSize);
       // A file is opened segment by segment over a pool of workers, each reading, decrypting and writing
       // its own range (segment-pool.ts); nothing is returned unless every segment authenticated.
       const sink = await chooseSink(request, metadata.byteLength, 0);

@@ -1,4 +1,4 @@
-import { EnvelopeSealer, plannedEnvelopeLength, sealStream } from '../core/envelope.js';
+import { DEFAULT_CHUNK_SIZE, EnvelopeSealer, plannedEnvelopeLength, sealStream } from '../core/envelope.js';
 import { sealFragmentFrames } from '../core/fragments.js';
 import { deriveRecordKeys } from '../core/keychain.js';
 import type { RecordMetadata } from '../core/metadata.js';
@@ -11,7 +11,7 @@ import type { ProgressCallback, ProtectRequest, ProtectResult, StoredAs } from '
 import { BlobBuilder } from './blob-builder.js';
 import { noiseBitmap } from './noise-preview.js';
 import { chooseSink, finishSink } from './output-sink.js';
-import { chunksPerSegment, runSegments } from './segment-pool.js';
+import { chunksPerSegment, prestartPool, runSegments } from './segment-pool.js';
 import { deflateRaw } from './deflate.js';
 
 /**
@@ -21,6 +21,7 @@ import { deflateRaw } from './deflate.js';
  */
 export async function protectInWorker(request: ProtectRequest, onProgress: ProgressCallback = () => {}, signal?: AbortSignal): Promise<ProtectResult> {
   const key = parseSequenceKey(request.sequenceKey);
+  if (request.mode === 'file') prestartPool(request.source.size, request.chunkSize ?? DEFAULT_CHUNK_SIZE);
   const keys = await deriveRecordKeys(request.recordKey);
   const createdAt = Date.now();
   let metadata: RecordMetadata;
@@ -63,6 +64,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     if (request.noisePreview) noiseSize = { width: image.width, height: image.height };
     stored = { as: 'pixels', type: inspection?.type ?? 'unknown' };
   } else {
+    prestartPool(request.source.size, request.chunkSize ?? DEFAULT_CHUNK_SIZE);
     // A file keeps the caller's MIME type unless it was empty or generic and the content says more.
     const generic = request.mime === '' || request.mime === 'application/octet-stream';
     const mime = generic && inspection && inspection.type !== 'unknown' ? inspection.mime : request.mime;

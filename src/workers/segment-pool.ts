@@ -73,10 +73,12 @@ function workerLane(): Lane {
 const prestarted: Lane[] = [];
 
 /**
- * Starts the pool's workers before any call needs them: the engine worker does this when it loads, which
- * (with the services' warm spare engine worker) happens before the person presses Protect or Open.
+ * Starts the pool's workers as soon as a call knows it will need them, so they load while the call derives
+ * keys and plans fragments. Not at engine start: engine workers live for one call, and most calls are
+ * small; a pool started for nothing was stopped mid-load at the end of every call.
  */
-export function prestartPool(size = poolSize()): void {
+export function prestartPool(bodyBytes: number, chunkSize: number, size = poolSize()): void {
+  if (bodyBytes <= MIN_CHUNKS_PER_SEGMENT * chunkSize) return;
   while (prestarted.length < size) prestarted.push(workerLane());
 }
 

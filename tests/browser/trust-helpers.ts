@@ -94,8 +94,9 @@ export function recordRequests(context: BrowserContext, label: string) {
   const pending: Promise<void>[] = [];
   const onRequest = (request: Request) => {
     pending.push(
-      request
-        .allHeaders()
+      // allHeaders() never settles for a request whose Worker was stopped before the answer came (a
+      // worker script still loading when its call ended); the provisional headers are what was sent then.
+      Promise.race([request.allHeaders(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), 5_000))])
         .catch(() => request.headers())
         .then((headers) => {
           requests.push({ method: request.method(), url: request.url(), headers: JSON.stringify(headers), body: request.postDataBuffer(), from: label, serviceWorker: request.serviceWorker() !== null });
