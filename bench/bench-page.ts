@@ -1,6 +1,7 @@
 /** The bench page: every measurement is a function on `window.bench`, driven by bench/run.ts. */
 import * as Comlink from 'comlink';
 import { generateRecordKey } from '../src/core/keychain.js';
+import { generateRecordId } from '../src/core/object-names.js';
 import { EngineClient } from '../src/services/engine-client.js';
 import { indexedDbCopiesBlobs } from '../src/services/scratch-files.js';
 import { DISK_SINK_MIN_BYTES } from '../src/workers/output-sink.js';
@@ -10,6 +11,8 @@ import './clinical-bench.js';
 
 const MiB = 1024 * 1024;
 const KEY = 'adk21937';
+/** One record id for every record of the bench: each has its own random record key. */
+const RID = generateRecordId();
 // Warm, as the app's (services/vault.ts): the next call's worker is started while the page waits.
 const engine = new EngineClient(undefined, { warm: true });
 
@@ -64,6 +67,15 @@ async function clearStore(): Promise<void> {
 }
 
 const bench = {
+  /** Argon2id alone, in a fresh Worker (the cost protect and open each pay once per record). */
+  async kdf(runs: number): Promise<number[]> {
+    const w = benchWorker();
+    try {
+      return await w.api.kdf(runs);
+    } finally {
+      w.stop();
+    }
+  },
   /**
    * A payload of `size` random bytes as a file on disk (the origin-private file system of the persistent
    * profile), like a file the user picked: reading it is a disk read, not a copy of in-memory Blob data.
@@ -117,9 +129,9 @@ const bench = {
     const key = lastKey;
     // As the app decides (services/vault.ts): on disk from 64 MiB where IndexedDB copies stored Blobs.
     const sink = choice !== 'app' ? choice : payload!.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs()) ? 'disk' : 'memory';
-    const r = await withLongTasks(() => engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, sink }));
+    const r = await withLongTasks(() => engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, recordId: RID, sink }));
     lastProtect = r.result;
-    return { ms: r.ms, longestTaskMs: r.longestTaskMs, fragments: r.result.fragments.length, bytes: r.result.fragments.reduce((s, f) => s + f.blob.size, 0), sink: r.result.scratch ? 'disk' : 'memory' };
+    return { ms: r.ms, longestTaskMs: r.longestTaskMs, fragments: r.result.objects.length, bytes: r.result.objects.reduce((s, f) => s + f.blob.size, 0), sink: r.result.scratch ? 'disk' : 'memory' };
   },
 
   /**
@@ -130,11 +142,11 @@ const bench = {
     const db = await benchDb();
     await new Promise<void>((resolve, reject) => {
       const tx = db.transaction('fragments', 'readwrite');
-      lastProtect!.fragments.forEach((f, i) => tx.objectStore('fragments').put(f.blob, `open-${i}`));
+      lastProtect!.objects.forEach((f, i) => tx.objectStore('fragments').put(f.blob, `open-${i}`));
       tx.oncomplete = () => resolve();
       tx.onerror = () => reject(tx.error);
     });
-    const count = lastProtect!.fragments.length;
+    const count = lastProtect!.objects.length;
     await engine.releaseScratch(lastProtect!.scratch);
     lastProtect = undefined;
     openFragments = await new Promise<Blob[]>((resolve, reject) => {
@@ -150,7 +162,7 @@ const bench = {
   async open(sink: 'auto' | 'memory' | 'disk' = 'auto'): Promise<{ ms: number; longestTaskMs: number; bytes: number; sink: string }> {
     const fragments = openFragments!;
     openFragments = undefined;
-    const r = await withLongTasks(() => engine.open({ fragments, sequenceKey: KEY, recordKey: lastKey!, sink }));
+    const r = await withLongTasks(() => engine.open({ objects: fragments, sequenceKey: KEY, recordKey: lastKey!, recordId: RID, sink }));
     if (r.result.kind !== 'file' || r.result.blob.size !== payload!.size) throw new Error('open gave the wrong size');
     const scratch = r.result.scratch;
     await engine.releaseScratch(scratch);
@@ -164,11 +176,11 @@ const bench = {
     const t0 = performance.now();
     const key = generateRecordKey();
     const sink = payload!.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs()) ? 'disk' : 'memory';
-    const result = await engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, sink });
+    const result = await engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, recordId: RID, sink });
     const t1 = performance.now();
     await new Promise<void>((resolve, reject) => {
       const tx = db.transaction('fragments', 'readwrite');
-      result.fragments.forEach((f, i) => tx.objectStore('fragments').put(f.blob, i));
+      result.objects.forEach((f, i) => tx.objectStore('fragments').put(f.blob, i));
       tx.oncomplete = () => resolve();
       tx.onerror = () => reject(tx.error);
     });
@@ -233,10 +245,10 @@ const bench = {
   /** Decode + protect of the current image payload; then open + draw it on a canvas. */
   async imagePath(compress: boolean): Promise<{ width: number; height: number; protectMs: number; protectLongestTaskMs: number; openDrawMs: number; openLongestTaskMs: number; bodyBytes: number; pixelBytes: number; fragmentBytes: number }> {
     const key = generateRecordKey();
-    const p = await withLongTasks(() => engine.protect({ source: payload!, name: 'image', mime: payload!.type, mode: 'image', sequenceKey: KEY, recordKey: key, compress }));
+    const p = await withLongTasks(() => engine.protect({ source: payload!, name: 'image', mime: payload!.type, mode: 'image', sequenceKey: KEY, recordKey: key, recordId: RID, compress }));
     const { width, height } = p.result.metadata.image!;
     const o = await withLongTasks(async () => {
-      const opened = await engine.open({ fragments: p.result.fragments.map((f) => f.blob), sequenceKey: KEY, recordKey: key, display: true });
+      const opened = await engine.open({ objects: p.result.objects.map((f) => f.blob), sequenceKey: KEY, recordKey: key, recordId: RID, display: true });
       if (opened.kind !== 'image' || !opened.bitmap) throw new Error('expected an image with a bitmap');
       const canvas = document.getElementById('view') as HTMLCanvasElement;
       canvas.width = width;
@@ -253,7 +265,7 @@ const bench = {
       openLongestTaskMs: o.longestTaskMs,
       bodyBytes: p.result.metadata.byteLength,
       pixelBytes: width * height * 4,
-      fragmentBytes: p.result.fragments.reduce((s, f) => s + f.blob.size, 0),
+      fragmentBytes: p.result.objects.reduce((s, f) => s + f.blob.size, 0),
     };
   },
 };

@@ -8,6 +8,8 @@
  * Peers discard their output (they are not charged for building Blobs, which we are).
  */
 import * as Comlink from 'comlink';
+import { DEFAULT_KDF, stretchSequenceKey } from '../src/core/kdf.js';
+import { parseSequenceKey } from '../src/core/sequence-key.js';
 
 const SLICE = 16 * 1024 * 1024;
 
@@ -16,6 +18,20 @@ async function aesKey(): Promise<CryptoKey> {
 }
 
 const api = {
+  /** Argon2id of a sequence key with the format's writer parameters (FORMAT.md §3), in a Worker as the engine runs it. Returns ms per run. */
+  async kdf(runs: number): Promise<number[]> {
+    const key = parseSequenceKey('adk21937');
+    const salt = crypto.getRandomValues(new Uint8Array(16));
+    await stretchSequenceKey(key, salt, DEFAULT_KDF);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await stretchSequenceKey(key, salt, DEFAULT_KDF);
+      times.push(performance.now() - t0);
+    }
+    return times;
+  },
+
   /** Encrypts `bytes` of in-memory data (from `start` to `end`) in calls of `callSize`. Returns ms. */
   async aesInMemory(total: number, callSize: number): Promise<number> {
     const key = await aesKey();

@@ -5,11 +5,14 @@
  */
 import { encode as encodePng } from 'fast-png';
 import { generateRecordKey } from '../src/core/keychain.js';
+import { generateRecordId } from '../src/core/object-names.js';
 import { EngineClient } from '../src/services/engine-client.js';
 import { FrameViewerClient } from '../src/services/frame-viewer-client.js';
 import { ctPhantom, writeCtDicom } from './dicom-writer.js';
 
 const KEY = 'adk21937';
+/** One record id for every record of the bench: each has its own random record key. */
+const RID = generateRecordId();
 const engine = new EngineClient();
 
 const time = async <T>(run: () => Promise<T>): Promise<{ ms: number; value: T }> => {
@@ -30,8 +33,8 @@ function ctPng(size: number): Blob {
 
 async function dicomPath(file: Blob, name: string, scrollFrames: number) {
   const recordKey = generateRecordKey();
-  const protect = await time(() => engine.protect({ source: file, name, mime: '', mode: 'auto', sequenceKey: KEY, recordKey }));
-  const open = await time(() => engine.open({ fragments: protect.value.fragments.map((f) => f.blob), sequenceKey: KEY, recordKey }));
+  const protect = await time(() => engine.protect({ source: file, name, mime: '', mode: 'auto', sequenceKey: KEY, recordKey, recordId: RID }));
+  const open = await time(() => engine.open({ objects: protect.value.objects.map((f) => f.blob), sequenceKey: KEY, recordKey, recordId: RID }));
   if (open.value.kind !== 'file') throw new TypeError('expected a file record');
   const blob = open.value.blob;
   const viewerOpen = await time(() => FrameViewerClient.openDicom(blob, name));
@@ -77,8 +80,8 @@ const clinicalBench = {
     const out: Record<string, unknown> = { sourceBytes: png.size };
     for (const compress of [false, true]) {
       const recordKey = generateRecordKey();
-      const protect = await time(() => engine.protect({ source: png, name: 'ct.png', mime: 'image/png', mode: 'auto', sequenceKey: KEY, recordKey, compress }));
-      const open = await time(() => engine.open({ fragments: protect.value.fragments.map((f) => f.blob), sequenceKey: KEY, recordKey, display: true }));
+      const protect = await time(() => engine.protect({ source: png, name: 'ct.png', mime: 'image/png', mode: 'auto', sequenceKey: KEY, recordKey, recordId: RID, compress }));
+      const open = await time(() => engine.open({ objects: protect.value.objects.map((f) => f.blob), sequenceKey: KEY, recordKey, recordId: RID, display: true }));
       if (open.value.kind !== 'image') throw new TypeError('expected an image record');
       const pixels = open.value.pixels;
       const image = open.value.metadata.image!;

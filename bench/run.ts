@@ -115,6 +115,20 @@ results.aesCallSizeSweepMiBps = sweep;
 results.aesBestCallSize = bestCall;
 console.log('AES-128-GCM by call size (MiB/s, one worker):', sweep);
 
+// ---- Argon2id of the sequence key (FORMAT.md §3): paid once per record by protect and by open ----
+{
+  const kdf = await measured(() => page.evaluate(() => window.bench.kdf(5)));
+  results.kdf = {
+    parameters: { memoryKiB: 65_536, passes: 4, parallelism: 1 },
+    medianMs: round(median(kdf.value), 1),
+    runsMs: kdf.value.map((x) => round(x, 1)),
+    guessesPerSecondPerCore: round(1000 / median(kdf.value), 2),
+    rendererPeakAboveIdleMiB: round((kdf.peakRenderer - kdf.idleRenderer) / MiB),
+    treePeakAboveIdleMiB: round((kdf.peakTotal - kdf.idleTotal) / MiB),
+  };
+  console.log('Argon2id (64 MiB, 4 passes, 1 lane) in a Worker:', results.kdf);
+}
+
 const rows: string[][] = [];
 for (const sizeMiB of sizesMiB) {
   const size = sizeMiB * MiB;

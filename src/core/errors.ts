@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'WRONG_SEQUENCE_KEY'
   | 'WRONG_RECORD_KEY'
   | 'KEY_TEXT_INVALID'
+  | 'SHARE_TEXT_INVALID'
   | 'FRAGMENT_MALFORMED'
   | 'FRAGMENT_UNSUPPORTED'
   | 'FRAGMENT_TRUNCATED'
@@ -108,6 +109,16 @@ export class KeyTextInvalidError extends EhrVaultError {
   readonly problem: KeyTextProblem;
   constructor(problem: KeyTextProblem, message: string, details: ErrorDetails = {}) {
     super('KEY_TEXT_INVALID', message, 'Copy the record key again, exactly as it was shared; it starts with "ehrvk1.".', { problem, ...details });
+    this.problem = problem;
+  }
+}
+
+export type ShareTextProblem = 'prefix' | 'locator' | 'key';
+
+export class ShareTextInvalidError extends EhrVaultError {
+  readonly problem: ShareTextProblem;
+  constructor(problem: ShareTextProblem, message: string) {
+    super('SHARE_TEXT_INVALID', message, 'Copy the whole share text (or link) again, exactly as it was sent; it starts with "ehrv1:".', { problem });
     this.problem = problem;
   }
 }

@@ -37,7 +37,7 @@ export function encodeKeyText(recordKey: Uint8Array): string {
 
 /** Accepts what people paste: surrounding or embedded whitespace and line breaks are ignored. */
 export function decodeKeyText(input: string): Uint8Array {
-  const text = input.replace(/\s|\u200B|\u200C|\u200D|\uFEFF/gu, '');
+  const text = input.replace(/[\p{White_Space}\u200B-\u200D\uFEFF]/gu, '');
   if (!text.toLowerCase().startsWith(KEY_TEXT_PREFIX)) {
     throw new KeyTextInvalidError('prefix', `This is not an EHR Vault record key: it should start with "${KEY_TEXT_PREFIX}".`);
   }

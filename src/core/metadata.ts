@@ -3,10 +3,11 @@ import { EnvelopeError } from './errors.js';
 
 /**
  * How pixels are laid out in an image record's body: row-major, top row first, left to right, samples
- * interleaved; 16-bit samples little-endian. See docs/FORMAT.md §6.
+ * interleaved; 16-bit samples little-endian. See docs/FORMAT.md §6.1.
  */
 export const PIXEL_FORMATS = {
   RGBA8: { channels: 4, bytesPerSample: 1 },
+  RGB8: { channels: 3, bytesPerSample: 1 },
   GRAY8: { channels: 1, bytesPerSample: 1 },
   GRAY16: { channels: 1, bytesPerSample: 2 },
   RGB16: { channels: 3, bytesPerSample: 2 },
@@ -71,6 +72,7 @@ export function checkMetadata(value: unknown): RecordMetadata {
   if (!isCount(m.byteLength, 0, Number.MAX_SAFE_INTEGER)) throw invalid('bad byte length');
   const bodyEncoding = m.bodyEncoding ?? 'identity';
   if (bodyEncoding !== 'identity' && bodyEncoding !== 'deflate-raw') throw invalid('unknown body encoding');
+  if (bodyEncoding !== 'identity' && m.kind !== 'image') throw invalid('a body encoding on a file record');
   if (m.createdAt !== undefined && !isCount(m.createdAt, 0, Number.MAX_SAFE_INTEGER)) throw invalid('bad creation time');
   let image: ImageInfo | undefined;
   if (m.kind === 'image') {

@@ -1,9 +1,9 @@
 import { concatBytes, fromBase64Url, toBase64Url, utf8Encoder, writeU16 } from './bytes.js';
 import { InputInvalidError } from './errors.js';
-import { hmacSha256, systemRandomBytes, type RandomBytes, type RecordKeys } from './keychain.js';
+import { hmacSha256, systemRandomBytes, type LocatorKeys, type RandomBytes } from './keychain.js';
 
 export const RECORD_ID_LENGTH = 16;
-const LABEL = utf8Encoder.encode('EHRV1 object-name\0');
+const LABEL = utf8Encoder.encode('EHRV2 object-name\0');
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 
 /** A record id: 16 random bytes, shown as 22 base64url characters (the record locator). */
@@ -30,9 +30,9 @@ function base32(bytes: Uint8Array): string {
 /**
  * The cloud object name of fragment `position` of a record: 32 lowercase base32 characters of
  * HMAC(K_names, label ‖ record id ‖ u16 position). Names look random and unrelated, so the cloud
- * cannot tell which fragments belong together or in which order (FORMAT.md §2.1).
+ * cannot tell which fragments belong together or in which order (FORMAT.md §2.3).
  */
-export async function fragmentObjectName(keys: RecordKeys, recordId: string, position: number): Promise<string> {
+export async function fragmentObjectName(keys: Pick<LocatorKeys, 'objectNames'>, recordId: string, position: number): Promise<string> {
   let id: Uint8Array;
   try {
     id = fromBase64Url(recordId);

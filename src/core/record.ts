@@ -1,48 +1,69 @@
 import type { ByteSource } from './byte-queue.js';
 import { concatBytes } from './bytes.js';
-import { EhrVaultError, FragmentError } from './errors.js';
+import { EhrVaultError, EnvelopeError } from './errors.js';
 import { HEADER_LENGTH, openStream, plannedEnvelopeLength, sealStream, type SealOptions } from './envelope.js';
-import { parseFragment, planMerge, sealFragmentFrames, type Fragment, type ParsedFragment } from './fragments.js';
-import { deriveRecordKeys, generateRecordKey } from './keychain.js';
+import { payloadRange, tamperedFragments } from './fragments.js';
+import { DEFAULT_KDF, stretchSequenceKey, type KdfParams } from './kdf.js';
+import { deriveLocatorKeys, deriveRecordKeys, generateRecordKey, systemRandomBytes, type RecordKeys } from './keychain.js';
 import type { RecordMetadata } from './metadata.js';
+import { generateRecordId } from './object-names.js';
+import { planOpen, recordIdBytes, type LocatedFragment, type OpenPlan, type Stretch } from './open-objects.js';
+import { wrapEnvelopeRange } from './object-wrap.js';
+import { objectBodyLength } from './padding.js';
 import { throwIfAborted, type LongOperationOptions } from './progress.js';
+import { planObjects } from './seal-objects.js';
 import { parseSequenceKey, type SequenceKey } from './sequence-key.js';
-import { splitStream } from './split-stream.js';
 
 export interface ProtectOptions extends SealOptions, LongOperationOptions {
   /** A fresh random key is drawn when absent (the normal case). */
   readonly recordKey?: Uint8Array | undefined;
+  /** A fresh random id is drawn when absent. */
+  readonly recordId?: string | undefined;
+  readonly kdf?: KdfParams | undefined;
+  /** Replaces Argon2id (tests that cache it); the app always uses `stretchSequenceKey`. */
+  readonly stretch?: Stretch | undefined;
 }
 
 export interface ProtectedRecord {
   readonly recordKey: Uint8Array;
+  readonly recordId: string;
   readonly sequenceKey: SequenceKey;
-  readonly fragments: Fragment[];
+  /** The sealed objects in slot order: what the cloud stores. */
+  readonly objects: Uint8Array[];
   readonly envelopeLength: number;
+  /** The unsealed envelope, for test vectors only. */
+  readonly envelope: Uint8Array;
+}
+
+/** Derives every key of a new record: the Argon2id cost is paid here once (FORMAT.md §3). */
+export async function deriveKeysForProtect(recordKey: Uint8Array, recordId: string, key: SequenceKey, kdf: KdfParams, stretch: Stretch = stretchSequenceKey): Promise<RecordKeys> {
+  const locator = await deriveLocatorKeys(recordKey);
+  const stretched = await stretch(key, locator.kdfSalt, kdf);
+  const keys = await deriveRecordKeys(recordKey, recordIdBytes(recordId), stretched);
+  stretched.fill(0);
+  return keys;
 }
 
 /**
- * The paper's two layers in memory: encrypt (AES-128-GCM STREAM), then split by the sequence key.
- * Workers use the same pieces (sealStream → splitStream) to stream large files into Blobs instead.
+ * The paper's two layers and the seal, in memory: encrypt (AES-128-GCM STREAM), split by the sequence key,
+ * seal each fragment into an object. Workers use the same pieces to stream large files into Blobs.
  */
 export async function protectRecord(body: ByteSource, metadata: RecordMetadata, sequenceKey: string | SequenceKey, options: ProtectOptions = {}): Promise<ProtectedRecord> {
   const key = parseSequenceKey(sequenceKey);
-  const recordKey = options.recordKey ?? generateRecordKey(options.randomBytes);
-  const keys = await deriveRecordKeys(recordKey);
-  // The envelope's length is fixed by the metadata alone, so fragments can be planned before encrypting.
+  const random = options.randomBytes ?? systemRandomBytes;
+  const recordKey = options.recordKey ?? generateRecordKey(random);
+  const recordId = options.recordId ?? generateRecordId(random);
+  const kdf = options.kdf ?? DEFAULT_KDF;
+  const keys = await deriveKeysForProtect(recordKey, recordId, key, kdf, options.stretch);
   const envelopeLength = plannedEnvelopeLength(metadata, options.chunkSize);
-  const frames = await sealFragmentFrames(keys, key, envelopeLength);
-  const parts: Uint8Array[][] = frames.map(() => []);
-  for await (const piece of splitStream(sealStream(keys, metadata, body, options), frames)) {
-    parts[piece.position]!.push(piece.bytes);
-  }
+  const pieces: Uint8Array[] = [];
+  for await (const piece of sealStream(keys, metadata, body, options)) pieces.push(piece);
   throwIfAborted(options.signal);
-  return {
-    recordKey,
-    sequenceKey: key,
-    fragments: frames.map((f, i) => ({ indexChar: f.indexChar, bytes: concatBytes(parts[i]!) })),
-    envelopeLength,
-  };
+  const envelope = concatBytes(pieces);
+  const plan = await planObjects({ keys, recordId: recordIdBytes(recordId), sequenceKey: key, envelopeLength, kdf, randomBytes: random });
+  const sealed = await wrapEnvelopeRange(keys.wrap, plan.objects, 0, envelope);
+  const objects = plan.objects.map((o) => concatBytes([o.head, o.sealedPrefix, sealed.subarray(o.payloadStart, o.payloadEnd), ...o.sealedTail]));
+  return { recordKey, recordId, sequenceKey: key, objects, envelopeLength, envelope };
 }
 
 export interface OpenedRecord {
@@ -50,20 +71,25 @@ export interface OpenedRecord {
   readonly body: Uint8Array;
 }
 
+export interface OpenRecordOptions extends LongOperationOptions {
+  readonly stretch?: Stretch | undefined;
+}
+
 /**
- * Merges fragments (any order), decrypts, and returns the body only if every byte checked out: on any
- * failure nothing is returned and the partial buffer is wiped.
+ * Unseals, merges and decrypts objects given in any order (FORMAT.md §9), and returns the body only if
+ * every byte checked out: on any failure nothing is returned and the partial buffer is wiped.
  */
-export async function openRecord(fragments: readonly Uint8Array[], sequenceKey: string | SequenceKey, recordKey: Uint8Array, options: LongOperationOptions = {}): Promise<OpenedRecord> {
+export async function openRecord(objects: readonly Uint8Array[], sequenceKey: string | SequenceKey, recordKey: Uint8Array, recordId: string | Uint8Array, options: OpenRecordOptions = {}): Promise<OpenedRecord> {
   const key = parseSequenceKey(sequenceKey);
-  const keys = await deriveRecordKeys(recordKey);
-  const order = await planMerge(keys, key, fragments.map((bytes, i) => parseFragment(bytes, i)));
-  const payloads = order.map((f) => fragments[f.source]!.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength));
+  const id = recordIdBytes(recordId);
+  const plan = await planOpen(recordKey, id, key, objects.map((o) => o.length), async (source, start, end) => objects[source]!.subarray(start, end), options.stretch);
+  const sealedEnvelope = concatBytes(plan.fragments.map((f) => objects[f.source]!.subarray(f.objectOffset, f.objectOffset + (f.payloadEnd - f.payloadStart))));
+  const envelope = await wrapEnvelopeRange(plan.keys.wrap, plan.fragments, 0, sealedEnvelope);
   let body: Uint8Array | undefined;
   try {
     // Checked before allocating: an authentic description must not make us allocate more than we hold.
-    const expectedLength = order.reduce((sum, f) => sum + f.payloadLength, 0);
-    const opened = await openStream(keys, payloads, { ...options, expectedLength });
+    const opened = await openStream(plan.keys, [envelope], { ...options, expectedLength: plan.envelopeLength });
+    checkSplit(plan);
     body = new Uint8Array(opened.metadata.byteLength);
     let offset = 0;
     for await (const chunk of opened.chunks) {
@@ -74,37 +100,42 @@ export async function openRecord(fragments: readonly Uint8Array[], sequenceKey: 
     return { metadata: opened.metadata, body };
   } catch (error) {
     body?.fill(0);
-    throw blameFragments(error, order);
+    envelope.fill(0);
+    throw blameFragments(error, key, plan.fragments);
   }
 }
 
 /**
- * After planMerge every fragment header is authentic and the record key is right, so any later
- * failure is damage inside a payload: name the fragments whose bytes it covers.
+ * §9 step 14: the envelope must be split as §8 says (near-equal payloads) and every object padded to the
+ * canonical length, so that one record has exactly one encoding.
  */
-export function blameFragments(error: unknown, order: readonly ParsedFragment[]): unknown {
-  if (!(error instanceof EhrVaultError)) return error;
-  // METADATA_INVALID is not blamed: it is raised only after the metadata authenticated, so it means a
-  // record from a newer or faulty writer, not damage.
-  const blamed: readonly string[] = ['ENVELOPE_TAMPERED', 'WRONG_RECORD_KEY', 'ENVELOPE_MALFORMED', 'ENVELOPE_UNSUPPORTED'];
-  if (!blamed.includes(error.code)) return error;
-  // Errors without a location concern the header (commitment, magic, version): its 40 bytes may span
-  // more than one fragment when fragments are small.
+export function checkSplit(plan: Pick<OpenPlan, 'head' | 'fragments' | 'envelopeLength'>): void {
+  const T = plan.envelopeLength;
+  const n = plan.fragments.length;
+  const split = plan.fragments.every((f, i) => {
+    const { start, end } = payloadRange(T, n, i);
+    return f.payloadStart === start && f.payloadEnd === end;
+  });
+  if (!split || objectBodyLength(T, n) !== plan.head.bodyLength) {
+    throw new EnvelopeError('ENVELOPE_MALFORMED', 'This is not a readable EHR Vault record: its fragments are not split or padded the standard way.', 'The record was written by a faulty program; ask the sender to protect it again.', { bodyLength: plan.head.bodyLength, envelopeLength: T });
+  }
+}
+
+/**
+ * After the frames authenticated, an AES-GCM failure inside the envelope is damage inside a payload: name
+ * the fragments whose payloads hold the failing bytes (FORMAT.md §9 steps 13–15).
+ */
+export function blameFragments(error: unknown, key: SequenceKey, fragments: readonly LocatedFragment[]): unknown {
+  if (!(error instanceof EhrVaultError) || error.code !== 'ENVELOPE_TAMPERED') return error;
   const start = typeof error.details.offset === 'number' ? error.details.offset : 0;
   const end = start + (typeof error.details.length === 'number' ? error.details.length : HEADER_LENGTH);
-  const hit: string[] = [];
-  let at = 0;
-  for (const f of order) {
-    if (at < end && at + f.payloadLength > start) hit.push(f.indexChar);
-    at += f.payloadLength;
-  }
-  const named = hit.length > 0 ? hit : [order[0]!.indexChar];
-  const fragmentError = new FragmentError(
-    'FRAGMENT_TAMPERED',
-    `Fragment ${named.map((c) => `'${c}'`).join(' or ')} was altered or damaged.`,
-    'Download the damaged fragment again.',
-    { indexChars: named, envelopeError: error.code },
-  );
+  const hit = fragments.filter((f) => f.payloadStart < end && f.payloadEnd > start).map((f) => f.slot);
+  const fragmentError = tamperedFragments(key, hit.length > 0 ? hit : [0], {
+    sources: (hit.length > 0 ? hit : [0]).map((slot) => fragments[slot]!.source),
+    envelopeError: error.code,
+    ...(typeof error.details.chunk === 'number' ? { chunk: error.details.chunk } : {}),
+  });
   (fragmentError as { cause?: unknown }).cause = error;
   return fragmentError;
 }
+

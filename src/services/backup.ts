@@ -8,7 +8,7 @@ export interface BackupEntry {
   readonly shareText: string;
   readonly fragmentCount: number;
   readonly createdAt: number;
-  readonly info: { readonly name: string; readonly kind: 'image' | 'file'; readonly mime: string; readonly byteLength: number; readonly sequenceKey: string };
+  readonly info: { readonly name: string; readonly kind: 'image' | 'file'; readonly mime: string; readonly byteLength: number };
 }
 
 export const BACKUP_FORMAT = 'ehr-vault-backup-1';

@@ -90,7 +90,7 @@ export class EngineClient {
 
   /** With `result.scratch` set, the opened file is a scratch file: readable until `releaseScratch`. */
   open(request: OpenRequest, options: EngineCallOptions = {}): Promise<OpenResult> {
-    const size = request.fragments.reduce((sum, f) => sum + f.size, 0);
+    const size = request.objects.reduce((sum, f) => sum + f.size, 0);
     return this.withScratch(request, size, options, (r, api, progress) => api.open(r, progress) as Promise<OpenResult>);
   }
 

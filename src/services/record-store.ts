@@ -1,7 +1,8 @@
 import { FragmentError, InputInvalidError, WrongRecordKeyError } from '../core/errors.js';
-import { FRAGMENT_HEAD_MAX, FRAGMENT_TAIL_MAX, parseFragmentFrame } from '../core/fragments.js';
-import { deriveRecordKeys } from '../core/keychain.js';
+import { deriveLocatorKeys } from '../core/keychain.js';
+import { decodeHeadFields, HEAD_LENGTH, openHeadBytes } from '../core/object-head.js';
 import { fragmentObjectName } from '../core/object-names.js';
+import { recordIdBytes } from '../core/open-objects.js';
 import { throwIfAborted, type Progress } from '../core/progress.js';
 import { SEQUENCE_KEY_MAX_LENGTH, SEQUENCE_KEY_MIN_LENGTH } from '../core/sequence-key.js';
 import type { VaultDb } from '../storage/open-vault-db.js';
@@ -29,9 +30,9 @@ function checkFragmentCount(n: number): void {
   }
 }
 
-/** The cloud names of all n fragments: HMAC(K_names, record id, position), FORMAT.md §2.1. */
+/** The cloud names of a record's objects: HMAC(K_names, record id, slot), FORMAT.md §2.3. */
 export async function fragmentObjectNames(recordKey: Uint8Array, recordId: string, n: number): Promise<string[]> {
-  const keys = await deriveRecordKeys(recordKey);
+  const keys = await deriveLocatorKeys(recordKey);
   return Promise.all(Array.from({ length: n }, (_, position) => fragmentObjectName(keys, recordId, position)));
 }
 
@@ -56,24 +57,24 @@ export interface StoreRecordOptions {
  * object names and is not stored (only `wrappedKey`, if the caller sealed it).
  */
 export async function storeProtectedRecord(
-  result: Pick<ProtectResult, 'fragments' | 'envelopeLength'>,
+  result: Pick<ProtectResult, 'objects' | 'envelopeLength'>,
   recordId: string,
   recordKey: Uint8Array,
   options: StoreRecordOptions,
 ): Promise<RecordEntry> {
   const { signal } = options;
-  const n = result.fragments.length;
+  const n = result.objects.length;
   checkFragmentCount(n);
   throwIfAborted(signal);
   const names = await fragmentObjectNames(recordKey, recordId, n);
-  const sizes = result.fragments.map((f) => f.blob.size);
+  const sizes = result.objects.map((f) => f.blob.size);
   const total = sizes.reduce((a, b) => a + b, 0);
 
   // Digests before the transaction: nothing but IndexedDB may be awaited inside one. One fragment at a
   // time keeps at most one fragment's bytes in memory.
   const digests: string[] = [];
   let hashed = 0;
-  for (const fragment of result.fragments) {
+  for (const fragment of result.objects) {
     throwIfAborted(signal);
     digests.push(await sha256Base64(fragment.blob));
     hashed += fragment.blob.size;
@@ -96,10 +97,9 @@ export async function storeProtectedRecord(
     wrappedKey: options.wrappedKey ?? null,
     encryptedMetadata: options.encryptedMetadata ?? null,
   };
-  const fragments: FragmentEntry[] = result.fragments.map((f, position) => ({
+  const fragments: FragmentEntry[] = result.objects.map((f, position) => ({
     recordId,
     position,
-    indexChar: f.indexChar,
     objectName: names[position]!,
     size: f.blob.size,
     sha256: digests[position]!,
@@ -125,24 +125,26 @@ export interface FetchFragmentsOptions {
 }
 
 /**
- * Structural check of a downloaded fragment (first 50 and last 4 bytes, FORMAT.md §7): it must be a
- * fragment of n at this position. Authenticity is checked when the record is opened (header MACs and
- * AES-GCM); this catches a wrong or swapped object early, and names it.
+ * Checks a downloaded object's head with the record key alone (FORMAT.md §4.1): it must be an object of
+ * this record, stored under the name of its own slot. The rest (frames, payloads) is checked when the
+ * record is opened; this catches a wrong, swapped or foreign object early, and names it.
  */
-async function checkDownloaded(blob: Blob, position: number, n: number): Promise<string> {
-  const [head, tail] = await Promise.all([
-    blob.slice(0, FRAGMENT_HEAD_MAX).arrayBuffer(),
-    blob.slice(Math.max(0, blob.size - FRAGMENT_TAIL_MAX)).arrayBuffer(),
-  ]);
-  const frame = parseFragmentFrame(new Uint8Array(head), new Uint8Array(tail), blob.size, position);
-  if (frame.n !== n || frame.position !== position) {
-    throw new FragmentError('FRAGMENT_FOREIGN', `The object stored for fragment #${position + 1} holds fragment #${frame.position + 1} of ${frame.n}.`, 'Check the sequence key length and the record key; the stored objects may have been swapped.', {
+async function checkDownloaded(head: CryptoKey, recordId: Uint8Array, blob: Blob, position: number, n: number | undefined): Promise<number> {
+  const bytes = new Uint8Array(await blob.slice(0, HEAD_LENGTH).arrayBuffer());
+  const fields = await openHeadBytes(head, recordId, bytes);
+  if (!fields) {
+    throw new FragmentError('FRAGMENT_FOREIGN', `The object stored for fragment #${position + 1} does not belong to this record.`, 'Check the share text; if it is right, the stored copy was damaged or replaced.', { sources: [position], position });
+  }
+  const decoded = decodeHeadFields(fields, position);
+  if (decoded.slot !== position || (n !== undefined && decoded.n !== n)) {
+    throw new FragmentError('FRAGMENT_FOREIGN', `The object stored for fragment #${position + 1} holds fragment #${decoded.slot + 1} of ${decoded.n}.`, 'The stored objects may have been swapped; download the record again or ask the sender to share it again.', {
+      sources: [position],
       position,
-      found: frame.position,
-      n: frame.n,
+      found: decoded.slot,
+      n: decoded.n,
     });
   }
-  return frame.indexChar;
+  return decoded.n;
 }
 
 /**
@@ -151,10 +153,14 @@ async function checkDownloaded(blob: Blob, position: number, n: number): Promise
  * this device stored them, and structurally always), then cached. The record key is used only to
  * derive names; if cached names disagree with it, it is the wrong key for this record.
  */
-export async function fetchFragments(recordId: string, recordKey: Uint8Array, n: number, options: FetchFragmentsOptions): Promise<Blob[]> {
-  checkFragmentCount(n);
+export async function fetchFragments(recordId: string, recordKey: Uint8Array, knownCount: number | undefined, options: FetchFragmentsOptions): Promise<Blob[]> {
   const { db, signal } = options;
   throwIfAborted(signal);
+  const locator = await deriveLocatorKeys(recordKey);
+  const id = recordIdBytes(recordId);
+  // A recipient does not know n: object 0's head says it (FORMAT.md §2.1), so it is fetched first.
+  const n = knownCount ?? (await countFromFirstObject(recordId, recordKey, locator.head, id, options));
+  checkFragmentCount(n);
   const [names, rows] = await Promise.all([fragmentObjectNames(recordKey, recordId, n), getFragments(db, recordId)]);
   const byPosition = new Map(rows.map((row) => [row.position, row]));
   for (const row of rows) {
@@ -183,7 +189,7 @@ export async function fetchFragments(recordId: string, recordKey: Uint8Array, n:
       onProgress: (p) => options.onProgress?.({ done: ready + p.completed, total: n }),
     },
   );
-  const indexChars = await Promise.all(downloaded.map((blob, i) => checkDownloaded(blob, missing[i]!, n)));
+  await Promise.all(downloaded.map((blob, i) => checkDownloaded(locator.head, id, blob, missing[i]!, n)));
   missing.forEach((position, i) => (blobs[position] = downloaded[i]));
 
   if (options.cache ?? true) {
@@ -194,7 +200,6 @@ export async function fetchFragments(recordId: string, recordKey: Uint8Array, n:
     const entries: FragmentEntry[] = missing.map((position, i) => ({
       recordId,
       position,
-      indexChar: indexChars[i]!,
       objectName: names[position]!,
       size: downloaded[i]!.size,
       sha256: digests[i]!,
@@ -216,6 +221,17 @@ export async function fetchFragments(recordId: string, recordKey: Uint8Array, n:
     await cacheFragments(db, remoteRecord, entries);
   }
   return blobs as Blob[];
+}
+
+/** n from the head of object 0, from this device's cache or the cloud. */
+async function countFromFirstObject(recordId: string, recordKey: Uint8Array, head: CryptoKey, id: Uint8Array, options: FetchFragmentsOptions): Promise<number> {
+  const cached = (await getFragments(options.db, recordId)).find((row) => row.position === 0 && row.blob);
+  if (cached?.blob) return checkDownloaded(head, id, cached.blob, 0, undefined);
+  if (!options.engine) throw new ServiceError('FRAGMENT_UNAVAILABLE', 'The fragments of this record are not on this device.', { recordId, missing: [0] });
+  const [name] = await fragmentObjectNames(recordKey, recordId, 1);
+  const engine = await options.engine();
+  const [blob] = await engine.download([{ name: name!, sha256: null, size: null }], { signal: options.signal });
+  return checkDownloaded(head, id, blob!, 0, undefined);
 }
 
 export interface DeleteRecordOptions {

@@ -19,7 +19,8 @@ export interface ProtectOutcome {
   readonly recordId: string;
   readonly shareText: string;
   readonly metadata: RecordMetadata;
-  readonly fragments: readonly { readonly indexChar: string; readonly size: number }[];
+  /** The sealed objects by slot; their index characters are sealed inside them and never shown. */
+  readonly fragments: readonly { readonly slot: number; readonly size: number }[];
   readonly noise?: ImageBitmap | undefined;
 }
 

@@ -24,13 +24,15 @@ import type { OutboxRunner } from './outbox-runner.js';
 import { deleteRecord as queueRecordDeletion, fetchFragments, notifyOutbox, storeProtectedRecord } from './record-store.js';
 import type { LongCall, OpenOutcome, ProtectOutcome, RecordSummary, StorageReport } from './vault-types.js';
 
-/** What the vault keeps sealed for each record: only readable on this device, only while unlocked. */
+/**
+ * What the vault keeps sealed for each record: only readable on this device, only while unlocked. Never
+ * the sequence key: it is the record's second secret (FORMAT.md §1), kept only in memory until the lock.
+ */
 interface SealedRecordInfo {
   readonly name: string;
   readonly kind: 'image' | 'file';
   readonly mime: string;
   readonly byteLength: number;
-  readonly sequenceKey: string;
 }
 
 /**
@@ -41,6 +43,8 @@ interface SealedRecordInfo {
 export class Vault {
   private readonly listeners = new Set<() => void>();
   private openedScratch: string | undefined;
+  /** Sequence keys used in this session, by record id: in memory only, forgotten at the lock. */
+  private readonly sessionKeys = new Map<string, string>();
 
   private constructor(
     private readonly db: VaultDb,
@@ -75,6 +79,7 @@ export class Vault {
 
   lock(): void {
     this.keys.lock();
+    this.sessionKeys.clear();
     // A large opened file is plaintext in a scratch file: locking removes it with the keys.
     void this.engine.releaseScratch(this.openedScratch);
     this.openedScratch = undefined;
@@ -96,12 +101,12 @@ export class Vault {
       // where IndexedDB keeps its own copy of them, so the file can be removed once they are stored.
       const toDisk = file.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs());
       const result = await this.engine.protect(
-        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, noisePreview: true, compress: true, sink: toDisk ? 'disk' : 'auto' },
+        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: toDisk ? 'disk' : 'auto' },
         { signal: options.signal, onProgress: options.onProgress },
       );
       scratch = result.scratch;
       throwIfAborted(options.signal);
-      const info: SealedRecordInfo = { name: result.metadata.name, kind: result.metadata.kind, mime: result.metadata.mime, byteLength: result.metadata.kind === 'image' ? displayLength(result.metadata) : result.metadata.byteLength, sequenceKey: key.text };
+      const info: SealedRecordInfo = { name: result.metadata.name, kind: result.metadata.kind, mime: result.metadata.mime, byteLength: result.metadata.kind === 'image' ? displayLength(result.metadata) : result.metadata.byteLength };
       await storeProtectedRecord(result, recordId, recordKey, {
         db: this.db,
         signal: options.signal,
@@ -109,12 +114,13 @@ export class Vault {
         wrappedKey: await this.keys.wrapRecordKey(recordId, recordKey),
         encryptedMetadata: await this.keys.sealJson(recordId, info),
       });
+      this.sessionKeys.set(recordId, key.text);
       this.changed();
       return {
         recordId,
         shareText: encodeShareText({ recordId, recordKey }),
         metadata: result.metadata,
-        fragments: result.fragments.map((f) => ({ indexChar: f.indexChar, size: f.blob.size })),
+        fragments: result.objects.map((f) => ({ slot: f.slot, size: f.blob.size })),
         noise: result.noise,
       };
     } finally {
@@ -159,9 +165,9 @@ export class Vault {
     return entry ? this.toSummary(entry) : undefined;
   }
 
-  async rememberedSequenceKey(recordId: string): Promise<string | undefined> {
-    const entry = await getRecord(this.db, recordId);
-    return entry ? ((await this.info(entry))?.sequenceKey ?? undefined) : undefined;
+  /** The sequence key used for this record in this session (never stored: forgotten at the lock). */
+  rememberedSequenceKey(recordId: string): Promise<string | undefined> {
+    return Promise.resolve(this.sessionKeys.get(recordId));
   }
 
   /** The share text of a record protected here: locator and record key (never the sequence key). */
@@ -188,20 +194,22 @@ export class Vault {
   private async openWith(recordId: string, recordKey: Uint8Array, sequenceKey: string, options: LongCall): Promise<OpenOutcome> {
     const key = parseSequenceKey(sequenceKey);
     try {
-      const fragments = await fetchFragments(recordId, recordKey, key.n, {
+      const known = await getRecord(this.db, recordId);
+      const objects = await fetchFragments(recordId, recordKey, known?.fragmentCount, {
         db: this.db,
         engine: () => connectTransferEngine({ db: this.db, signal: options.signal }),
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ phase: 'download', ...p }),
       });
-      const opened = await this.engine.open({ fragments, sequenceKey: key.text, recordKey, display: true, png: true }, { signal: options.signal, onProgress: options.onProgress });
+      const opened = await this.engine.open({ objects, sequenceKey: key.text, recordKey, recordId, display: true, png: true }, { signal: options.signal, onProgress: options.onProgress });
+      this.sessionKeys.set(recordId, key.text);
       // A large opened file is a scratch file on disk; it stays readable until the next record is opened.
       await this.engine.releaseScratch(this.openedScratch);
       this.openedScratch = opened.kind === 'file' ? opened.scratch : undefined;
       // A record opened from a share text is remembered (sealed), so Records can show and reopen it.
       if (this.keys.unlocked) {
         const m = opened.metadata;
-        await this.rememberKey(recordId, recordKey, key.n, { name: m.name, kind: m.kind, mime: m.mime, byteLength: m.byteLength, sequenceKey: key.text });
+        await this.rememberKey(recordId, recordKey, objects.length, { name: m.name, kind: m.kind, mime: m.mime, byteLength: m.byteLength });
       }
       this.changed();
       if (opened.kind === 'file') {

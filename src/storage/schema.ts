@@ -62,9 +62,8 @@ export interface RecordEntry {
 
 export interface FragmentEntry {
   readonly recordId: string;
+  /** The object's slot (FORMAT.md §4): its index characters are sealed inside it, never stored here. */
   readonly position: number;
-  /** The fragment's own index character (visible in its first bytes anyway, as in the paper). */
-  readonly indexChar: string;
   /** Cloud object name (FORMAT.md §2.1); kept so the outbox can upload without the record key. */
   readonly objectName: string;
   readonly size: number;

@@ -1,3 +1,4 @@
+import type { KdfParams } from '../core/kdf.js';
 import type { ImageInfo, PixelFormat, RecordMetadata } from '../core/metadata.js';
 import type { OriginalBytesReason, SourceInspection } from './decode-image.js';
 import type { SinkRequest } from './output-sink.js';
@@ -7,7 +8,8 @@ export type { OriginalBytesReason, SourceInspection } from './decode-image.js';
 export type { SniffedType } from './decoders/sniff.js';
 
 /** Which step a long operation is in, for progress bars that say what is happening. */
-export type EnginePhase = 'decode' | 'compress' | 'encrypt' | 'verify' | 'decrypt' | 'decompress' | 'encode';
+/** `unlock`: the memory-hard step that turns the sequence key into keys (Argon2id, ~0.3 s). */
+export type EnginePhase = 'decode' | 'compress' | 'unlock' | 'encrypt' | 'verify' | 'decrypt' | 'decompress' | 'encode';
 
 export interface EngineProgress {
   readonly phase: EnginePhase;
@@ -30,15 +32,20 @@ export interface ProtectRequest extends SinkRequest {
   readonly sequenceKey: string;
   /** 16 bytes; transferred to the worker, not copied. */
   readonly recordKey: Uint8Array;
+  /** 22 base64url characters: the record locator (FORMAT.md §2.2). */
+  readonly recordId: string;
   readonly chunkSize?: number | undefined;
+  /** Argon2id parameters; the format's default (FORMAT.md §3) when absent. */
+  readonly kdf?: KdfParams | undefined;
   /** Image mode: raw-DEFLATE the pixel matrix before encryption. Default true (measured by the bench). */
   readonly compress?: boolean | undefined;
   /** Image mode: also return the cipher-noise picture (paper Figure 5.1). */
   readonly noisePreview?: boolean | undefined;
 }
 
-export interface ProtectedFragment {
-  readonly indexChar: string;
+/** One sealed object (FORMAT.md §4): what is stored in the cloud under the name of its slot. */
+export interface ProtectedObject {
+  readonly slot: number;
   readonly blob: Blob;
 }
 
@@ -53,7 +60,7 @@ export interface StoredAs {
 export interface ProtectResult {
   readonly metadata: RecordMetadata;
   readonly stored: StoredAs;
-  readonly fragments: readonly ProtectedFragment[];
+  readonly objects: readonly ProtectedObject[];
   readonly envelopeLength: number;
   readonly noise?: ImageBitmap | undefined;
   /** Set when the fragments are slices of this scratch file: remove it once they are stored elsewhere. */
@@ -61,10 +68,11 @@ export interface ProtectResult {
 }
 
 export interface OpenRequest extends SinkRequest {
-  /** Fragments in any order. */
-  readonly fragments: readonly Blob[];
+  /** A record's objects in any order. */
+  readonly objects: readonly Blob[];
   readonly sequenceKey: string;
   readonly recordKey: Uint8Array;
+  readonly recordId: string;
   /** Image records: also return an ImageBitmap built in the worker, so showing it costs the page nothing. */
   readonly display?: boolean | undefined;
   /** Image records: also return the pixels as a PNG of the stored bit depth (frame 0), for "Save". */

@@ -1,10 +1,10 @@
 import { bodySegments, checkEnvelopeLength, EnvelopeOpener, HEADER_LENGTH, openStream } from '../core/envelope.js';
 import { EhrVaultError, EnvelopeError } from '../core/errors.js';
-import { FRAGMENT_HEAD_MAX, FRAGMENT_TAIL_MAX, parseFragmentFrame, planMerge, type ParsedFragment } from '../core/fragments.js';
-import { deriveRecordKeys } from '../core/keychain.js';
 import { pixelByteLength } from '../core/metadata.js';
+import { wrapEnvelopeRange, type PayloadPlacement } from '../core/object-wrap.js';
+import { planOpen, recordIdBytes } from '../core/open-objects.js';
 import { throwIfAborted } from '../core/progress.js';
-import { blameFragments } from '../core/record.js';
+import { blameFragments, checkSplit } from '../core/record.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
 import { inflateRaw } from './deflate.js';
 import type { OpenRequest, OpenResult, ProgressCallback } from './engine-api.js';
@@ -16,41 +16,46 @@ import { chooseSink, finishSink } from './output-sink.js';
 import { readSlices } from './read-slices.js';
 import { chunksPerSegment, prestartPool, runSegments } from './segment-pool.js';
 
-async function readFrame(blob: Blob, source: number): Promise<ParsedFragment> {
-  const [head, tail] = await Promise.all([
-    blob.slice(0, FRAGMENT_HEAD_MAX).arrayBuffer(),
-    blob.slice(Math.max(0, blob.size - FRAGMENT_TAIL_MAX)).arrayBuffer(),
-  ]);
-  return parseFragmentFrame(new Uint8Array(head), new Uint8Array(tail), blob.size, source);
-}
-
 async function readExactly(blob: Blob, start: number, length: number, what: string): Promise<Uint8Array> {
   const bytes = new Uint8Array(await blob.slice(start, start + length).arrayBuffer());
-  if (bytes.length < length) throw new EnvelopeError('ENVELOPE_TRUNCATED', `The record ends too early (in ${what}).`, 'A fragment is incomplete: download the fragments again.', { what });
+  if (bytes.length < length) throw new EnvelopeError('ENVELOPE_TRUNCATED', `The record ends too early (in ${what}).`, 'A fragment is incomplete: download the record again.', { what });
   return bytes;
 }
 
+/** Unseals the sealed envelope as it is read, slice by slice, for the in-memory (pixel) path. */
+async function* unsealSlices(wrap: CryptoKey, placements: readonly PayloadPlacement[], slices: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let offset = 0;
+  for await (const slice of slices) {
+    yield await wrapEnvelopeRange(wrap, placements, offset, slice);
+    offset += slice.length;
+  }
+}
+
 /**
- * Merges fragments (any order) and decrypts them. Only the first 50 and last 4 bytes of each fragment
- * are read to check it; payloads are then read by range. Nothing is returned unless every chunk
- * authenticated.
+ * Unseals, merges and decrypts a record's objects (any order; FORMAT.md §9). Only each object's head,
+ * frame front and frame tail are read to check it; payloads are then read by range. Nothing is returned
+ * unless every chunk authenticated.
  */
 export async function openInWorker(request: OpenRequest, onProgress: ProgressCallback = () => {}, signal?: AbortSignal): Promise<OpenResult> {
   const key = parseSequenceKey(request.sequenceKey);
-  const keys = await deriveRecordKeys(request.recordKey);
-  const blobs = request.fragments;
+  const blobs = request.objects;
   const total = blobs.reduce((sum, b) => sum + b.size, 0);
-  onProgress({ phase: 'verify', done: 0, total: blobs.length });
-  const order = await planMerge(keys, key, await Promise.all(blobs.map((b, i) => readFrame(b, i))));
-  onProgress({ phase: 'verify', done: blobs.length, total: blobs.length });
+  onProgress({ phase: 'unlock', done: 0, total: 1 });
+  // Heads, Argon2id of the sequence key (the one slow step, in this Worker), frames and the chain.
+  const plan = await planOpen(request.recordKey, recordIdBytes(request.recordId), key, blobs.map((b) => b.size), async (source, start, end) => new Uint8Array(await blobs[source]!.slice(start, end).arrayBuffer()));
+  onProgress({ phase: 'unlock', done: 1, total: 1 });
   throwIfAborted(signal);
+  const { keys } = plan;
+  const placements: PayloadPlacement[] = plan.fragments.map((f) => ({ payloadStart: f.payloadStart, payloadEnd: f.payloadEnd, prefixLength: f.prefixLength }));
+  const unseal = (offset: number, bytes: Uint8Array) => wrapEnvelopeRange(keys.wrap, placements, offset, bytes);
 
-  // The envelope is the payloads in chain order: composing Blob slices copies nothing.
-  const envelope = new Blob(order.map((f) => blobs[f.source]!.slice(f.payloadOffset, f.payloadOffset + f.payloadLength)));
+  // The sealed envelope is the payloads in chain order: composing Blob slices copies nothing.
+  const envelope = new Blob(plan.fragments.map((f) => blobs[f.source]!.slice(f.objectOffset, f.objectOffset + (f.payloadEnd - f.payloadStart))));
   try {
-    const opener = await EnvelopeOpener.create(keys, await readExactly(envelope, 0, HEADER_LENGTH, 'the header'));
-    const metadata = await opener.openMetadata(await readExactly(envelope, HEADER_LENGTH, opener.header.metadataLength, 'the record description'));
+    const opener = await EnvelopeOpener.create(keys, await unseal(0, await readExactly(envelope, 0, HEADER_LENGTH, 'the header')));
+    const metadata = await opener.openMetadata(await unseal(HEADER_LENGTH, await readExactly(envelope, HEADER_LENGTH, opener.header.metadataLength, 'the record description')));
     checkEnvelopeLength(opener, envelope.size);
+    checkSplit(plan);
     if (metadata.kind === 'file') {
       prestartPool(metadata.byteLength, opener.header.chunkSize);
       // A file is opened segment by segment over a pool of workers, each reading, decrypting and writing
@@ -63,6 +68,7 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
         context: { headerBytes: opener.header.bytes, byteLength: metadata.byteLength },
         segments: bodySegments(opener.header, metadata.byteLength, chunksPerSegment(opener.chunkCount)),
         sink,
+        wrap: { key: keys.wrap, placements },
         signal,
         onProgress: (done, t) => onProgress({ phase: 'decrypt', done, total: t }),
       });
@@ -72,7 +78,7 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
       return { kind: 'file', metadata, blob, dicom: isDicom(head, metadata.name), ...(sink.kind === 'disk' ? { scratch: sink.file } : {}) };
     }
     // Pixels are wanted in memory anyway: streamed through one opener.
-    const opened = await openStream(keys, readSlices(envelope, undefined, signal), { signal, expectedLength: envelope.size, onProgress: (p) => onProgress({ phase: 'decrypt', done: p.done, total: p.total || total }) });
+    const opened = await openStream(keys, unsealSlices(keys.wrap, placements, readSlices(envelope, undefined, signal)), { signal, expectedLength: envelope.size, onProgress: (p) => onProgress({ phase: 'decrypt', done: p.done, total: p.total || total }) });
     const body = new Uint8Array(metadata.byteLength);
     let at = 0;
     for await (const chunk of opened.chunks) {
@@ -102,6 +108,6 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
     if (pixels.length !== expected) throw new EnvelopeError('METADATA_INVALID', 'The image data has the wrong size.', 'The record was written by a faulty program; it cannot be shown as an image.', { expected, actual: pixels.length });
     return await image(pixels);
   } catch (error) {
-    throw blameFragments(error, order);
+    throw blameFragments(error, key, plan.fragments);
   }
 }

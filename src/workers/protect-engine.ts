@@ -1,6 +1,9 @@
 import { DEFAULT_CHUNK_SIZE, EnvelopeSealer, plannedEnvelopeLength, sealStream } from '../core/envelope.js';
-import { sealFragmentFrames } from '../core/fragments.js';
-import { deriveRecordKeys } from '../core/keychain.js';
+import { DEFAULT_KDF } from '../core/kdf.js';
+import { wrapEnvelopeRange, type PayloadPlacement } from '../core/object-wrap.js';
+import { recordIdBytes } from '../core/open-objects.js';
+import { deriveKeysForProtect } from '../core/record.js';
+import { planObjects } from '../core/seal-objects.js';
 import type { RecordMetadata } from '../core/metadata.js';
 import { throwIfAborted } from '../core/progress.js';
 import { InputInvalidError } from '../core/errors.js';
@@ -15,14 +18,19 @@ import { chunksPerSegment, prestartPool, runSegments } from './segment-pool.js';
 import { deflateRaw } from './deflate.js';
 
 /**
- * The paper's pipeline for one record: (image → pixels →) AES-128-GCM → split by sequence key → Blobs.
- * Streams a file in slices into an envelope Blob, so memory stays bounded whatever the file size, then
- * cuts the fragments out of it as Blob slices.
+ * The paper's pipeline for one record: (image → pixels →) AES-128-GCM → split by sequence key → sealed
+ * objects (FORMAT.md §4). Streams a file in slices into a sealed-envelope Blob, so memory stays bounded
+ * whatever the file size, then composes each object from its head, frame and a Blob slice of it.
  */
 export async function protectInWorker(request: ProtectRequest, onProgress: ProgressCallback = () => {}, signal?: AbortSignal): Promise<ProtectResult> {
   const key = parseSequenceKey(request.sequenceKey);
   if (request.mode === 'file') prestartPool(request.source.size, request.chunkSize ?? DEFAULT_CHUNK_SIZE);
-  const keys = await deriveRecordKeys(request.recordKey);
+  const kdf = request.kdf ?? DEFAULT_KDF;
+  onProgress({ phase: 'unlock', done: 0, total: 1 });
+  // Argon2id of the sequence key: paid once per record, here in the engine Worker (FORMAT.md §3).
+  const keys = await deriveKeysForProtect(request.recordKey, request.recordId, key, kdf);
+  onProgress({ phase: 'unlock', done: 1, total: 1 });
+  throwIfAborted(signal);
   const createdAt = Date.now();
   let metadata: RecordMetadata;
   let body: ByteSource | undefined;
@@ -74,7 +82,9 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   }
 
   const envelopeLength = plannedEnvelopeLength(metadata, request.chunkSize);
-  const frames = await sealFragmentFrames(keys, key, envelopeLength);
+  const plan = await planObjects({ keys, recordId: recordIdBytes(request.recordId), sequenceKey: key, envelopeLength, kdf });
+  // Plain objects: they travel to the pool workers by structured clone.
+  const placements: PayloadPlacement[] = plan.objects.map((o) => ({ payloadStart: o.payloadStart, payloadEnd: o.payloadEnd, prefixLength: o.prefixLength }));
   let envelope: Blob;
   let scratch: string | undefined;
   const noiseParts: Uint8Array[] = [];
@@ -84,6 +94,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     let noiseBytes = 0;
     const noiseWanted = noiseSize ? noiseSize.width * noiseSize.height * 4 : 0;
     let first = true;
+    let offset = 0;
     for await (const piece of sealStream(keys, metadata, body, { chunkSize: request.chunkSize, signal, onProgress: (p) => onProgress({ phase: 'encrypt', ...p }) })) {
       // The first piece is the header and metadata; the noise is drawn from the pixels' ciphertext.
       if (!first && noiseBytes < noiseWanted) {
@@ -91,7 +102,8 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
         noiseBytes += piece.length;
       }
       first = false;
-      builder.push(piece);
+      builder.push(await wrapEnvelopeRange(keys.wrap, placements, offset, piece));
+      offset += piece.length;
     }
     envelope = builder.finish();
   } else {
@@ -106,24 +118,26 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
       context: sealer.segmentContext,
       segments,
       sink,
+      wrap: { key: keys.wrap, placements },
       signal,
       onProgress: (done, total) => onProgress({ phase: 'encrypt', done, total }),
     });
     scratch = sink.kind === 'disk' ? sink.file : undefined;
-    envelope = new Blob([sealer.head as BlobPart, await finishSink(sink, parts)]);
+    envelope = new Blob([(await wrapEnvelopeRange(keys.wrap, placements, 0, sealer.head)) as BlobPart, await finishSink(sink, parts)]);
   }
   throwIfAborted(signal);
   if (envelope.size !== envelopeLength) throw new InputInvalidError('The envelope has an unexpected length.', { expected: envelopeLength, actual: envelope.size });
-  // A fragment is its frame around a slice of the envelope: slicing and composing Blobs copies nothing.
-  const fragments = frames.map((f) => ({
-    indexChar: f.indexChar,
-    blob: new Blob([f.prefix as BlobPart, envelope.slice(f.payloadStart, f.payloadEnd), f.suffix as BlobPart], { type: 'application/octet-stream' }),
+  // An object is its head and sealed frame around a slice of the sealed envelope: slicing and composing
+  // Blobs copies nothing.
+  const objects = plan.objects.map((o) => ({
+    slot: o.slot,
+    blob: new Blob([o.head as BlobPart, o.sealedPrefix as BlobPart, envelope.slice(o.payloadStart, o.payloadEnd), ...(o.sealedTail as BlobPart[])], { type: 'application/octet-stream' }),
   }));
   return {
     metadata,
     stored,
     envelopeLength,
-    fragments,
+    objects,
     ...(scratch ? { scratch } : {}),
     ...(noiseSize ? { noise: noiseBitmap(noiseParts, noiseSize.width, noiseSize.height) } : {}),
   };

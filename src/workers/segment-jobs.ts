@@ -1,4 +1,5 @@
 import { lengthMismatch, openBodySegment, sealBodySegment, type BodySegment, type SegmentContext } from '../core/envelope.js';
+import { wrapEnvelopeRange, type PayloadPlacement } from '../core/object-wrap.js';
 import { readRange, recycleRange } from './read-range.js';
 import { scratchWriter } from './scratch-file.js';
 
@@ -16,6 +17,13 @@ export interface SegmentJob {
   readonly context: SegmentContext;
   readonly segment: BodySegment;
   readonly sink: SegmentSink;
+  readonly wrap: ObjectWrap;
+}
+
+/** The object seal (FORMAT.md §4.2) of the envelope bytes a segment covers: applied after sealing, removed before opening. */
+export interface ObjectWrap {
+  readonly key: CryptoKey;
+  readonly placements: readonly PayloadPlacement[];
 }
 
 /**
@@ -31,7 +39,19 @@ export async function runSegmentJob(job: SegmentJob): Promise<Blob | undefined> 
   if (direction === 'seal' && input.length !== end - start) throw lengthMismatch(end - start, input.length);
   let output: Uint8Array[];
   try {
-    output = direction === 'seal' ? await sealBodySegment(job.encryption, job.context, segment, input) : await openBodySegment(job.encryption, job.context, segment, input);
+    if (direction === 'seal') {
+      const sealed = await sealBodySegment(job.encryption, job.context, segment, input);
+      let at = segment.cipherStart;
+      output = await Promise.all(
+        sealed.map((piece) => {
+          const offset = at;
+          at += piece.length;
+          return wrapEnvelopeRange(job.wrap.key, job.wrap.placements, offset, piece);
+        }),
+      );
+    } else {
+      output = await openBodySegment(job.encryption, job.context, segment, await wrapEnvelopeRange(job.wrap.key, job.wrap.placements, start, input));
+    }
   } finally {
     // WebCrypto copied every chunk when each call began, so the buffer is free once all have finished.
     recycleRange(input);

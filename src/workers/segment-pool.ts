@@ -5,7 +5,7 @@ import { throwIfAborted } from '../core/progress.js';
 import { installErrorTransfer } from './comlink-errors.js';
 import { EngineStalledError } from './engine-errors.js';
 import { closeScratchWriters } from './scratch-file.js';
-import { runSegmentJob, type SegmentJob, type SegmentSink } from './segment-jobs.js';
+import { runSegmentJob, type ObjectWrap, type SegmentJob, type SegmentSink } from './segment-jobs.js';
 import type { SegmentWorkerApi } from './segment-worker.js';
 
 installErrorTransfer();
@@ -41,6 +41,7 @@ export interface SegmentRun {
   readonly context: SegmentContext;
   readonly segments: readonly BodySegment[];
   readonly sink: SegmentSink;
+  readonly wrap: ObjectWrap;
   readonly signal?: AbortSignal | undefined;
   /** Plaintext bytes done, reported as each segment completes. */
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
@@ -131,7 +132,7 @@ export async function runSegmentsOn(pool: readonly Lane[], run: SegmentRun, stal
         for (let i = next++; i < segments.length && failures.size === 0 && !halted; i = next++) {
           const segment = segments[i]!;
           try {
-            const blob = await lane.run({ direction: run.direction, source: run.source, encryption: run.encryption, context: run.context, segment, sink: run.sink });
+            const blob = await lane.run({ direction: run.direction, source: run.source, encryption: run.encryption, context: run.context, segment, sink: run.sink, wrap: run.wrap });
             if (blob) out[i] = blob;
             done += segment.plainEnd - segment.plainStart;
             feedWatchdog();

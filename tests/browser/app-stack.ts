@@ -9,6 +9,7 @@ import { startStack } from '../../server/start.js';
 export interface AppStack {
   readonly appUrl: string;
   readonly listObjects: () => Promise<string[]>;
+  readonly readObject: (key: string) => Promise<Uint8Array>;
   readonly deleteObject: (key: string) => Promise<void>;
   readonly close: () => Promise<void>;
 }
@@ -24,6 +25,7 @@ export async function startAppStack(): Promise<AppStack> {
   return {
     appUrl: stack.appUrl,
     listObjects: () => bucket.list(''),
+    readObject: (key) => bucket.read(key),
     deleteObject: async (key) => {
       const path = join(dataDir, 'ehr-vault', ...key.split('/'));
       const dir = path.slice(0, path.lastIndexOf('/'));

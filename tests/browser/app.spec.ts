@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { startAppStack, type AppStack } from './app-stack.js';
-import { decodeShareText, deriveRecordKeys, encodeKeyText, fragmentObjectName, generateRecordKey } from '../../src/core/index.js';
+import { decodeShareText, deriveLocatorKeys, encodeKeyText, fragmentObjectName, generateRecordKey } from '../../src/core/index.js';
 
 const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url);
 const DICOM = new URL('../fixtures/CT_small.dcm', import.meta.url);
@@ -121,7 +121,9 @@ test('share as QR code on tap; an encrypted backup restores the records on anoth
   const item = other.locator('li[data-record-id]').filter({ hasText: 'photo-board.jpg' }).first();
   await expect(item).toBeVisible();
   await item.getByRole('button', { name: 'Open' }).click();
-  await expect(other.locator('#seq')).toHaveValue('Bk9#mPq2Lz');
+  // The backup carries record keys, never sequence keys: the person types the key they remember.
+  await expect(other.locator('#seq')).toHaveValue('');
+  await other.locator('#seq').fill('Bk9#mPq2Lz');
   await other.getByRole('button', { name: 'Open', exact: true }).click();
   await expect(other.locator('ev-image-viewer')).toBeVisible({ timeout: 60_000 });
   expect(await viewerPixelsDigest(other)).toBe(await originalPixelsDigest(other, PHOTO));
@@ -169,7 +171,7 @@ test('wrong record key, wrong sequence key and a fragment deleted from the bucke
 
   // Delete fragment 3 of this very record from the bucket (its name is derived as FORMAT.md §2.1 says).
   const { recordId, recordKey } = decodeShareText(shareText);
-  const name = await fragmentObjectName(await deriveRecordKeys(recordKey), recordId, 3);
+  const name = await fragmentObjectName(await deriveLocatorKeys(recordKey), recordId, 3);
   const key = (await stack.listObjects()).find((k) => k.endsWith(`/${name}`));
   expect(key).toBeDefined();
   await stack.deleteObject(key!);

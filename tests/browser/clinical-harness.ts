@@ -4,6 +4,7 @@
  */
 import { decode as decodePng, encode as encodePngFast } from 'fast-png';
 import { generateRecordKey } from '../../src/core/keychain.js';
+import { generateRecordId } from '../../src/core/object-names.js';
 import { isEhrVaultError } from '../../src/core/errors.js';
 import type { ImageInfo, RecordMetadata } from '../../src/core/metadata.js';
 import type { EngineClient } from '../../src/services/engine-client.js';
@@ -84,13 +85,14 @@ export interface DicomResult {
 export function createClinical(engine: EngineClient) {
   async function protectOpen(blob: Blob, name: string, mode: ProtectRequest['mode']) {
     const recordKey = generateRecordKey();
+    const protectedRecordId = generateRecordId();
     let protectedRecord;
     try {
-      protectedRecord = await engine.protect({ source: blob, name, mime: blob.type, mode, sequenceKey: KEY, recordKey, compress: true });
+      protectedRecord = await engine.protect({ source: blob, name, mime: blob.type, mode, sequenceKey: KEY, recordKey, recordId: protectedRecordId, kdf: { memoryKiB: 64, passes: 1, parallelism: 1 }, compress: true });
     } catch (error) {
       return { error: failure(error) } as const;
     }
-    const opened = await engine.open({ fragments: [...protectedRecord.fragments].reverse().map((f) => f.blob), sequenceKey: KEY, recordKey, display: true, png: true });
+    const opened = await engine.open({ objects: [...protectedRecord.objects].reverse().map((f) => f.blob), sequenceKey: KEY, recordKey, recordId: protectedRecordId, display: true, png: true });
     return { protectedRecord, opened } as const;
   }
 

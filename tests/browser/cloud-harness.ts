@@ -46,7 +46,7 @@ async function protectAndStore(options: { base64: string; name: string; mime: st
   const recordKey = generateRecordKey();
   const recordKeyHex = toHex(recordKey);
   const recordId = generateRecordId();
-  const result = await engine.protect({ source: new Blob([bytes], { type: options.mime }), name: options.name, mime: options.mime, mode: 'file', sequenceKey: options.sequenceKey, recordKey });
+  const result = await engine.protect({ source: new Blob([bytes], { type: options.mime }), name: options.name, mime: options.mime, mode: 'file', sequenceKey: options.sequenceKey, recordKey, recordId, kdf: { memoryKiB: 64, passes: 1, parallelism: 1 } });
   // The engine received the key by transfer: use the hex copy from here on.
   const record = await storeProtectedRecord(result, recordId, fromHex(recordKeyHex), { db: need(db, 'db') });
   return { recordId, recordKeyHex, n: record.fragmentCount };
@@ -72,7 +72,7 @@ async function fetchAndOpen(options: { recordId: string; recordKeyHex: string; n
   })());
   try {
     const blobs = await fetchFragments(options.recordId, fromHex(options.recordKeyHex), options.n, { db: other, engine: () => connectTransferEngine({ db: other, engine: TUNING }) });
-    const opened = await engine.open({ fragments: blobs, sequenceKey: options.sequenceKey, recordKey: fromHex(options.recordKeyHex) });
+    const opened = await engine.open({ objects: blobs, sequenceKey: options.sequenceKey, recordKey: fromHex(options.recordKeyHex), recordId: options.recordId });
     if (opened.kind !== 'file') throw new Error('expected a file record');
     return { sha256: await sha256Hex(await opened.blob.arrayBuffer()), name: opened.metadata.name, size: opened.blob.size };
   } catch (error) {

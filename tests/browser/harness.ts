@@ -4,6 +4,7 @@
  */
 import { EngineClient } from '../../src/services/engine-client.js';
 import { generateRecordKey } from '../../src/core/keychain.js';
+import { generateRecordId } from '../../src/core/object-names.js';
 import { isEhrVaultError } from '../../src/core/errors.js';
 import { createClinical } from './clinical-harness.js';
 import { indexedDbCopiesBlobs, listScratch, newScratchName, sweepScratch } from '../../src/services/scratch-files.js';
@@ -39,20 +40,23 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const KEY = 'adk21937';
+/** Small Argon2id parameters: these tests are about the engine; the app e2e tests run the format's default. */
+const KDF = { memoryKiB: 64, passes: 1, parallelism: 1 };
+const RID = generateRecordId();
 
 async function roundTripImage(blob: Blob, compress: boolean) {
   const recordKey = generateRecordKey();
   const decoded = await engine.decode(blob);
-  const protectedRecord = await engine.protect({ source: blob, name: 'scan.png', mime: blob.type, mode: 'image', sequenceKey: KEY, recordKey, compress, noisePreview: true });
-  const shuffled = [...protectedRecord.fragments].reverse().map((f) => f.blob);
-  const opened = await engine.open({ fragments: shuffled, sequenceKey: KEY, recordKey });
+  const protectedRecord = await engine.protect({ source: blob, name: 'scan.png', mime: blob.type, mode: 'image', sequenceKey: KEY, recordKey, recordId: RID, kdf: KDF, compress, noisePreview: true });
+  const shuffled = [...protectedRecord.objects].reverse().map((f) => f.blob);
+  const opened = await engine.open({ objects: shuffled, sequenceKey: KEY, recordKey, recordId: RID });
   if (opened.kind !== 'image') throw new Error('expected an image');
   return {
     width: decoded.width,
     height: decoded.height,
     metadata: opened.metadata,
-    fragmentCount: protectedRecord.fragments.length,
-    indexChars: protectedRecord.fragments.map((f) => f.indexChar).join(''),
+    fragmentCount: protectedRecord.objects.length,
+    objectSizes: new Set(protectedRecord.objects.map((f) => f.blob.size)).size,
     pixelsEqual: equalBytes(decoded.pixels, opened.pixels),
     pixelBytes: opened.pixels.length,
     noise: protectedRecord.noise ? { width: protectedRecord.noise.width, height: protectedRecord.noise.height } : undefined,
@@ -61,12 +65,12 @@ async function roundTripImage(blob: Blob, compress: boolean) {
 
 async function roundTripFile(blob: Blob, name: string) {
   const recordKey = generateRecordKey();
-  const protectedRecord = await engine.protect({ source: blob, name, mime: blob.type, mode: 'file', sequenceKey: KEY, recordKey });
-  const opened = await engine.open({ fragments: protectedRecord.fragments.map((f) => f.blob), sequenceKey: KEY, recordKey });
+  const protectedRecord = await engine.protect({ source: blob, name, mime: blob.type, mode: 'file', sequenceKey: KEY, recordKey, recordId: RID, kdf: KDF });
+  const opened = await engine.open({ objects: protectedRecord.objects.map((f) => f.blob), sequenceKey: KEY, recordKey, recordId: RID });
   if (opened.kind !== 'file') throw new Error('expected a file');
   const a = new Uint8Array(await blob.arrayBuffer());
   const b = new Uint8Array(await opened.blob.arrayBuffer());
-  const ciphertextHasPlaintext = await Promise.all(protectedRecord.fragments.map(async (f) => new TextDecoder('latin1').decode(await f.blob.arrayBuffer()).includes(name)));
+  const ciphertextHasPlaintext = await Promise.all(protectedRecord.objects.map(async (f) => new TextDecoder('latin1').decode(await f.blob.arrayBuffer()).includes(name)));
   return { bytesEqual: equalBytes(a, b), size: b.length, metadata: opened.metadata, nameInFragments: ciphertextHasPlaintext.some(Boolean) };
 }
 
@@ -86,7 +90,7 @@ async function cancelMidway(size: number) {
   let progressSeen = 0;
   const code = await errorCode(() =>
     engine.protect(
-      { source, name: 'big.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey },
+      { source, name: 'big.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey, recordId: RID, kdf: KDF },
       {
         signal: controller.signal,
         onProgress: (p) => {
@@ -103,17 +107,17 @@ async function cancelMidway(size: number) {
 
 async function tamper(blob: Blob) {
   const recordKey = generateRecordKey();
-  const p = await engine.protect({ source: blob, name: 'a.bin', mime: '', mode: 'file', sequenceKey: KEY, recordKey });
-  const blobs = p.fragments.map((f) => f.blob);
+  const p = await engine.protect({ source: blob, name: 'a.bin', mime: '', mode: 'file', sequenceKey: KEY, recordKey, recordId: RID, kdf: KDF });
+  const blobs = p.objects.map((f) => f.blob);
   const bytes = new Uint8Array(await blobs[3]!.arrayBuffer());
   bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
   const damaged = [...blobs];
   damaged[3] = new Blob([bytes]);
   return {
-    tampered: await errorCode(() => engine.open({ fragments: damaged, sequenceKey: KEY, recordKey })),
-    missing: await errorCode(() => engine.open({ fragments: blobs.slice(1), sequenceKey: KEY, recordKey })),
-    wrongKey: await errorCode(() => engine.open({ fragments: blobs, sequenceKey: KEY, recordKey: generateRecordKey() })),
-    wrongSequence: await errorCode(() => engine.open({ fragments: blobs, sequenceKey: 'adk21973', recordKey })),
+    tampered: await errorCode(() => engine.open({ objects: damaged, sequenceKey: KEY, recordKey, recordId: RID })),
+    missing: await errorCode(() => engine.open({ objects: blobs.slice(1), sequenceKey: KEY, recordKey, recordId: RID })),
+    wrongKey: await errorCode(() => engine.open({ objects: blobs, sequenceKey: KEY, recordKey: generateRecordKey(), recordId: RID })),
+    wrongSequence: await errorCode(() => engine.open({ objects: blobs, sequenceKey: 'adk21973', recordKey, recordId: RID })),
     running: engine.running,
   };
 }
@@ -131,8 +135,8 @@ function randomBlob(size: number): Blob {
 async function poolRoundTrip(size: number, sink: 'memory' | 'disk') {
   const blob = randomBlob(size);
   const recordKey = generateRecordKey();
-  const p = await engine.protect({ source: blob, name: 'pool.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey, sink });
-  const o = await engine.open({ fragments: [...p.fragments].reverse().map((f) => f.blob), sequenceKey: KEY, recordKey, sink });
+  const p = await engine.protect({ source: blob, name: 'pool.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey, recordId: RID, kdf: KDF, sink });
+  const o = await engine.open({ objects: [...p.objects].reverse().map((f) => f.blob), sequenceKey: KEY, recordKey, recordId: RID, sink });
   if (o.kind !== 'file') throw new Error('expected a file');
   const bytesEqual = equalBytes(new Uint8Array(await blob.arrayBuffer()), new Uint8Array(await o.blob.arrayBuffer()));
   const during = await listScratch();
@@ -144,9 +148,9 @@ async function poolRoundTrip(size: number, sink: 'memory' | 'disk') {
 /** Damages fragment payloads (by position in the chain) of a multi-segment record; returns the error. */
 async function poolTamper(size: number, positions: number[]) {
   const recordKey = generateRecordKey();
-  const p = await engine.protect({ source: randomBlob(size), name: 'a.bin', mime: '', mode: 'file', sequenceKey: KEY, recordKey, sink: 'disk' });
+  const p = await engine.protect({ source: randomBlob(size), name: 'a.bin', mime: '', mode: 'file', sequenceKey: KEY, recordKey, recordId: RID, kdf: KDF, sink: 'disk' });
   const blobs = await Promise.all(
-    p.fragments.map(async (f, i) => {
+    p.objects.map(async (f, i) => {
       if (!positions.includes(i)) return new Blob([await f.blob.arrayBuffer()]);
       const bytes = new Uint8Array(await f.blob.arrayBuffer());
       bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
@@ -155,10 +159,10 @@ async function poolTamper(size: number, positions: number[]) {
   );
   await engine.releaseScratch(p.scratch);
   try {
-    await engine.open({ fragments: blobs, sequenceKey: KEY, recordKey, sink: 'disk' });
+    await engine.open({ objects: blobs, sequenceKey: KEY, recordKey, recordId: RID, sink: 'disk' });
     return { code: 'no error', indexChars: [] as string[], scratchAfter: (await listScratch()).length };
   } catch (error) {
-    return { code: isEhrVaultError(error) ? error.code : String(error), indexChars: isEhrVaultError(error) ? (error.details.indexChars as string[]) : [], scratchAfter: (await listScratch()).length, chain: p.fragments.map((f) => f.indexChar).join('') };
+    return { code: isEhrVaultError(error) ? error.code : String(error), indexChars: isEhrVaultError(error) ? (error.details.indexChars as string[]) : [], scratchAfter: (await listScratch()).length, chain: KEY };
   }
 }
 
@@ -167,7 +171,7 @@ async function cancelToDisk(size: number) {
   let progressSeen = 0;
   const code = await errorCode(() =>
     engine.protect(
-      { source: randomBlob(size), name: 'big.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: generateRecordKey(), sink: 'disk' },
+      { source: randomBlob(size), name: 'big.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: generateRecordKey(), recordId: RID, kdf: KDF, sink: 'disk' },
       {
         signal: controller.signal,
         onProgress: (p) => {

@@ -106,7 +106,7 @@ test('a full session sends, stores and caches no plaintext, key, sequence key, f
   const [download] = await Promise.all([laptopPage.waitForEvent('download'), save.click()]);
   expect((await readFile((await download.path())!)).equals(dicom)).toBe(true);
 
-  // The phone opens the photo from its Records list (the sequence key is remembered, sealed).
+  // The phone opens the photo from its Records list (the sequence key is remembered in memory for this session, never stored).
   await page.goto(`${stack.appUrl}/#/records`);
   const item = page.locator('li[data-record-id]', { hasText: PHOTO_NAME });
   await item.getByRole('button', { name: 'Open' }).click();

@@ -1,7 +1,7 @@
 /**
  * Shared machinery for the format fuzzers (not a test file itself).
  *
- * - How many cases: FUZZ_RUNS (runs per property, default 200; sync parsers run 20× that), FUZZ_SEED
+ * - How many cases: FUZZ_RUNS (runs per property, default 100 so that `npm test` stays short; sync parsers run 25× that), FUZZ_SEED
  *   (replay a campaign; fast-check prints the seed and path of any failure), FUZZ_CASE_TIMEOUT_MS
  *   (hang detector per case, default 20 s), FUZZ_MAX_ALLOC_BYTES (largest single buffer a case may
  *   allocate, default 64 MiB).
@@ -24,7 +24,7 @@ function envInteger(name: string, fallback: number): number {
   return value;
 }
 
-export const FUZZ_RUNS = envInteger('FUZZ_RUNS', 200);
+export const FUZZ_RUNS = envInteger('FUZZ_RUNS', 100);
 export const FUZZ_SEED = process.env.FUZZ_SEED ? envInteger('FUZZ_SEED', 1) : undefined;
 export const CASE_TIMEOUT_MS = envInteger('FUZZ_CASE_TIMEOUT_MS', 20_000);
 export const MAX_ALLOC_BYTES = envInteger('FUZZ_MAX_ALLOC_BYTES', 64 * 1024 * 1024);
@@ -172,39 +172,43 @@ export function expectTypedError(outcome: Outcome<unknown>, allowed: readonly Er
 // ---------------------------------------------------------------------------------------------------------
 // Error code families
 
-/** What parsing one fragment may report (FORMAT.md §7, "Parsing a fragment"). */
-export const PARSE_CODES: readonly ErrorCode[] = ['FRAGMENT_MALFORMED', 'FRAGMENT_UNSUPPORTED', 'FRAGMENT_TRUNCATED'];
+/** What judging one authentic head may report (FORMAT.md §9 steps 5–6). */
+export const HEAD_CODES: readonly ErrorCode[] = ['FRAGMENT_UNSUPPORTED', 'FRAGMENT_MALFORMED'];
 
-/** What parsing and merging may report (FORMAT.md §7, "Merging", steps 1–6). */
-export const MERGE_CODES: readonly ErrorCode[] = [
-  ...PARSE_CODES,
-  'FRAGMENT_FOREIGN',
-  'FRAGMENT_TAMPERED',
-  'FRAGMENT_DUPLICATE',
+/**
+ * What a cloud, a network or a mix-up of objects can make openRecord report (FORMAT.md §9 steps 2–4 and
+ * 7–11): nobody without the keys can make an authentic head out of range, an authentic frame chained
+ * wrongly or an authentic envelope that is malformed.
+ */
+export const CLOUD_CODES: readonly ErrorCode[] = [
   'FRAGMENT_MISSING',
-  'CHAIN_BROKEN',
-  'CHAIN_LOOP',
-  'WRONG_SEQUENCE_KEY',
+  'FRAGMENT_TRUNCATED',
   'WRONG_RECORD_KEY',
+  'FRAGMENT_FOREIGN',
+  'FRAGMENT_MALFORMED',
+  'CHAIN_BROKEN',
+  'FRAGMENT_DUPLICATE',
+  'WRONG_SEQUENCE_KEY',
+  'FRAGMENT_TAMPERED',
 ];
 
-/** What decrypting an envelope may report (FORMAT.md §3–§5). */
-export const ENVELOPE_CODES: readonly ErrorCode[] = [
+/** What decrypting an envelope may report (FORMAT.md §5–§7). */
+export const ENVELOPE_CODES: readonly ErrorCode[] = ['ENVELOPE_MALFORMED', 'ENVELOPE_UNSUPPORTED', 'ENVELOPE_TAMPERED', 'ENVELOPE_TRUNCATED', 'ENVELOPE_TRAILING_DATA', 'METADATA_INVALID'];
+
+/**
+ * What openRecord may report at all (§9.1, reading side). ENVELOPE_TAMPERED never surfaces: after the
+ * frames authenticated, envelope damage is blamed on fragments as FRAGMENT_TAMPERED (§9 steps 13–15).
+ */
+export const OPEN_RECORD_CODES: readonly ErrorCode[] = [
+  ...CLOUD_CODES,
+  'FRAGMENT_UNSUPPORTED',
+  'CHAIN_LOOP',
   'ENVELOPE_MALFORMED',
   'ENVELOPE_UNSUPPORTED',
-  'ENVELOPE_TAMPERED',
   'ENVELOPE_TRUNCATED',
   'ENVELOPE_TRAILING_DATA',
   'METADATA_INVALID',
-  'WRONG_RECORD_KEY',
 ];
-
-/**
- * What openRecord may report. Step 7 of FORMAT.md §7: after the merge, envelope damage (malformed,
- * unsupported, tampered, wrong key) is blamed on fragments as FRAGMENT_TAMPERED, so those envelope codes
- * never surface themselves; truncation, trailing data and unreadable metadata do.
- */
-export const OPEN_RECORD_CODES: readonly ErrorCode[] = [...MERGE_CODES, 'ENVELOPE_TRUNCATED', 'ENVELOPE_TRAILING_DATA', 'METADATA_INVALID'];
 
 // ---------------------------------------------------------------------------------------------------------
 // Small byte tools
@@ -266,7 +270,7 @@ export const edgeU16Arb = fc.oneof(fc.constantFrom(0, 1, 2, 7, 8, 9, 63, 64, 65,
 export const edgeU8Arb = fc.oneof(fc.constantFrom(0, 1, 2, 0x7f, 0x80, 0xfe, 0xff), fc.nat({ max: 255 }));
 
 /**
- * UTF-8 byte strings of 1–4 bytes that may stand where an index character goes: valid characters of every
+ * UTF-8 byte strings of 1–4 bytes that may stand where an index character goes in a frame: valid characters of every
  * width, and the classic invalid forms (lone continuation, overlong, surrogate, above U+10FFFF, cut short,
  * two characters).
  */

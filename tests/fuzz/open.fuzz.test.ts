@@ -1,44 +1,38 @@
 /**
- * Fuzzing the whole read path: openRecord (parse → merge → decrypt) and openStream (decrypt), fed
+ * Fuzzing the whole read path of format 2: openRecord (heads → chain → envelope, FORMAT.md §9) and
+ * openStream (the envelope alone), fed
  *
- * - real fragments damaged at the byte level, reordered, duplicated, dropped, mixed with fragments of other
- *   records (other record key; a reused record key; another sequence key), and opened with the right or a
- *   wrong sequence key or record key;
- * - envelopes damaged and then split again with authentic frames (what a writer holding the record key
- *   could produce): header fields set to absurd values with and without a valid key commitment, segments
+ * - real objects damaged at the byte level (bit flips anywhere, in the head, the frame front or the tail;
+ *   cuts, extensions, splices), reordered, duplicated, dropped, heads and bodies swapped, random bytes and
+ *   random bytes of an object's exact length, objects of other records (other record key; same key with
+ *   another id; a reused key and id; another sequence key), opened with the right or a wrong sequence key,
+ *   record key or record id;
+ * - envelopes damaged and sealed again into authentic objects (what a writer holding the keys could
+ *   produce): header fields set to absurd values with and without a valid key commitment, segments
  *   swapped, dropped, duplicated, cut, extended;
  * - envelopes a hostile writer encrypted properly, with hostile metadata (byte lengths up to 2^64, huge
  *   images, wrong types, bad padding, lying length prefixes).
  *
- * Every case must end in a typed EhrVaultError with a known code, or in success only where success is
- * right: the exact authentic fragment set, giving back exactly the original plaintext. openStream may hand
- * out chunks before it fails (it streams), but each must be authentic: equal to the original chunk.
+ * Every case must end in a typed EhrVaultError with a known code (cloud-side damage only with the codes a
+ * cloud can cause), or in success only where success is right: all data objects of one record made with
+ * these keys, each once, giving back exactly the original plaintext. openStream may hand out chunks before
+ * it fails (it streams), but each must be authentic: equal to the original chunk.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  EhrVaultError,
-  concatBytes,
-  deriveRecordKeys,
-  openRecord,
-  openStream,
-  parseSequenceKey,
-  splitEnvelope,
-  toHex,
-  type RecordKeys,
-  type RecordMetadata,
-} from '../../src/core/index.js';
-import { asAsync, pseudoRandomBytes, splitBySizes } from '../unit/core/helpers.js';
-import { applyEnvelopeOp, applyFragmentOp, envelopeOpArb, fragmentOpArb, makeFixtures, plaintextChunks, resplit, type Fixture } from './fixtures.js';
+import { EhrVaultError, HEAD_LENGTH, concatBytes, openRecord, openStream, parseSequenceKey, toHex, type ErrorCode, type RecordKeys, type RecordMetadata } from '../../src/core/index.js';
+import { craftRecord } from '../unit/core/craft.js';
+import { asAsync, freshKeys, pseudoRandomBytes, splitBySizes, type SpecHeader } from '../unit/core/helpers.js';
+import { applyEnvelopeOp, applyObjectOp, envelopeOpArb, fuzzStretch, headerOption, makeFixtures, objectOpArb, plaintextChunks, resealed, type EnvelopeOp, type Fixture } from './fixtures.js';
 import {
   AllocationLimitError,
+  CLOUD_CODES,
   ENVELOPE_CODES,
   OPEN_RECORD_CODES,
   count,
   equalBytes,
   expectTypedError,
   installAllocationGuard,
-  multisetKey,
   runs,
   settle,
   summary,
@@ -61,59 +55,119 @@ afterAll(() => {
 const printable = (value: unknown): string =>
   JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? `0x${toHex(v.subarray(0, 24))}${v.length > 24 ? '…' : ''}` : v));
 
-// ---------------------------------------------------------------------------------------------------------
-// openRecord
+/**
+ * Whether `list` holds every data object of `g` exactly once and nothing but objects of `g`. Parity objects
+ * are optional, and only their heads and lengths count: a reader ignores their bodies (FORMAT.md §4.4).
+ */
+function acceptable(list: readonly Uint8Array[], g: Fixture): boolean {
+  const identity = (o: Uint8Array, i: number) => (i < g.dataObjects ? toHex(o) : `${toHex(o.subarray(0, HEAD_LENGTH))}/${o.length}`);
+  const index = new Map(g.objects.map((o, i) => [identity(o, i), i]));
+  const seen = new Set<number>();
+  for (const o of list) {
+    const i = index.get(toHex(o)) ?? index.get(`${toHex(o.subarray(0, HEAD_LENGTH))}/${o.length}`);
+    if (i === undefined || seen.has(i)) return false;
+    seen.add(i);
+  }
+  for (let i = 0; i < g.dataObjects; i++) if (!seen.has(i)) return false;
+  return true;
+}
 
-type KeyVariant = 'right' | 'other-sequence-key' | 'rotated-sequence-key' | 'other-record-key';
+// ---------------------------------------------------------------------------------------------------------
+// openRecord over the cloud's objects
+
+type KeyVariant = 'right' | 'permuted-sequence-key' | 'rotated-sequence-key' | 'longer-sequence-key' | 'other-record-key' | 'other-record-id';
+
+const keyVariantArb = fc.oneof(
+  { weight: 12, arbitrary: fc.constant<KeyVariant>('right') },
+  { weight: 1, arbitrary: fc.constantFrom<KeyVariant>('permuted-sequence-key', 'rotated-sequence-key', 'longer-sequence-key', 'other-record-key', 'other-record-id') },
+);
+
+function keysFor(f: Fixture, variant: KeyVariant): { sequenceKey: string; recordKey: Uint8Array; recordId: string } {
+  const chars = f.sequenceKey.chars;
+  const sequenceKey =
+    variant === 'permuted-sequence-key' ? [chars[1]!, chars[0]!, ...chars.slice(2)].join('')
+    : variant === 'rotated-sequence-key' ? [...chars.slice(1), chars[0]!].join('')
+    : variant === 'longer-sequence-key' ? (chars.length < 64 ? `${f.sequenceKey.text}${['¶', '§', '@'].find((c) => !chars.includes(c))!}` : f.sequenceKey.text.slice(1))
+    : f.sequenceKey.text;
+  const recordKey = variant === 'other-record-key' ? f.recordKey.map((b) => b ^ 0x24) : f.recordKey;
+  const recordId = variant === 'other-record-id' ? `${f.recordId[0] === 'A' ? 'B' : 'A'}${f.recordId.slice(1)}` : f.recordId;
+  return { sequenceKey, recordKey, recordId };
+}
 
 const openRecordCaseArb = fc.record({
   fixture: fc.nat(),
-  envelopeOps: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(envelopeOpArb, { minLength: 1, maxLength: 2 }) }),
-  fragmentOps: fc.array(fragmentOpArb, { maxLength: 3 }),
-  keyVariant: fc.oneof(
-    { weight: 12, arbitrary: fc.constant<KeyVariant>('right') },
-    { weight: 1, arbitrary: fc.constantFrom<KeyVariant>('other-sequence-key', 'rotated-sequence-key', 'other-record-key') },
-  ),
+  ops: fc.array(objectOpArb, { maxLength: 3 }),
+  keyVariant: keyVariantArb,
 });
 
-describe('fuzz: openRecord', () => {
+describe('fuzz: openRecord over objects damaged, mixed up or replaced by a cloud', () => {
   it(
-    'damaged, reordered, duplicated, dropped, foreign and cross-record fragments, re-split damaged envelopes, wrong keys',
+    'only typed errors a cloud can cause; success only for all data objects of one record, with its exact plaintext',
     async () => {
+      const origin = new Map(fixtures.flatMap((g) => g.objects.map((o) => [toHex(o), g] as const)));
       await fc.assert(
-        fc.asyncProperty(openRecordCaseArb, async ({ fixture, envelopeOps, fragmentOps, keyVariant }) => {
+        fc.asyncProperty(openRecordCaseArb, async ({ fixture, ops, keyVariant }) => {
           const f = fixtures[fixture % fixtures.length]!;
-          let list: Uint8Array[] = f.fragments.slice();
-          if (envelopeOps.length > 0) {
-            let envelope = f.envelope;
-            for (const op of envelopeOps) envelope = await applyEnvelopeOp(envelope, op, f);
-            list = (await resplit(f, envelope)) ?? list;
-          }
-          for (const op of fragmentOps) list = applyFragmentOp(list, op, fixtures);
-          const sequenceKey =
-            keyVariant === 'other-sequence-key' ? (f.sequenceKey.text === 'kda73912' ? 'adk21937' : 'kda73912')
-            : keyVariant === 'rotated-sequence-key' ? [...f.sequenceKey.chars.slice(1), f.sequenceKey.chars[0]!].join('')
-            : f.sequenceKey.text;
-          const recordKey = keyVariant === 'other-record-key' ? f.recordKey.map((b) => b ^ 0x24) : f.recordKey;
-
-          const outcome = await settle(() => openRecord(list, sequenceKey, recordKey));
+          let list: Uint8Array[] = f.objects.slice();
+          for (const op of ops) list = applyObjectOp(list, op, fixtures);
+          const { sequenceKey, recordKey, recordId } = keysFor(f, keyVariant);
+          let released: unknown;
+          const outcome = await settle(async () => (released = await openRecord(list, sequenceKey, recordKey, recordId, { stretch: fuzzStretch })));
           count('openRecord', outcome);
-          const where = `${f.name}, key ${keyVariant}, envelope ops ${printable(envelopeOps)}, fragment ops ${printable(fragmentOps)}`;
-          // Success is right only for the exact fragment set of a record made with these two keys.
+          const where = `${f.name}, key ${keyVariant}, ops ${printable(ops)}`;
           const key = parseSequenceKey(sequenceKey).text;
-          const match = fixtures.find((g) => g.sequenceKey.text === key && equalBytes(g.recordKey, recordKey) && multisetKey(g.fragments) === multisetKey(list));
+          const match = fixtures.find((g) => g.sequenceKey.text === key && equalBytes(g.recordKey, recordKey) && g.recordId === recordId && acceptable(list, g));
           if (match === undefined) {
-            expectTypedError(outcome, OPEN_RECORD_CODES, where);
+            // Objects of records that share K, R and S (never made by the app) can make authentic frames of
+            // two envelopes meet: only then can the envelope lengths disagree.
+            const families = new Set(list.map((o) => origin.get(toHex(o))).filter((g) => g !== undefined && g.sequenceKey.text === key && equalBytes(g.recordKey, recordKey) && g.recordId === recordId));
+            const allowed: readonly ErrorCode[] = families.size > 1 ? [...CLOUD_CODES, 'ENVELOPE_TRUNCATED', 'ENVELOPE_TRAILING_DATA'] : CLOUD_CODES;
+            expectTypedError(outcome, allowed, where);
+            expect(released, where).toBeUndefined();
             return;
           }
-          if (!outcome.ok) expect.fail(`${where}: the authentic fragments of ${match.name} were refused: ${String(outcome.error)}`);
+          if (!outcome.ok) expect.fail(`${where}: the authentic objects of ${match.name} were refused: ${String(outcome.error)}`);
           expect(toHex(outcome.value.body), where).toBe(toHex(match.body));
           expect(outcome.value.metadata, where).toEqual(match.metadata);
         }),
         runs(3),
       );
     },
-    timeoutFor(3, 10),
+    timeoutFor(3, 15),
+  );
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// openRecord over envelopes changed and sealed again by a writer holding the keys
+
+describe('fuzz: openRecord over damaged envelopes sealed into authentic objects', () => {
+  it(
+    'typed errors only (envelope errors blamed on fragments where the spec says so); success only for an unchanged envelope',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.nat(), fc.array(envelopeOpArb, { minLength: 1, maxLength: 2 }), async (which, ops) => {
+          const f = fixtures[which % fixtures.length]!;
+          const objects = await resealed(f, ops);
+          if (objects === undefined) return;
+          const outcome = await settle(() => openRecord(objects, f.sequenceKey, f.recordKey, f.recordId, { stretch: fuzzStretch }));
+          count('openRecord (resealed)', outcome);
+          const where = `${f.name}, envelope ops ${printable(ops)}`;
+          if (outcome.ok) {
+            // Only a change that changed nothing (e.g. a header field set to its own value) may open.
+            expect(toHex(outcome.value.body), where).toBe(toHex(f.body));
+            expect(outcome.value.metadata, where).toEqual(f.metadata);
+            return;
+          }
+          const error = expectTypedError(outcome, OPEN_RECORD_CODES, where);
+          // Frames are authentic and chained right: steps 2–12 pass; only the envelope can fail.
+          const envelopeSteps: readonly ErrorCode[] = ['FRAGMENT_TAMPERED', 'ENVELOPE_MALFORMED', 'ENVELOPE_UNSUPPORTED', 'ENVELOPE_TRUNCATED', 'ENVELOPE_TRAILING_DATA', 'METADATA_INVALID'];
+          if (!envelopeSteps.includes(error.code)) expect.fail(`${where}: ${error.code} from authentic, rightly chained objects`);
+          if (error.code === 'FRAGMENT_TAMPERED' && !(Array.isArray(error.details.indexChars) && error.details.indexChars.length > 0)) expect.fail(`${where}: FRAGMENT_TAMPERED names no fragment`);
+        }),
+        runs(1.5),
+      );
+    },
+    timeoutFor(1.5, 20),
   );
 });
 
@@ -148,10 +202,28 @@ function checkReleased(run: StreamRun, authentic: readonly Uint8Array[], where: 
   });
 }
 
+/** The byte-level form of a header change, for openStream (recommit: only with the fixture's own keys). */
+async function applyStreamOp(envelope: Uint8Array, op: EnvelopeOp, f: Fixture): Promise<Uint8Array> {
+  if (op.kind !== 'header') return applyEnvelopeOp(envelope, op, f);
+  if (envelope.length < 56) return envelope;
+  const h: SpecHeader = headerOption(op);
+  const copy = envelope.slice();
+  const view = new DataView(copy.buffer);
+  if (h.magic) copy.set(h.magic, 0);
+  if (h.version !== undefined) copy[4] = h.version;
+  if (h.algorithm !== undefined) copy[5] = h.algorithm;
+  if (h.flags !== undefined) view.setUint16(6, h.flags);
+  if (h.chunkSize !== undefined) view.setUint32(8, h.chunkSize);
+  if (h.metadataLength !== undefined) view.setUint32(12, h.metadataLength);
+  if (h.reserved !== undefined) copy[23] = h.reserved;
+  if (op.recommit) copy.set(new Uint8Array(await crypto.subtle.sign('HMAC', f.keys.commitment, copy.slice(0, 24))), 24);
+  return copy;
+}
+
 describe('fuzz: openStream', () => {
   let otherKeys: RecordKeys;
   beforeAll(async () => {
-    otherKeys = await deriveRecordKeys(pseudoRandomBytes(16, 999));
+    otherKeys = (await freshKeys()).keys;
   });
 
   it(
@@ -161,7 +233,7 @@ describe('fuzz: openStream', () => {
         fc.asyncProperty(openStreamCaseArb, async ({ fixture, ops, pieces, asyncSource, concurrency, wrongKey }) => {
           const f = fixtures[fixture % fixtures.length]!;
           let envelope = f.envelope;
-          for (const op of ops) envelope = await applyEnvelopeOp(envelope, op, f);
+          for (const op of ops) envelope = await applyStreamOp(envelope, op, f);
           const run: StreamRun = { chunks: [] };
           const outcome = await settle(() => drain(wrongKey ? otherKeys : f.keys, splitBySizes(envelope, pieces), asyncSource, concurrency, run));
           count('openStream', outcome);
@@ -174,7 +246,9 @@ describe('fuzz: openStream', () => {
             expect(toHex(concatBytes(run.chunks)), where).toBe(toHex(f.body));
             return;
           }
-          expectTypedError(outcome, ENVELOPE_CODES, where);
+          const error = expectTypedError(outcome, ENVELOPE_CODES, where);
+          // The commitment is checked before any field: a wrong key never reaches the header's fields.
+          if (wrongKey && envelope.length >= 56 && error.code !== 'ENVELOPE_TAMPERED') expect.fail(`${where}: a wrong key gave ${error.code}`);
         }),
         runs(4),
       );
@@ -186,31 +260,9 @@ describe('fuzz: openStream', () => {
 // ---------------------------------------------------------------------------------------------------------
 // A hostile writer: properly encrypted envelopes with hostile metadata
 
-const RECORD_KEY = pseudoRandomBytes(16, 4242);
 const SEQUENCE_KEY = 'adk21937';
-
-/** Builds an authentic envelope (FORMAT.md §3–§5) around any metadata block and body, chunked by `chunkSize`. */
-async function sealHostile(keys: RecordKeys, block: Uint8Array, body: Uint8Array, chunkSize: number): Promise<{ envelope: Uint8Array; chunks: Uint8Array[] }> {
-  const header = new Uint8Array(40);
-  const view = new DataView(header.buffer);
-  header.set([0x45, 0x48, 0x52, 0x56, 1, 1, 0, 0], 0);
-  view.setUint32(8, chunkSize);
-  view.setUint32(12, block.length + 16);
-  header.set([9, 8, 7, 6, 5, 4, 3], 16);
-  header.set(new Uint8Array(await crypto.subtle.sign('HMAC', keys.commitment, header.slice(0, 24))).subarray(0, 16), 24);
-  const seal = async (counter: number, last: boolean, plaintext: Uint8Array) => {
-    const iv = new Uint8Array(12);
-    iv.set(header.subarray(16, 23), 0);
-    new DataView(iv.buffer).setUint32(7, counter);
-    iv[11] = last ? 1 : 0;
-    return new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: header }, keys.encryption, plaintext.slice()));
-  };
-  const count = Math.max(1, Math.ceil(body.length / chunkSize));
-  const chunks = Array.from({ length: count }, (_, i) => body.subarray(i * chunkSize, Math.min(body.length, (i + 1) * chunkSize)));
-  const parts = [header, await seal(0, false, block)];
-  for (const [i, chunk] of chunks.entries()) parts.push(await seal(i + 1, i === count - 1, chunk));
-  return { envelope: concatBytes(parts), chunks };
-}
+const RECORD_KEY = pseudoRandomBytes(16, 4242);
+const RECORD_ID = 'YGFiY2RlZmdoaWprbG1ubw';
 
 const absent = fc.constant(undefined);
 const rawJson = (values: readonly string[]) => fc.constantFrom(...values);
@@ -317,34 +369,29 @@ function encodeBlock(block: Block, body: Uint8Array, lengthLie: number, padding:
   return out;
 }
 
-describe('fuzz: a hostile writer who holds the record key', () => {
-  let keys: RecordKeys;
-  beforeAll(async () => {
-    keys = await deriveRecordKeys(RECORD_KEY);
-  });
-
+describe('fuzz: a hostile writer who holds the keys', () => {
   it(
-    'authentic envelopes with hostile metadata: typed errors only, no allocation sized by an unchecked length, success only for a consistent record',
+    'authentic objects around hostile metadata: typed errors only, no allocation sized by an unchecked length, success only for a consistent record',
     async () => {
-      const sequenceKey = parseSequenceKey(SEQUENCE_KEY);
       await fc.assert(
         fc.asyncProperty(blockArb, async ({ block, lengthLie, padding, chunkSize, body }) => {
           const metadataBlock = encodeBlock(block, body, lengthLie, padding);
-          const { envelope, chunks } = await sealHostile(keys, metadataBlock, body, chunkSize);
-          const fragments = (await splitEnvelope(keys, sequenceKey, envelope)).map((x) => x.bytes);
+          const crafted = await craftRecord({ sequenceKey: SEQUENCE_KEY, recordKey: RECORD_KEY, recordId: RECORD_ID, stretch: fuzzStretch, metadataBlock, body, chunkSize });
           const where = `metadata ${new TextDecoder().decode(metadataBlock.subarray(4, 4 + Math.min(300, metadataBlock.length - 4))).replace(/\0+$/u, '')}, chunk size ${chunkSize}, body ${body.length} bytes`;
 
-          const record = await settle(() => openRecord(fragments, sequenceKey, RECORD_KEY));
+          const record = await settle(() => openRecord(crafted.objects, SEQUENCE_KEY, RECORD_KEY, RECORD_ID, { stretch: fuzzStretch }));
           count('openRecord (hostile)', record);
           if (record.ok) {
             expect(record.value.metadata.byteLength, where).toBe(body.length);
             expect(toHex(record.value.body), where).toBe(toHex(body));
           } else {
-            expectTypedError(record, OPEN_RECORD_CODES, where);
+            // Heads, frames and every AES-GCM tag are authentic: only the metadata and what it implies can fail.
+            expectTypedError(record, ['METADATA_INVALID', 'ENVELOPE_TRUNCATED', 'ENVELOPE_TRAILING_DATA'], where);
           }
 
+          const chunks = Array.from({ length: Math.max(1, Math.ceil(body.length / chunkSize)) }, (_, i) => body.subarray(i * chunkSize, Math.min(body.length, (i + 1) * chunkSize)));
           const run: StreamRun = { chunks: [] };
-          const stream = await settle(() => drain(keys, [envelope], false, undefined, run));
+          const stream = await settle(() => drain(crafted.keys, [crafted.envelope], false, undefined, run));
           count('openStream (hostile)', stream);
           checkReleased(run, chunks, where);
           if (stream.ok) {
@@ -365,25 +412,18 @@ describe('fuzz: a hostile writer who holds the record key', () => {
 // Regressions found by the fuzzers
 
 describe('regressions found by fuzzing', () => {
-  // BUG (src/core/record.ts, openRecord): after the metadata authenticates, openRecord allocates
-  // `new Uint8Array(metadata.byteLength)` before checking that the fragments hold that many bytes. A
-  // ~1 KB record whose authentic metadata claims a large body (a hostile or faulty writer holding the record
-  // key: anyone who shares a record) makes the reader allocate up to 4 GiB and then zero it in the catch
-  // (`body.fill(0)` touches every page), or, above 2^32 bytes in Node (the engine's limit elsewhere), throw
-  // an untyped RangeError that blameFragments passes through. The fragments' payload lengths are authentic
-  // and known before decryption, so the envelope length the metadata implies (FORMAT.md §5:
-  // 40 + M + byteLength + 16·m) can be checked first: ENVELOPE_TRUNCATED / ENVELOPE_TRAILING_DATA.
-  // src/workers/open-engine.ts allocates `new Uint8Array(metadata.byteLength)` for images the same way.
-  it('a record whose authentic metadata claims more bytes than its fragments hold is ENVELOPE_TRUNCATED, without a huge allocation', async () => {
-    const keys = await deriveRecordKeys(RECORD_KEY);
-    const sequenceKey = parseSequenceKey(SEQUENCE_KEY);
+  // Format 1 (src/core/record.ts, openRecord) allocated `new Uint8Array(metadata.byteLength)` before checking
+  // that the fragments held that many bytes: a ~1 KB record whose authentic metadata claimed a large body made
+  // the reader allocate up to 4 GiB (or throw an untyped RangeError above 2^32). Format 2 checks the envelope
+  // length the metadata implies (FORMAT.md §7: T = 56 + Mseg + byteLength + 16·m) against the authentic
+  // payload lengths first (§9 step 14): ENVELOPE_TRUNCATED.
+  it('a record whose authentic metadata claims more bytes than its objects hold is ENVELOPE_TRUNCATED, without a huge allocation', async () => {
     const body = pseudoRandomBytes(100, 7);
     for (const byteLength of [2 ** 31, 2 ** 40, 2 ** 53 - 1]) {
-      const block = encodeBlock({ kind: 'text', text: JSON.stringify({ kind: 'file', name: 'x', mime: '', byteLength }) }, body, 0, undefined);
-      const { envelope } = await sealHostile(keys, block, body, 16 * 1024 * 1024);
-      const fragments = (await splitEnvelope(keys, sequenceKey, envelope)).map((x) => x.bytes);
-      expect(envelope.length).toBeLessThan(1024);
-      const outcome = await settle(() => openRecord(fragments, sequenceKey, RECORD_KEY));
+      const metadataBlock = encodeBlock({ kind: 'text', text: JSON.stringify({ kind: 'file', name: 'x', mime: '', byteLength }) }, body, 0, undefined);
+      const crafted = await craftRecord({ sequenceKey: SEQUENCE_KEY, recordKey: RECORD_KEY, recordId: RECORD_ID, stretch: fuzzStretch, metadataBlock, body, chunkSize: 16 * 1024 * 1024 });
+      expect(crafted.envelope.length).toBeLessThan(1024);
+      const outcome = await settle(() => openRecord(crafted.objects, SEQUENCE_KEY, RECORD_KEY, RECORD_ID, { stretch: fuzzStretch }));
       if (!outcome.ok && outcome.error instanceof AllocationLimitError) expect.fail(`byteLength ${byteLength}: ${outcome.error.message}`);
       if (!outcome.ok && !(outcome.error instanceof EhrVaultError)) expect.fail(`byteLength ${byteLength}: untyped ${String(outcome.error)}`);
       expectTypedError(outcome, ['ENVELOPE_TRUNCATED'], `byteLength ${byteLength}`);

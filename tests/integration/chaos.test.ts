@@ -14,7 +14,7 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError } from '../../src/core/errors.js';
-import { generateRecordId } from '../../src/core/object-names.js';
+import { TEST_KDF } from '../unit/services/helpers.js';
 import { openRecord, protectRecord } from '../../src/core/record.js';
 import { connectTransferEngine, updateCloudSettings } from '../../src/services/cloud-connection.js';
 import { createFetchTransport } from '../../src/services/fetch-transport.js';
@@ -140,11 +140,11 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
         const plaintext = pseudoRandomBytes(2_000 + ((r * 48_271) % 90_000), SEED * 7 + r);
         const key = sequenceKey(r);
         const name = `chaos-${r}-scan.bin`;
-        const record = await protectRecord([plaintext], { kind: 'file', name, mime: 'application/octet-stream', byteLength: plaintext.length }, key, { chunkSize: 16_384 });
-        const recordId = generateRecordId();
-        const result = { envelopeLength: record.envelopeLength, fragments: record.fragments.map((f) => ({ indexChar: f.indexChar, blob: new Blob([f.bytes as BlobPart]) })) };
+        const record = await protectRecord([plaintext], { kind: 'file', name, mime: 'application/octet-stream', byteLength: plaintext.length }, key, { chunkSize: 16_384, kdf: TEST_KDF });
+        const recordId = record.recordId;
+        const result = { envelopeLength: record.envelopeLength, objects: record.objects.map((bytes, slot) => ({ slot, blob: new Blob([bytes as BlobPart]) })) };
         await storeProtectedRecord(result, recordId, record.recordKey, { db, storage: roomy, notify: () => {} });
-        originals.push({ recordId, recordKey: record.recordKey, sequenceKey: key, n: record.fragments.length, name, plaintext });
+        originals.push({ recordId, recordKey: record.recordKey, sequenceKey: key, n: record.objects.length, name, plaintext });
       }
       const total = originals.reduce((a, o) => a + o.n, 0);
       expect(total).toBeGreaterThanOrEqual(200);
@@ -217,7 +217,7 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
       for (const original of originals) {
         const rows = catalog.filter((f) => f.recordId === original.recordId).sort((a, b) => a.position - b.position);
         const fromBucket = await Promise.all(rows.map((f) => bucket.read(`users/alice/fragments/${f.objectName}`)));
-        const opened = await openRecord(fromBucket, original.sequenceKey, original.recordKey);
+        const opened = await openRecord(fromBucket, original.sequenceKey, original.recordKey, original.recordId);
         expect(opened.body).toEqual(original.plaintext);
         expect(opened.metadata.name).toBe(original.name);
 
@@ -225,7 +225,7 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
           db: reader,
           engine: () => connectTransferEngine({ db: reader, origin: app.appUrl, transport: fetchTransport, engine: { ...ENGINE, maxAttempts: 6 } }),
         });
-        const again = await openRecord(await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer()))), original.sequenceKey, original.recordKey);
+        const again = await openRecord(await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer()))), original.sequenceKey, original.recordKey, original.recordId);
         expect(again.body).toEqual(original.plaintext);
         downloaded += blobs.length;
       }

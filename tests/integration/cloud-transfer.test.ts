@@ -5,7 +5,7 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRecord, protectRecord } from '../../src/core/record.js';
-import { generateRecordId } from '../../src/core/object-names.js';
+import { TEST_KDF } from '../unit/services/helpers.js';
 import { connectTransferEngine } from '../../src/services/cloud-connection.js';
 import { createFetchTransport } from '../../src/services/fetch-transport.js';
 import type { Transport } from '../../src/services/http-transport.js';
@@ -110,10 +110,10 @@ describe('transfers against the real presign service and S3', () => {
 
   it('protect → store → outbox (app config + dev token) → another device fetches → opens to the same bytes', async () => {
     const plaintext = pseudoRandomBytes(200_000, 99);
-    const record = await protectRecord([plaintext], { kind: 'file', name: 'scan.pdf', mime: 'application/pdf', byteLength: plaintext.length }, 'adk21937', { chunkSize: 16_384 });
-    const recordId = generateRecordId();
+    const record = await protectRecord([plaintext], { kind: 'file', name: 'scan.pdf', mime: 'application/pdf', byteLength: plaintext.length }, 'adk21937', { chunkSize: 16_384, kdf: TEST_KDF });
+    const recordId = record.recordId;
     const phone = await openVaultDb({ name: `integration-phone-${Date.now()}` });
-    const result = { envelopeLength: record.envelopeLength, fragments: record.fragments.map((f) => ({ indexChar: f.indexChar, blob: new Blob([f.bytes as BlobPart]) })) };
+    const result = { envelopeLength: record.envelopeLength, objects: record.objects.map((bytes, slot) => ({ slot, blob: new Blob([bytes as BlobPart]) })) };
     const runner = new OutboxRunner({
       db: phone,
       engine: () => connectTransferEngine({ db: phone, origin: stack.appUrl, transport: fetchTransport, engine: fast }),
@@ -134,7 +134,7 @@ describe('transfers against the real presign service and S3', () => {
 
     const laptop = await openVaultDb({ name: `integration-laptop-${Date.now()}` });
     const blobs = await fetchFragments(recordId, record.recordKey, 8, { db: laptop, engine: () => connectTransferEngine({ db: laptop, origin: stack.appUrl, transport: fetchTransport }) });
-    const opened = await openRecord(await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer()))), 'adk21937', record.recordKey);
+    const opened = await openRecord(await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer()))), 'adk21937', record.recordKey, recordId);
     expect(opened.body).toEqual(plaintext);
     expect(opened.metadata.name).toBe('scan.pdf');
   });

@@ -13,7 +13,7 @@ describe('share text', () => {
     }
   });
 
-  it('rejects a wrong character anywhere with KEY_TEXT_INVALID, never a different key', () => {
+  it('rejects a wrong character anywhere with SHARE_TEXT_INVALID or KEY_TEXT_INVALID, never a different key', () => {
     const info = { recordId: generateRecordId(), recordKey: generateRecordKey() };
     const text = encodeShareText(info);
     for (let i = 0; i < text.length; i++) {
@@ -27,19 +27,20 @@ describe('share text', () => {
       } catch (error) {
         outcome = error instanceof EhrVaultError ? error.code : 'untyped';
       }
-      expect(['KEY_TEXT_INVALID', 'other-record']).toContain(outcome);
+      expect(['SHARE_TEXT_INVALID', 'KEY_TEXT_INVALID', 'other-record']).toContain(outcome);
     }
   });
 
   it('says what is wrong with text that is not a share text', () => {
-    const codes = ['hello', 'ehrv1:short:ehrvk1.abc', 'ehrv1:AAECAwQFBgcICQoLDA0ODw'].map((t) => {
+    const outcomes = ['hello', 'ehrv1:short:ehrvk1.abc', 'ehrv1:AAECAwQFBgcICQoLDA0ODw', 'ehrv1:AAECAwQFBgcICQoLDA0ODw:ehrvk1.abc'].map((t) => {
       try {
         decodeShareText(t);
         return 'ok';
       } catch (error) {
-        return (error as EhrVaultError).details.problem;
+        return `${(error as EhrVaultError).code} ${String((error as EhrVaultError).details.problem)}`;
       }
     });
-    expect(codes).toEqual(['prefix', 'length', 'prefix']);
+    // FORMAT.md §11.1: the share text's own problems are SHARE_TEXT_INVALID; its key text's are KEY_TEXT_INVALID.
+    expect(outcomes).toEqual(['SHARE_TEXT_INVALID prefix', 'SHARE_TEXT_INVALID locator', 'SHARE_TEXT_INVALID key', 'KEY_TEXT_INVALID length']);
   });
 });

@@ -1,13 +1,23 @@
 /**
- * Regenerates tests/vectors/*.json from vector-cases.ts. Run only when the format changes on purpose
+ * Regenerates tests/vectors/*.json (FORMAT.md §12). Run only when the format changes on purpose
  * (`npm run vectors`); the unit tests check the implementation against the committed files.
  */
 import { writeFile } from 'node:fs/promises';
-import { buildVector } from './build-vector.js';
-import { VECTOR_CASES } from './vector-cases.js';
+import { buildArgon2Vector, buildNegative, buildPositive, buildTextsVector } from './build-vector.js';
+import { NEGATIVE_CASES } from './negative-cases.js';
+import { POSITIVE_CASES } from './vector-cases.js';
 
-for (const c of VECTOR_CASES) {
-  const file = new URL(`./${c.id}.json`, import.meta.url);
-  await writeFile(file, `${JSON.stringify(await buildVector(c), null, 2)}\n`);
+async function write(name: string, value: unknown): Promise<void> {
+  const file = new URL(`./${name}.json`, import.meta.url);
+  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
   console.log(`wrote ${file.pathname}`);
 }
+
+for (const c of POSITIVE_CASES) await write(c.id, await buildPositive(c));
+for (const c of NEGATIVE_CASES) {
+  const v = await buildNegative(c);
+  if (v.expect === 'ok' || v.expect.error !== c.expect) throw new Error(`${c.id}: the reader gave ${JSON.stringify(v.expect)}, FORMAT.md §9 says ${c.expect}`);
+  await write(c.id, v);
+}
+await write('argon2id', await buildArgon2Vector());
+await write('texts', await buildTextsVector());

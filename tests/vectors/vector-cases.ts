@@ -1,130 +1,75 @@
-import type { RecordMetadata } from '../../src/core/index.js';
+import { deflateSync } from 'fflate';
+import type { KdfParams, RecordMetadata } from '../../src/core/index.js';
 
-/** The inputs of each committed vector; `generate.ts` turns them into tests/vectors/*.json. */
-export interface VectorCase {
+/** Inputs of every committed record vector; `generate.ts` turns them into tests/vectors/*.json (FORMAT.md §12). */
+export interface PositiveCase {
   readonly id: string;
   readonly description: string;
   readonly recordKey: string;
+  readonly recordId: string;
+  readonly sequenceKey: string;
+  readonly kdf: KdfParams;
   readonly noncePrefix: string;
   readonly chunkSize: number;
-  readonly sequenceKey: string;
   readonly metadata: RecordMetadata;
   readonly plaintext: Uint8Array;
-  /** Negative vectors: how to spoil the fragments, and the error a reader must give. */
-  readonly spoil?: { readonly how: 'drop' | 'flip-payload-bit' | 'swap-payloads' | 'duplicate'; readonly position: number; readonly other?: number };
-  readonly mergeWith?: string;
-  readonly expectError?: string;
 }
 
-const text = (s: string) => new TextEncoder().encode(s);
-const counting = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
+/** Small Argon2id parameters keep the vectors fast; readers accept them (FORMAT.md §3). */
+export const VECTOR_KDF: KdfParams = { memoryKiB: 64, passes: 1, parallelism: 1 };
 
 const KEY_A = '000102030405060708090a0b0c0d0e0f';
 const KEY_B = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
-const PREFIX_A = 'a0a1a2a3a4a5a6';
-const PREFIX_B = 'b0b1b2b3b4b5b6';
+/** Bytes 00 01 … 0f and ff fe … f0 as record ids. */
+export const ID_A = 'AAECAwQFBgcICQoLDA0ODw';
+export const ID_B = '__79_Pv6-fj39vX08_Lx8A';
 
+const text = (s: string) => new TextEncoder().encode(s);
+const counting = (n: number, mul = 7, add = 3) => Uint8Array.from({ length: n }, (_, i) => (i * mul + add) & 0xff);
 const note = text('Patient: example. Diagnosis: fracture of the left radius; cast for six weeks.\n');
+const rgb4x4 = counting(4 * 4 * 3, 13, 5);
 
-export const VECTOR_CASES: readonly VectorCase[] = [
+const image = (name: string, width: number, height: number, pixelFormat: NonNullable<RecordMetadata['image']>['pixelFormat'], plaintext: Uint8Array, frames?: number): Pick<PositiveCase, 'metadata' | 'plaintext'> => ({
+  metadata: { kind: 'image', name, mime: 'image/png', byteLength: plaintext.length, image: { width, height, pixelFormat, ...(frames ? { frames } : {}) }, createdAt: 1_764_000_000_000 },
+  plaintext,
+});
+
+const base = { recordKey: KEY_A, recordId: ID_A, sequenceKey: 'adk21937', kdf: VECTOR_KDF, noncePrefix: 'a0a1a2a3a4a5a6', chunkSize: 64 };
+
+export const POSITIVE_CASES: readonly PositiveCase[] = [
+  { ...base, id: 'file-empty', description: 'Empty file: one empty final chunk (16-byte tag only); the paper key adk21937 gives 8 objects.', metadata: { kind: 'file', name: 'empty.txt', mime: 'text/plain', byteLength: 0 }, plaintext: new Uint8Array(0) },
+  { ...base, id: 'file-text', description: 'A text file over several 64-byte chunks with a short last chunk.', metadata: { kind: 'file', name: 'discharge-note.txt', mime: 'text/plain', byteLength: note.length, createdAt: 1_764_000_000_000 }, plaintext: note },
   {
-    id: 'empty-file',
-    description: 'Empty body: one empty final chunk (16-byte tag only); the paper key adk21937 gives 8 fragments.',
-    recordKey: KEY_A,
-    noncePrefix: PREFIX_A,
-    chunkSize: 64,
-    sequenceKey: 'adk21937',
-    metadata: { kind: 'file', name: 'empty.txt', mime: 'text/plain', byteLength: 0 },
-    plaintext: new Uint8Array(0),
-  },
-  {
-    id: 'text-multi-chunk',
-    description: 'A text record over several 64-byte chunks with a short last chunk.',
-    recordKey: KEY_A,
-    noncePrefix: PREFIX_A,
-    chunkSize: 64,
-    sequenceKey: 'adk21937',
-    metadata: { kind: 'file', name: 'discharge-note.txt', mime: 'text/plain', byteLength: note.length, createdAt: 1_764_000_000_000 },
-    plaintext: note,
-  },
-  {
-    id: 'exact-chunks',
-    description: 'Body of exactly two chunks: the last chunk is full and carries the last flag; no empty chunk follows.',
+    ...base,
+    id: 'file-exact-chunks-12-fragments',
+    description: 'Body of exactly two full chunks (the last carries the last flag; no empty chunk follows), split into 12 fragments.',
     recordKey: KEY_B,
-    noncePrefix: PREFIX_B,
-    chunkSize: 64,
-    sequenceKey: 'Qw7#zR2!xK',
+    recordId: ID_B,
+    sequenceKey: 'Qw7#zR2!xKm9',
+    noncePrefix: 'b0b1b2b3b4b5b6',
     metadata: { kind: 'file', name: 'scan.dcm', mime: 'application/dicom', byteLength: 128 },
     plaintext: counting(128),
   },
+  { ...base, id: 'image-gray8', description: 'GRAY8 pixels, 4×3.', ...image('xray.png', 4, 3, 'GRAY8', counting(12)) },
+  { ...base, id: 'image-rgb8', description: 'RGB8 pixels, 3×2.', ...image('photo.jpg', 3, 2, 'RGB8', counting(18)) },
   {
-    id: 'image-rgba8-unicode-key',
-    description: 'A 3x2 RGBA8 image record split by a key with 2-, 3- and 4-byte UTF-8 index characters.',
-    recordKey: KEY_B,
-    noncePrefix: PREFIX_A,
-    chunkSize: 1024,
-    sequenceKey: 'é中😀abcdef',
-    metadata: { kind: 'image', name: 'x-ray ✓.png', mime: 'image/png', byteLength: 24, image: { width: 3, height: 2, pixelFormat: 'RGBA8' } },
-    plaintext: counting(24),
+    ...base,
+    id: 'image-rgba8-non-bmp-key',
+    description: 'RGBA8 pixels, 2×2, with a sequence key holding characters outside the BMP (4-byte UTF-8 index characters) and é.',
+    sequenceKey: 'é𝄞a😀b𐐷c1',
+    ...image('wound.png', 2, 2, 'RGBA8', counting(16)),
   },
+  { ...base, id: 'image-gray16', description: 'GRAY16 pixels (little-endian samples), 3×3.', ...image('ct.png', 3, 3, 'GRAY16', counting(18, 37, 1)) },
+  { ...base, id: 'image-rgba16', description: 'RGBA16 pixels, 2×2.', ...image('scan16.png', 2, 2, 'RGBA16', counting(32, 11, 9)) },
+  { ...base, id: 'image-multi-frame', description: 'GRAY8, 2×2, three frames one after another.', ...image('study.png', 2, 2, 'GRAY8', counting(12, 5, 2), 3) },
   {
-    id: 'error-missing-fragment',
-    description: "Fragment 'k' (position 2) is missing.",
-    recordKey: KEY_A,
-    noncePrefix: PREFIX_A,
-    chunkSize: 64,
-    sequenceKey: 'adk21937',
-    metadata: { kind: 'file', name: 'discharge-note.txt', mime: 'text/plain', byteLength: note.length },
-    plaintext: note,
-    spoil: { how: 'drop', position: 2 },
-    expectError: 'FRAGMENT_MISSING',
-  },
-  {
-    id: 'error-tampered-payload',
-    description: 'One bit of the payload of fragment 5 is flipped.',
-    recordKey: KEY_A,
-    noncePrefix: PREFIX_A,
-    chunkSize: 64,
-    sequenceKey: 'adk21937',
-    metadata: { kind: 'file', name: 'discharge-note.txt', mime: 'text/plain', byteLength: note.length },
-    plaintext: note,
-    spoil: { how: 'flip-payload-bit', position: 5 },
-    expectError: 'FRAGMENT_TAMPERED',
-  },
-  {
-    id: 'error-swapped-payloads',
-    description: 'The payloads of fragments 3 and 4 are swapped while their frames stay.',
-    recordKey: KEY_A,
-    noncePrefix: PREFIX_A,
-    chunkSize: 64,
-    sequenceKey: 'adk21937',
-    metadata: { kind: 'file', name: 'discharge-note.txt', mime: 'text/plain', byteLength: note.length },
-    plaintext: note,
-    spoil: { how: 'swap-payloads', position: 3, other: 4 },
-    expectError: 'FRAGMENT_TAMPERED',
-  },
-  {
-    id: 'error-duplicate-fragment',
-    description: 'Fragment 1 is given twice.',
-    recordKey: KEY_A,
-    noncePrefix: PREFIX_A,
-    chunkSize: 64,
-    sequenceKey: 'adk21937',
-    metadata: { kind: 'file', name: 'discharge-note.txt', mime: 'text/plain', byteLength: note.length },
-    plaintext: note,
-    spoil: { how: 'duplicate', position: 1 },
-    expectError: 'FRAGMENT_DUPLICATE',
-  },
-  {
-    id: 'error-wrong-sequence-key-order',
-    description: 'Merged with the same characters in another order (adk21973).',
-    recordKey: KEY_A,
-    noncePrefix: PREFIX_A,
-    chunkSize: 64,
-    sequenceKey: 'adk21937',
-    metadata: { kind: 'file', name: 'discharge-note.txt', mime: 'text/plain', byteLength: note.length },
-    plaintext: note,
-    mergeWith: 'adk21973',
-    expectError: 'WRONG_SEQUENCE_KEY',
+    ...base,
+    id: 'image-deflate-rgb8',
+    description: 'RGB8 4×4 with bodyEncoding deflate-raw: the encrypted body is the raw DEFLATE of the 48 pixel bytes.',
+    metadata: { kind: 'image', name: 'deflated.png', mime: 'image/png', byteLength: deflateSync(rgb4x4, { level: 6 }).length, image: { width: 4, height: 4, pixelFormat: 'RGB8' }, bodyEncoding: 'deflate-raw' },
+    plaintext: deflateSync(rgb4x4, { level: 6 }),
   },
 ];
+
+/** The pixels before DEFLATE, for checking the deflate vector's inflated body. */
+export const DEFLATE_PIXELS = rgb4x4;

@@ -4,12 +4,16 @@ import { sharedStyles } from '../styles/shared.js';
 import { formatBytes } from './format.js';
 
 export interface FragmentRow {
-  readonly indexChar: string;
+  /** 0-based object slot. The index characters are sealed inside the objects and never shown here. */
+  readonly slot: number;
   readonly size: number;
   readonly state: 'on device' | 'uploading' | 'in the cloud' | 'failed';
 }
 
-/** The fragments of a record (paper Figure 5.3): index character, size and upload state. */
+/**
+ * The sealed fragments of a record (paper Figure 5.3): number, size and upload state. Their index
+ * characters are the sequence key, so they are never drawn (a screenshot of a share card must not carry it).
+ */
 @customElement('ev-fragment-list')
 export class FragmentList extends LitElement {
   static override styles = [
@@ -50,7 +54,7 @@ export class FragmentList extends LitElement {
     return html`<ol aria-label="Fragments">
       ${this.fragments.map(
         (f, i) => html`<li>
-          <span class="index" aria-label="Fragment ${i + 1}, index character">${f.indexChar}</span>
+          <span class="index" aria-label="Fragment ${f.slot + 1} of ${this.fragments.length}">${i + 1}</span>
           <span class="muted">${formatBytes(f.size)}</span>
           <span class="state-${f.state.replaceAll(' ', '-')}">${f.state}</span>
         </li>`,

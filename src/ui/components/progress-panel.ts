@@ -5,6 +5,7 @@ import { sharedStyles } from '../styles/shared.js';
 const PHASE_WORDS: Record<string, string> = {
   decode: 'Reading the image',
   compress: 'Compressing pixels',
+  unlock: 'Deriving keys from the sequence key',
   encrypt: 'Encrypting',
   verify: 'Checking fragments',
   decrypt: 'Decrypting',

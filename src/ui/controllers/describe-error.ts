@@ -11,13 +11,15 @@ export interface ErrorView {
 /** Plain titles for the failures a person meets most; everything else uses the error's own message. */
 const TITLES: Record<string, string> = {
   WRONG_RECORD_KEY: 'This record key does not open the record.',
-  WRONG_SEQUENCE_KEY: 'The sequence key is not the one this record was split with.',
+  WRONG_SEQUENCE_KEY: 'This sequence key does not open the record.',
   FRAGMENT_MISSING: 'A fragment of this record is missing.',
   FRAGMENT_TAMPERED: 'A fragment was altered or damaged.',
   FRAGMENT_NOT_FOUND: 'A fragment is missing from the cloud.',
   NETWORK_ERROR: 'You are offline or the storage cannot be reached.',
   OFFLINE: 'You are offline.',
-  KEY_TEXT_INVALID: 'The share text or record key is not valid.',
+  KEY_TEXT_INVALID: 'The record key in the share text is not valid.',
+  SHARE_TEXT_INVALID: 'This is not a complete share text.',
+  FRAGMENT_FOREIGN: 'Something stored for this record is not part of it.',
   SEQUENCE_KEY_INVALID: 'The sequence key is not valid.',
   STORAGE_FULL: 'This device is out of storage space.',
   ABORTED: 'Cancelled.',

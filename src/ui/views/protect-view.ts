@@ -158,7 +158,7 @@ export class ProtectView extends LitElement {
   private fragmentRows(done: Done): FragmentRow[] {
     const sync = this.syncStates.get(done.outcome.recordId);
     return done.outcome.fragments.map((f, i) => ({
-      indexChar: f.indexChar,
+      slot: f.slot,
       size: f.size,
       state: sync?.state === 'synced' || (sync && i < sync.uploaded) ? 'in the cloud' : sync?.state === 'failed' ? 'failed' : sync?.state === 'uploading' ? 'uploading' : 'on device',
     }));

@@ -24,6 +24,15 @@ export function displayRgba(pixels: Uint8Array, image: ImageInfo): Uint8ClampedA
     }
     return out;
   }
+  if (image.pixelFormat === 'RGB8') {
+    for (let i = 0; i < count; i++) {
+      out[4 * i] = pixels[3 * i]!;
+      out[4 * i + 1] = pixels[3 * i + 1]!;
+      out[4 * i + 2] = pixels[3 * i + 2]!;
+      out[4 * i + 3] = 255;
+    }
+    return out;
+  }
   const sample = (i: number) => pixels[2 * i]! | (pixels[2 * i + 1]! << 8);
   if (image.pixelFormat === 'GRAY16') {
     let max = 0;

@@ -29,7 +29,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-const COLOR_TYPE = { RGBA8: 6, GRAY8: 0, GRAY16: 0, RGB16: 2, RGBA16: 6 } as const;
+const COLOR_TYPE = { RGBA8: 6, RGB8: 2, GRAY8: 0, GRAY16: 0, RGB16: 2, RGBA16: 6 } as const;
 const SIGNATURE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 function paeth(a: number, b: number, c: number): number {

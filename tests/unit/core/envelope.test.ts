@@ -7,7 +7,6 @@ import {
   EnvelopeSealer,
   HEADER_LENGTH,
   MAX_CHUNK_SIZE,
-  MIN_CHUNK_SIZE,
   TAG_LENGTH,
   concatBytes,
   deriveRecordKeys,
@@ -18,7 +17,6 @@ import {
   readU32,
   sealStream,
   toHex,
-  type ErrorCode,
   type Progress,
   type RecordKeys,
   type RecordMetadata,
@@ -27,6 +25,7 @@ import {
   asAsync,
   buildEnvelopeFromSpec,
   caught,
+  caughtSync,
   collect,
   fileMetadata,
   flipBit,
@@ -37,16 +36,18 @@ import {
   sealToBytes,
   splitBySizes,
   utf8,
+  type SpecHeader,
 } from './helpers.js';
 
 const C = 64;
-/** Header (40) + metadata segment (256-byte block + 16-byte tag) for the short metadata used here. */
+/** Header (56) + metadata segment (256-byte block + 16-byte tag) for the short metadata used here. */
 const BODY_START = HEADER_LENGTH + 256 + TAG_LENGTH;
 
 let keys: RecordKeys;
 let recordKey: Uint8Array;
+let recordId: Uint8Array;
 beforeAll(async () => {
-  ({ keys, recordKey } = await freshKeys());
+  ({ keys, recordKey, recordId } = await freshKeys());
 });
 
 async function seal(body: Uint8Array, chunkSize = C, metadata: RecordMetadata = fileMetadata(body.length)): Promise<Uint8Array> {
@@ -131,7 +132,7 @@ describe('conformance with docs/FORMAT.md', () => {
     }
   });
 
-  it('a version-1 reader ignores unknown metadata members', async () => {
+  it('a reader ignores unknown metadata members', async () => {
     const body = pseudoRandomBytes(10);
     const json = JSON.stringify({ kind: 'file', name: 'a', mime: '', byteLength: 10, addedInVersion2: { x: 1 } });
     const opened = await openToBytes(keys, [await buildEnvelopeFromSpec(keys, json, body, C, Uint8Array.of(9, 9, 9, 9, 9, 9, 9))]);
@@ -140,26 +141,29 @@ describe('conformance with docs/FORMAT.md', () => {
   });
 
   it('authentic metadata it cannot understand (a future pixel format) is METADATA_INVALID', async () => {
-    const json = JSON.stringify({ kind: 'image', name: 'a', mime: '', byteLength: 3, image: { width: 1, height: 1, pixelFormat: 'RGB8' } });
+    const json = JSON.stringify({ kind: 'image', name: 'a', mime: '', byteLength: 3, image: { width: 1, height: 1, pixelFormat: 'CMYK8' } });
     await caught(async () => openToBytes(keys, [await buildEnvelopeFromSpec(keys, json, pseudoRandomBytes(3), C, Uint8Array.of(9, 9, 9, 9, 9, 9, 9))]), 'METADATA_INVALID');
   });
 });
 
 describe('envelope header', () => {
-  it("starts with 'EHRV', version 1, algorithm 1, flags 0, and the chunk and metadata lengths", async () => {
+  it("starts with 'EHRV', version 2, algorithm 1, flags 0, the chunk and metadata lengths, and a 32-byte commitment", async () => {
     const envelope = await seal(pseudoRandomBytes(100));
     expect(Array.from(envelope.subarray(0, 4))).toEqual(Array.from(ENVELOPE_MAGIC));
     expect(new TextDecoder().decode(envelope.subarray(0, 4))).toBe('EHRV');
-    expect(envelope[4]).toBe(1);
+    expect(envelope[4]).toBe(2);
     expect(envelope[5]).toBe(1);
     expect(readU16(envelope, 6)).toBe(0);
     expect(readU32(envelope, 8)).toBe(C);
     expect(readU32(envelope, 12)).toBe(256 + TAG_LENGTH);
     expect(envelope[23]).toBe(0);
     const header = parseEnvelopeHeader(envelope);
-    expect(header).toMatchObject({ version: 1, algorithm: 1, flags: 0, chunkSize: C, metadataLength: 272 });
+    expect(header).toMatchObject({ version: 2, algorithm: 1, flags: 0, chunkSize: C, metadataLength: 272 });
     expect(toHex(header.noncePrefix)).toBe(toHex(envelope.subarray(16, 23)));
-    expect(toHex(header.commitment)).toBe(toHex(envelope.subarray(24, 40)));
+    expect(header.commitment).toHaveLength(32);
+    expect(toHex(header.commitment)).toBe(toHex(envelope.subarray(24, 56)));
+    // The full HMAC(K_commit, header[0..24)), not a truncation.
+    expect(toHex(header.commitment)).toBe(toHex(new Uint8Array(await crypto.subtle.sign('HMAC', keys.commitment, envelope.slice(0, 24)))));
   });
 
   it('draws a fresh nonce prefix per envelope, so equal inputs give different ciphertexts', async () => {
@@ -181,58 +185,54 @@ describe('envelope header', () => {
     expect(long).toBe(short);
   });
 
-  it('rejects unsupported version, algorithm and flags with ENVELOPE_UNSUPPORTED', async () => {
-    const envelope = await seal(pseudoRandomBytes(10));
-    const cases: [number, number, Record<string, number>][] = [
-      [4, 2, { version: 2, algorithm: 1, flags: 0 }],
-      [5, 7, { version: 1, algorithm: 7, flags: 0 }],
-      [7, 1, { version: 1, algorithm: 1, flags: 1 }],
+  it('an authentic header (recommitted by a writer holding K_commit) of another version, algorithm or flags is ENVELOPE_UNSUPPORTED', async () => {
+    const body = pseudoRandomBytes(10);
+    const cases: [SpecHeader, Record<string, number>][] = [
+      [{ version: 3 }, { version: 3, algorithm: 1, flags: 0 }],
+      [{ version: 1 }, { version: 1, algorithm: 1, flags: 0 }],
+      [{ algorithm: 7 }, { version: 2, algorithm: 7, flags: 0 }],
+      [{ flags: 1 }, { version: 2, algorithm: 1, flags: 1 }],
     ];
-    for (const [offset, value, details] of cases) {
-      const spoiled = envelope.slice();
-      spoiled[offset] = value;
+    for (const [fields, details] of cases) {
+      const spoiled = await buildEnvelopeFromSpec(keys, JSON.stringify(fileMetadata(10)), body, C, Uint8Array.of(1, 2, 3, 4, 5, 6, 7), fields);
       const error = await caught(() => openToBytes(keys, [spoiled]), 'ENVELOPE_UNSUPPORTED');
       expect(error.details).toEqual(details);
     }
   });
 
-  it('rejects a wrong magic with ENVELOPE_MALFORMED', async () => {
-    const envelope = await seal(pseudoRandomBytes(10));
-    const spoiled = envelope.slice();
-    spoiled.set(utf8('EHRW'), 0);
-    await caught(() => openToBytes(keys, [spoiled]), 'ENVELOPE_MALFORMED');
-    await caught(() => openToBytes(keys, [utf8('%PDF-1.7 this is some other file format entirely......')]), 'ENVELOPE_MALFORMED');
+  it('an authentic header with a wrong magic, out-of-range lengths or a reserved byte is ENVELOPE_MALFORMED', async () => {
+    const body = pseudoRandomBytes(10);
+    for (const fields of [{ magic: utf8('EHRW') }, { chunkSize: 63 }, { chunkSize: MAX_CHUNK_SIZE + 1 }, { metadataLength: 16 + 255 }, { metadataLength: 16 }, { metadataLength: 16 + 65_536 + 256 }, { reserved: 1 }] satisfies SpecHeader[]) {
+      const spoiled = await buildEnvelopeFromSpec(keys, JSON.stringify(fileMetadata(10)), body, C, Uint8Array.of(1, 2, 3, 4, 5, 6, 7), fields);
+      await caught(() => openToBytes(keys, [spoiled]), 'ENVELOPE_MALFORMED');
+    }
+    // parseEnvelopeHeader on its own (used only after the commitment matched) judges the fields in the order of §9 step 13.
+    caughtSync(() => parseEnvelopeHeader(utf8('%PDF-1.7 this is some other file format entirely..........')), 'ENVELOPE_MALFORMED');
   });
 
-  it('rejects every single bit flip in the 40 header bytes with the code FORMAT.md §3 gives', async () => {
+  it('checks the commitment before any field: every single bit flip in the 56 header bytes is ENVELOPE_TAMPERED at the header', async () => {
+    // FORMAT.md §5/§9 step 13: without the keys no one can choose which error a reader reports.
     const envelope = await seal(pseudoRandomBytes(100));
-    const expected = (h: Uint8Array): ErrorCode => {
-      for (let i = 0; i < 4; i++) if (h[i] !== ENVELOPE_MAGIC[i]) return 'ENVELOPE_MALFORMED';
-      if (h[4] !== 1 || h[5] !== 1 || readU16(h, 6) !== 0) return 'ENVELOPE_UNSUPPORTED';
-      const chunkSize = readU32(h, 8);
-      const block = readU32(h, 12) - TAG_LENGTH;
-      if (chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) return 'ENVELOPE_MALFORMED';
-      if (block < 256 || block > 65_536 || block % 256 !== 0) return 'ENVELOPE_MALFORMED';
-      if (h[23] !== 0) return 'ENVELOPE_MALFORMED';
-      return 'WRONG_RECORD_KEY';
-    };
-    const seen = new Set<ErrorCode>();
     for (let bit = 0; bit < HEADER_LENGTH * 8; bit++) {
-      const spoiled = flipBit(envelope, bit);
-      const code = expected(spoiled);
-      seen.add(code);
-      await caught(() => openToBytes(keys, [spoiled]), code);
+      const error = await caught(() => openToBytes(keys, [flipBit(envelope, bit)]), 'ENVELOPE_TAMPERED');
+      expect(error.details).toEqual({ segment: 'header', offset: 0, length: HEADER_LENGTH });
     }
-    // Every byte 16–39 is covered by the commitment or is the commitment.
-    expect([...seen].sort()).toEqual(['ENVELOPE_MALFORMED', 'ENVELOPE_UNSUPPORTED', 'WRONG_RECORD_KEY']);
+    // A changed field with the old commitment (someone without K_commit) too, whatever the field.
+    for (const fields of [{ version: 3 }, { magic: utf8('XXXX') }, { chunkSize: 1 }, { reserved: 9 }] satisfies SpecHeader[]) {
+      const spoiled = await buildEnvelopeFromSpec(keys, JSON.stringify(fileMetadata(10)), pseudoRandomBytes(10), C, Uint8Array.of(1, 2, 3, 4, 5, 6, 7), { ...fields, recommit: false });
+      await caught(() => openToBytes(keys, [spoiled]), 'ENVELOPE_TAMPERED');
+    }
   });
 });
 
 describe('openStream integrity', () => {
-  it('rejects a wrong record key with WRONG_RECORD_KEY before decrypting anything', async () => {
+  it('rejects other keys at the commitment, before decrypting anything', async () => {
+    // openRecord tells a wrong key apart by the heads and the sequence check (§9 steps 4, 9); the envelope
+    // reader alone sees only a commitment that does not match.
     const envelope = await seal(pseudoRandomBytes(100));
-    const other = await deriveRecordKeys(crypto.getRandomValues(new Uint8Array(16)));
-    await caught(() => openStream(other, [envelope]), 'WRONG_RECORD_KEY');
+    const other = (await freshKeys()).keys;
+    const error = await caught(() => openStream(other, [envelope]), 'ENVELOPE_TAMPERED');
+    expect(error.details).toEqual({ segment: 'header', offset: 0, length: HEADER_LENGTH });
   });
 
   it('rejects truncation at every length with ENVELOPE_TRUNCATED naming the part that is cut', async () => {
@@ -483,8 +483,9 @@ describe('EnvelopeSealer / EnvelopeOpener', () => {
   it('the opener checks the commitment, then opens segments in order and refuses extra chunks', async () => {
     const body = pseudoRandomBytes(100, 12);
     const envelope = await seal(body);
-    const other = await deriveRecordKeys(recordKey.map((b) => b ^ 1));
-    await caught(() => EnvelopeOpener.create(other, envelope.subarray(0, HEADER_LENGTH)), 'WRONG_RECORD_KEY');
+    const other = await deriveRecordKeys(recordKey.map((b) => b ^ 1), recordId, new Uint8Array(32));
+    await caught(() => EnvelopeOpener.create(other, envelope.subarray(0, HEADER_LENGTH)), 'ENVELOPE_TAMPERED');
+    await caught(() => EnvelopeOpener.create(keys, envelope.subarray(0, HEADER_LENGTH - 1)), 'ENVELOPE_TRUNCATED');
 
     const opener = await EnvelopeOpener.create(keys, envelope.subarray(0, HEADER_LENGTH));
     expect(() => opener.metadata).toThrow(expect.objectContaining({ code: 'INPUT_INVALID' }));

@@ -4,12 +4,15 @@ import {
   EhrVaultError,
   concatBytes,
   deriveRecordKeys,
+  stretchSequenceKey,
   openStream,
   toHex,
   sealStream,
   type ByteSource,
   type ErrorCode,
+  type KdfParams,
   type RecordKeys,
+  type SequenceKey,
   type RecordMetadata,
   type SealStreamOptions,
 } from '../../../src/core/index.js';
@@ -22,6 +25,7 @@ export const ALL_ERROR_CODES = [
   'WRONG_SEQUENCE_KEY',
   'WRONG_RECORD_KEY',
   'KEY_TEXT_INVALID',
+  'SHARE_TEXT_INVALID',
   'FRAGMENT_MALFORMED',
   'FRAGMENT_UNSUPPORTED',
   'FRAGMENT_TRUNCATED',
@@ -65,9 +69,52 @@ export function randomKey(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(16));
 }
 
-export async function freshKeys(): Promise<{ recordKey: Uint8Array; keys: RecordKeys }> {
+/** Small Argon2id parameters (readers accept them, FORMAT.md §3) so tests stay fast. */
+export const TEST_KDF: KdfParams = { memoryKiB: 64, passes: 1, parallelism: 1 };
+
+/**
+ * Deterministic `RandomBytes` (xorshift32 stream): records made with it are reproducible byte for byte,
+ * so statistical checks over many records never flake.
+ */
+export function seededRandom(seed: number): (length: number) => Uint8Array {
+  let x = seed >>> 0 || 0x9e3779b9;
+  return (length) => {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i++) {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      out[i] = x & 0xff;
+    }
+    return out;
+  };
+}
+
+/**
+ * Argon2id memoised by (key, salt, parameters): the same stretch result the real KDF gives, computed once
+ * per distinct input. Only for tests that open the same record many times (property tests, fuzzers).
+ */
+export function memoStretch(): (key: SequenceKey, salt: Uint8Array, params: KdfParams) => Promise<Uint8Array> {
+  const cache = new Map<string, Promise<Uint8Array>>();
+  return async (key, salt, params) => {
+    const id = `${key.text}|${toHex(salt)}|${params.memoryKiB}/${params.passes}/${params.parallelism}`;
+    let hit = cache.get(id);
+    if (!hit) {
+      hit = stretchSequenceKey(key, salt, params);
+      cache.set(id, hit);
+    }
+    // Callers wipe what they are given: hand out a copy.
+    return (await hit).slice();
+  };
+}
+
+/** Envelope-level keys for tests of the envelope alone: any 32 bytes stand in for the stretched key. */
+export async function freshKeys(): Promise<{ recordKey: Uint8Array; recordId: Uint8Array; keys: RecordKeys }> {
   const recordKey = randomKey();
-  return { recordKey, keys: await deriveRecordKeys(recordKey) };
+  const recordId = randomKey();
+  return { recordKey, recordId, keys: await deriveRecordKeys(recordKey, recordId, crypto.getRandomValues(new Uint8Array(32))) };
 }
 
 export function fileMetadata(byteLength: number, name = 'record.bin', mime = 'application/octet-stream'): RecordMetadata {
@@ -162,25 +209,60 @@ export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
   return -1;
 }
 
+/** Header fields of a hand-built envelope (FORMAT.md §5); anything left out takes the writer's value. */
+export interface SpecHeader {
+  readonly magic?: Uint8Array;
+  readonly version?: number;
+  readonly algorithm?: number;
+  readonly flags?: number;
+  readonly chunkSize?: number;
+  readonly metadataLength?: number;
+  readonly reserved?: number;
+  /** false: keep the commitment of the unmodified header (what someone without K_commit could do). */
+  readonly recommit?: boolean;
+}
+
+/** The metadata block of FORMAT.md §6 around any JSON text (or raw bytes), zero-padded to 256 bytes. */
+export function specMetadataBlock(json: string | Uint8Array): Uint8Array {
+  const bytes = typeof json === 'string' ? utf8(json) : json;
+  const block = new Uint8Array(Math.max(256, Math.ceil((4 + bytes.length) / 256) * 256));
+  new DataView(block.buffer).setUint32(0, bytes.length);
+  block.set(bytes, 4);
+  return block;
+}
+
 /**
- * Builds an envelope by hand from docs/FORMAT.md §3–§5, independently of EnvelopeSealer, with any metadata
- * JSON (so tests can make authentic envelopes that a version-1 writer would refuse to write).
+ * Builds an envelope by hand from docs/FORMAT.md §5–§7, independently of EnvelopeSealer, with any metadata
+ * JSON or block and any header fields (the commitment recomputed, as a writer holding the keys would), so
+ * tests can make authentic envelopes a correct writer refuses to write.
  */
-export async function buildEnvelopeFromSpec(keys: RecordKeys, metadataJson: string, body: Uint8Array, chunkSize: number, noncePrefix: Uint8Array): Promise<Uint8Array> {
-  const json = utf8(metadataJson);
-  const block = new Uint8Array(Math.ceil((4 + json.length) / 256) * 256);
-  new DataView(block.buffer).setUint32(0, json.length);
-  block.set(json, 4);
-  const header = new Uint8Array(40);
+export async function buildEnvelopeFromSpec(
+  keys: Pick<RecordKeys, 'commitment' | 'encryption'>,
+  metadata: string | Uint8Array,
+  body: Uint8Array,
+  chunkSize: number,
+  noncePrefix: Uint8Array,
+  fields: SpecHeader = {},
+): Promise<Uint8Array> {
+  const block = typeof metadata === 'string' ? specMetadataBlock(metadata) : metadata;
+  const header = new Uint8Array(56);
   const view = new DataView(header.buffer);
   header.set(utf8('EHRV'), 0);
-  header[4] = 1;
+  header[4] = 2;
   header[5] = 1;
   view.setUint32(8, chunkSize);
   view.setUint32(12, block.length + 16);
   header.set(noncePrefix, 16);
-  const commitment = new Uint8Array(await crypto.subtle.sign('HMAC', keys.commitment, header.slice(0, 24)));
-  header.set(commitment.subarray(0, 16), 24);
+  const original = header.slice(0, 24);
+  if (fields.magic) header.set(fields.magic.subarray(0, 4), 0);
+  if (fields.version !== undefined) header[4] = fields.version;
+  if (fields.algorithm !== undefined) header[5] = fields.algorithm;
+  if (fields.flags !== undefined) view.setUint16(6, fields.flags);
+  if (fields.chunkSize !== undefined) view.setUint32(8, fields.chunkSize);
+  if (fields.metadataLength !== undefined) view.setUint32(12, fields.metadataLength);
+  if (fields.reserved !== undefined) header[23] = fields.reserved;
+  const committed = fields.recommit === false ? original : header.slice(0, 24);
+  header.set(new Uint8Array(await crypto.subtle.sign('HMAC', keys.commitment, committed)), 24);
   const seal = async (counter: number, last: boolean, plaintext: Uint8Array) => {
     const iv = new Uint8Array(12);
     iv.set(noncePrefix, 0);
@@ -188,6 +270,7 @@ export async function buildEnvelopeFromSpec(keys: RecordKeys, metadataJson: stri
     iv[11] = last ? 1 : 0;
     return new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: header }, keys.encryption, plaintext.slice()));
   };
+  // Chunked by the writer's chunk size whatever the header claims, so a lying header is authentic.
   const chunks = Math.max(1, Math.ceil(body.length / chunkSize));
   const parts = [header, await seal(0, false, block)];
   for (let i = 0; i < chunks; i++) parts.push(await seal(i + 1, i === chunks - 1, body.subarray(i * chunkSize, (i + 1) * chunkSize)));

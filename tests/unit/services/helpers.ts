@@ -1,25 +1,26 @@
 /** Shared helpers for the service tests (not a test file). */
-import { generateRecordId } from '../../../src/core/object-names.js';
 import { protectRecord } from '../../../src/core/record.js';
 import type { LockManagerLike } from '../../../src/services/outbox-runner.js';
 
 export const SEQUENCE_KEY = 'adk21937';
 export const FILE_NAME = 'jane-doe-mri-2024.txt';
+/** Small Argon2id parameters keep service tests fast; the format's own tests cover the default ones. */
+export const TEST_KDF = { memoryKiB: 64, passes: 1, parallelism: 1 } as const;
 
 /** A real protected record (core, in Node), shaped like the engine's ProtectResult. */
 export async function protectedSample(size = 3_000, sequenceKey = SEQUENCE_KEY) {
   const plaintext = new Uint8Array(size);
   for (let i = 0; i < size; i++) plaintext[i] = (i * 31 + 7) & 0xff;
   const metadata = { kind: 'file' as const, name: FILE_NAME, mime: 'text/plain', byteLength: size };
-  const record = await protectRecord([plaintext], metadata, sequenceKey, { chunkSize: 1024 });
+  const record = await protectRecord([plaintext], metadata, sequenceKey, { chunkSize: 1024, kdf: TEST_KDF });
   return {
     plaintext,
     recordKey: record.recordKey,
-    recordId: generateRecordId(),
+    recordId: record.recordId,
     result: {
       metadata,
       envelopeLength: record.envelopeLength,
-      fragments: record.fragments.map((f) => ({ indexChar: f.indexChar, blob: new Blob([f.bytes as BlobPart]) })),
+      objects: record.objects.map((bytes, slot) => ({ slot, blob: new Blob([bytes as BlobPart]) })),
     },
   };
 }

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { toBase64Url, toHex } from '../../../src/core/bytes.js';
 import { encodeKeyText } from '../../../src/core/key-text.js';
-import { deriveRecordKeys } from '../../../src/core/keychain.js';
+import { deriveLocatorKeys } from '../../../src/core/keychain.js';
 import { fragmentObjectName } from '../../../src/core/object-names.js';
 import { openRecord } from '../../../src/core/record.js';
 import { deleteRecord, fetchFragments, storeProtectedRecord } from '../../../src/services/record-store.js';
@@ -36,13 +36,14 @@ describe('storeProtectedRecord', () => {
     expect(record).toMatchObject({ recordId: sample.recordId, fragmentCount: 8, envelopeLength: sample.result.envelopeLength, sync: { state: 'local', uploaded: 0 }, wrappedKey: null });
     expect(progress.at(-1)).toBe(record.totalBytes);
 
-    const keys = await deriveRecordKeys(sample.recordKey);
+    const keys = await deriveLocatorKeys(sample.recordKey);
     const rows = await getFragments(db, sample.recordId);
     for (const row of rows) {
       expect(row.objectName).toBe(await fragmentObjectName(keys, sample.recordId, row.position));
       expect(row.objectName).toMatch(/^[a-z2-7]{32}$/);
       expect(row.sha256).toBe(sha256(new Uint8Array(await row.blob!.arrayBuffer())));
-      expect(row.indexChar).toBe(SEQUENCE_KEY[row.position]);
+      // Index characters are sealed inside the objects (FORMAT.md §4) and never stored beside them.
+      expect(Object.keys(row)).not.toContain('indexChar');
     }
     expect((await listOutbox(db)).map((e) => [e.position, e.op, e.state, e.objectName])).toEqual(rows.map((r) => [r.position, 'put', 'pending', r.objectName]));
 
@@ -82,7 +83,7 @@ describe('fetchFragments', () => {
     await storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db, storage: roomy, notify: () => {} });
     const blobs = await fetchFragments(sample.recordId, sample.recordKey, 8, { db });
     const bytes = await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer())));
-    expect((await openRecord(bytes, SEQUENCE_KEY, sample.recordKey)).body).toEqual(sample.plaintext);
+    expect((await openRecord(bytes, SEQUENCE_KEY, sample.recordKey, sample.recordId)).body).toEqual(sample.plaintext);
   });
 
   it('says WRONG_RECORD_KEY when the key does not derive the cached names', async () => {
@@ -104,7 +105,7 @@ describe('fetchFragments', () => {
     const progress: number[] = [];
     const blobs = await fetchFragments(sample.recordId, sample.recordKey, 8, { db: laptop, engine: engineOn(cloud), onProgress: (p) => progress.push(p.done) });
     const bytes = await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer())));
-    expect((await openRecord(bytes, SEQUENCE_KEY, sample.recordKey)).body).toEqual(sample.plaintext);
+    expect((await openRecord(bytes, SEQUENCE_KEY, sample.recordKey, sample.recordId)).body).toEqual(sample.plaintext);
     expect(progress.at(-1)).toBe(8);
     expect((await getRecord(laptop, sample.recordId))?.sync.state).toBe('remote');
 

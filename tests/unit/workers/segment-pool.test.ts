@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { bodySegments, parseEnvelopeHeader, EnvelopeSealer, deriveRecordKeys, generateRecordKey } from '../../../src/core/index.js';
+import { bodySegments, parseEnvelopeHeader, EnvelopeSealer, deriveRecordKeys, generateRecordKey, systemRandomBytes } from '../../../src/core/index.js';
 import { runSegmentsOn, type Lane, type SegmentRun } from '../../../src/workers/segment-pool.js';
 import type { SegmentJob } from '../../../src/workers/segment-jobs.js';
 import { caught, fileMetadata } from '../core/helpers.js';
 
 /** A run over a 10-segment body; the lanes are fakes, so only the scheduling is under test. */
 async function plan(sink: SegmentRun['sink'] = { kind: 'memory' }, signal?: AbortSignal) {
-  const keys = await deriveRecordKeys(generateRecordKey());
+  const keys = await deriveRecordKeys(generateRecordKey(), systemRandomBytes(16), systemRandomBytes(32));
   const sealer = await EnvelopeSealer.create(keys, fileMetadata(10_000), { chunkSize: 1000 });
   const header = parseEnvelopeHeader(sealer.head);
   const progress: number[] = [];
@@ -17,6 +17,7 @@ async function plan(sink: SegmentRun['sink'] = { kind: 'memory' }, signal?: Abor
     context: sealer.segmentContext,
     segments: bodySegments(header, 10_000, 1),
     sink,
+    wrap: { key: keys.wrap, placements: [] },
     signal,
     onProgress: (done) => progress.push(done),
   };

@@ -1,0 +1,49 @@
+import { asBufferSource, writeU16, writeU64 } from './bytes.js';
+
+/**
+ * The seal of an object body (FORMAT.md §4.2): AES-128-CTR whose keystream for object `slot` starts at the
+ * counter block u16 slot ‖ 00×6 ‖ u64 0. Addressed by offset, so any byte range is sealed or unsealed on
+ * its own (segments on several threads, a payload without its frame); CTR is its own inverse.
+ */
+export async function wrapAt(wrapKey: CryptoKey, slot: number, offset: number, bytes: Uint8Array): Promise<Uint8Array> {
+  if (bytes.length === 0) return new Uint8Array(0);
+  const lead = offset % 16;
+  const counter = new Uint8Array(16);
+  writeU16(counter, 0, slot);
+  writeU64(counter, 8, (offset - lead) / 16);
+  let input: Uint8Array = bytes;
+  if (lead > 0) {
+    input = new Uint8Array(lead + bytes.length);
+    input.set(bytes, lead);
+  }
+  const out = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-CTR', counter, length: 128 }, wrapKey, asBufferSource(input)));
+  return lead > 0 ? out.subarray(lead) : out;
+}
+
+/** Where fragment `slot`'s payload lies in the envelope, and where it starts inside the object body. */
+export interface PayloadPlacement {
+  readonly payloadStart: number;
+  readonly payloadEnd: number;
+  /** Bytes of the frame before the payload (own character, n, position, payload length). */
+  readonly prefixLength: number;
+}
+
+/**
+ * Seals (or unseals) envelope bytes [envelopeOffset, envelopeOffset + bytes.length) with the keystream of the
+ * objects whose payloads hold them. `placements` is indexed by slot and covers the envelope in order.
+ */
+export async function wrapEnvelopeRange(wrapKey: CryptoKey, placements: readonly PayloadPlacement[], envelopeOffset: number, bytes: Uint8Array): Promise<Uint8Array> {
+  const out = new Uint8Array(bytes.length);
+  const end = envelopeOffset + bytes.length;
+  const jobs: Promise<void>[] = [];
+  for (const [slot, p] of placements.entries()) {
+    const from = Math.max(p.payloadStart, envelopeOffset);
+    const to = Math.min(p.payloadEnd, end);
+    if (from >= to) continue;
+    jobs.push(
+      wrapAt(wrapKey, slot, p.prefixLength + (from - p.payloadStart), bytes.subarray(from - envelopeOffset, to - envelopeOffset)).then((w) => out.set(w, from - envelopeOffset)),
+    );
+  }
+  await Promise.all(jobs);
+  return out;
+}

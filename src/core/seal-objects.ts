@@ -1,0 +1,70 @@
+import { hmacSha256, systemRandomBytes, type RandomBytes, type RecordKeys } from './keychain.js';
+import { utf8Encoder } from './bytes.js';
+import { planFragments, type PlannedFragment } from './fragments.js';
+import { CHECK_LENGTH, OBJECT_VERSION, sealHead, type HeadFields } from './object-head.js';
+import { wrapAt } from './object-wrap.js';
+import { objectBodyLength } from './padding.js';
+import type { KdfParams } from './kdf.js';
+import type { SequenceKey } from './sequence-key.js';
+
+const CHECK_LABEL = utf8Encoder.encode('EHRV2 sequence-check');
+/** Padding is sealed in pieces of this size so a large record's padding never sits in memory at once. */
+const TAIL_PIECE = 4 * 1024 * 1024;
+
+export async function sequenceCheck(keys: Pick<RecordKeys, 'check'>): Promise<Uint8Array> {
+  return (await hmacSha256(keys.check, CHECK_LABEL)).subarray(0, CHECK_LENGTH);
+}
+
+/** One object to write: its sealed head and frame parts around the (separately sealed) payload. */
+export interface ObjectPlan extends PlannedFragment {
+  readonly slot: number;
+  /** The 76-byte sealed head. */
+  readonly head: Uint8Array;
+  /** The frame's prefix, sealed. */
+  readonly sealedPrefix: Uint8Array;
+  /** Next character ‖ MAC ‖ zero padding, sealed, in pieces of at most 4 MiB. */
+  readonly sealedTail: Uint8Array[];
+}
+
+export interface ObjectsPlan {
+  readonly bodyLength: number;
+  readonly objects: ObjectPlan[];
+}
+
+export interface PlanObjectsOptions {
+  readonly keys: RecordKeys;
+  readonly recordId: Uint8Array;
+  readonly sequenceKey: SequenceKey;
+  readonly envelopeLength: number;
+  readonly kdf: KdfParams;
+  readonly randomBytes?: RandomBytes | undefined;
+}
+
+/**
+ * Everything of a record's objects except the payload bytes (FORMAT.md §4, §8): the envelope length is
+ * fixed by the metadata, so objects are planned before anything is encrypted and the payloads are then
+ * sealed where they are produced (`wrapEnvelopeRange`).
+ */
+export async function planObjects(o: PlanObjectsOptions): Promise<ObjectsPlan> {
+  const fragments = await planFragments(o.keys, o.sequenceKey, o.envelopeLength);
+  const n = o.sequenceKey.n;
+  const bodyLength = objectBodyLength(o.envelopeLength, n);
+  const check = await sequenceCheck(o.keys);
+  const random = o.randomBytes ?? systemRandomBytes;
+  const objects: ObjectPlan[] = [];
+  // Heads are sealed in slot order so that test vectors can give their nonces in that order.
+  for (const [slot, f] of fragments.entries()) {
+    const fields: HeadFields = { version: OBJECT_VERSION, kind: 'data', n, parityCount: 0, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm: 0 };
+    const head = await sealHead(o.keys.head, o.recordId, fields, random);
+    const tailStart = f.prefixLength + (f.payloadEnd - f.payloadStart);
+    const tailLength = bodyLength - tailStart;
+    const sealedTail: Uint8Array[] = [];
+    for (let at = 0; at < tailLength; at += TAIL_PIECE) {
+      const piece = new Uint8Array(Math.min(TAIL_PIECE, tailLength - at));
+      if (at === 0) piece.set(f.suffix, 0);
+      sealedTail.push(await wrapAt(o.keys.wrap, slot, tailStart + at, piece));
+    }
+    objects.push({ ...f, slot, head, sealedPrefix: await wrapAt(o.keys.wrap, slot, 0, f.prefix), sealedTail });
+  }
+  return { bodyLength, objects };
+}
