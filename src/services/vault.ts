@@ -201,7 +201,8 @@ export class Vault {
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ phase: 'download', ...p }),
       });
-      const opened = await this.engine.open({ objects, sequenceKey: key.text, recordKey, recordId, display: true, png: true }, { signal: options.signal, onProgress: options.onProgress });
+      // No PNG here: encoding a 13 MP photo took most of an open (issue 15); it is built when the person saves.
+      const opened = await this.engine.open({ objects, sequenceKey: key.text, recordKey, recordId, display: true }, { signal: options.signal, onProgress: options.onProgress });
       this.sessionKeys.set(recordId, key.text);
       // A large opened file is a scratch file on disk; it stays readable until the next record is opened.
       await this.engine.releaseScratch(this.openedScratch);
@@ -215,15 +216,16 @@ export class Vault {
       if (opened.kind === 'file') {
         return { kind: 'file', metadata: opened.metadata, blob: opened.blob, ...(opened.dicom ? { preview: { kind: 'dicom' as const, blob: opened.blob, name: opened.metadata.name } } : {}) };
       }
-      const png = opened.png;
       const image = opened.metadata.image!;
+      const pixels = opened.pixels;
+      let png: Promise<Blob> | undefined;
       // Grey and 16-bit scans get the windowed preview; colour photos are shown as they are.
       const windowable = image.pixelFormat === 'GRAY8' || image.pixelFormat === 'GRAY16';
       return {
         kind: 'image',
         metadata: opened.metadata,
         bitmap: opened.bitmap!,
-        ...(png ? { pngBlob: async () => png } : {}),
+        pngBlob: () => (png ??= this.engine.exportPng({ pixels, image })),
         ...(windowable ? { preview: { kind: 'pixels' as const, pixels: opened.pixels, image } } : {}),
       };
     } finally {

@@ -30,7 +30,7 @@ export function chunksPerSegment(chunkCount: number, lanes = poolSize()): number
  * Workers in the pool. Two beat one and three gave nothing more on the 2-core machine measured
  * (bench/README); more cores get one fewer than they have, up to three, leaving the page a core.
  */
-export function poolSize(cores = navigator.hardwareConcurrency || 2): number {
+export function poolSize(cores = (typeof navigator === 'object' && navigator.hardwareConcurrency) || 2): number {
   return Math.min(3, Math.max(2, cores - 1));
 }
 

@@ -54,7 +54,8 @@ test.describe('clinical: pixels kept bit for bit', () => {
       { name: 'rgb16.png', depth: 16 as const, channels: 3, samples: rgb16, format: 'RGB16', pixels: le16(rgb16), exportChannels: 3 },
       { name: 'rgba16.png', depth: 16 as const, channels: 4, samples: rgba16, format: 'RGBA16', pixels: le16(rgba16), exportChannels: 4 },
       { name: 'ga8.png', depth: 8 as const, channels: 2, samples: ga8, format: 'RGBA8', pixels: grid(W, H, (x, y) => { const g = (x * 7) & 255; return [g, g, g, (x + y * 11) & 255]; }), exportChannels: 4 },
-      { name: 'rgb8.png', depth: 8 as const, channels: 3, samples: rgb8, format: 'RGBA8', pixels: grid(W, H, (x, y) => [x * 6, y * 11, (x * y) & 255, 255]), exportChannels: 4 },
+      // Opaque: stored as RGB8, no alpha byte (FORMAT.md §13.1).
+      { name: 'rgb8.png', depth: 8 as const, channels: 3, samples: rgb8, format: 'RGB8', pixels: rgb8, exportChannels: 3 },
     ];
     for (const c of cases) {
       const b64 = await page.evaluate(([d, ch, s]) => window.harness.clinical.pngBase64(37, 23, d, ch, s), [c.depth, c.channels, c.samples] as const);
@@ -114,8 +115,8 @@ test.describe('clinical: decoder edge cases', () => {
 
   test('EXIF orientation 6: pixels are the image as displayed (rotated), not as stored', async ({ page }) => {
     const r = await roundTrip(page, await fixture('exif-orientation-6.jpg'), 'exif.jpg', 'image/jpeg');
-    expect(r.metadata!.image).toEqual({ width: 20, height: 40, pixelFormat: 'RGBA8' });
-    const px = (x: number, y: number) => r.pixels!.slice((y * 20 + x) * 4, (y * 20 + x) * 4 + 4);
+    expect(r.metadata!.image).toEqual({ width: 20, height: 40, pixelFormat: 'RGB8' });
+    const px = (x: number, y: number) => r.pixels!.slice((y * 20 + x) * 3, (y * 20 + x) * 3 + 3);
     // Stored top-left red block → displayed top-right; the rest is blue.
     const [red, blue] = [px(17, 2), px(2, 2)];
     expect(red[0]).toBeGreaterThan(200);
@@ -135,20 +136,20 @@ test.describe('clinical: decoder edge cases', () => {
 
   test('a progressive JPEG decodes like a baseline one (values as Pillow)', async ({ page }) => {
     const r = await roundTrip(page, await fixture('progressive.jpg'), 'progressive.jpg', 'image/jpeg');
-    expect(r.metadata!.image).toEqual({ width: 64, height: 48, pixelFormat: 'RGBA8' });
-    const at = (x: number, y: number) => r.pixels!.slice((y * 64 + x) * 4, (y * 64 + x) * 4 + 4);
+    expect(r.metadata!.image).toEqual({ width: 64, height: 48, pixelFormat: 'RGB8' });
+    const at = (x: number, y: number) => r.pixels!.slice((y * 64 + x) * 3, (y * 64 + x) * 3 + 3);
     expect([at(0, 0), at(20, 10), at(63, 47), at(32, 24)]).toEqual([
-      [1, 1, 125, 255],
-      [81, 49, 160, 255],
-      [251, 235, 175, 255],
-      [127, 121, 181, 255],
+      [1, 1, 125],
+      [81, 49, 160],
+      [251, 235, 175],
+      [127, 121, 181],
     ]);
   });
 
   test('a CMYK JPEG becomes the browser\'s RGB rendering: cyan left, yellow right', async ({ page }) => {
     const r = await roundTrip(page, await fixture('cmyk.jpg'), 'cmyk.jpg', 'image/jpeg');
-    expect(r.metadata!.image).toEqual({ width: 32, height: 32, pixelFormat: 'RGBA8' });
-    const at = (x: number, y: number) => r.pixels!.slice((y * 32 + x) * 4, (y * 32 + x) * 4 + 4);
+    expect(r.metadata!.image).toEqual({ width: 32, height: 32, pixelFormat: 'RGB8' });
+    const at = (x: number, y: number) => r.pixels!.slice((y * 32 + x) * 3, (y * 32 + x) * 3 + 3);
     const [cyan, yellow] = [at(5, 5), at(25, 5)];
     expect(cyan[0]).toBeLessThan(60);
     expect(Math.min(cyan[1]!, cyan[2]!)).toBeGreaterThan(150);

@@ -40,7 +40,9 @@ test.describe('engine: protect and open in workers', () => {
     for (const compress of [false, true]) {
       const r = await page.evaluate(async (c) => window.harness.roundTripImage((window as unknown as { fixture: Blob }).fixture, c), compress);
       expect(r.pixelsEqual).toBe(true);
-      expect(r.pixelBytes).toBe(r.width * r.height * 4);
+      // An opaque photo is stored as RGB8: no alpha byte (FORMAT.md §13.1).
+      expect(r.pixelBytes).toBe(r.width * r.height * 3);
+      expect(r.metadata.image?.pixelFormat).toBe('RGB8');
       expect(r.metadata.bodyEncoding).toBe(compress ? 'deflate-raw' : undefined);
       expect(r.width).toBeGreaterThan(100);
     }
@@ -88,7 +90,7 @@ test.describe('engine: protect and open in workers', () => {
   test('a large image (4000×3000) round-trips pixel for pixel', async ({ page }) => {
     const r = await page.evaluate(async () => window.harness.roundTripImage(await window.harness.imageBlob(4000, 3000, 'image/png', false), true));
     expect(r.pixelsEqual).toBe(true);
-    expect(r.pixelBytes).toBe(4000 * 3000 * 4);
+    expect(r.pixelBytes).toBe(4000 * 3000 * 3);
   });
 
   test('a real DICOM file round-trips byte for byte as a file, and its name is not in the fragments', async ({ page }) => {

@@ -118,7 +118,10 @@ test('a full session sends, stores and caches no plaintext, key, sequence key, f
   // --- What to look for ---
   const pixels = await decodedPixels(page, photo);
   expect(pixels.length).toBe(PHOTO_SIZE.width * PHOTO_SIZE.height * 4);
-  const plaintext: Needle[] = [...plaintextWindows('photo file', photo, 12), ...plaintextWindows('photo pixels', pixels, 12), ...plaintextWindows('DICOM file', dicom, 12)];
+  // The photo is opaque, so it is stored as RGB8 (FORMAT.md §13.1): look for its pixels in both layouts.
+  const rgb = new Uint8Array((pixels.length / 4) * 3);
+  for (let i = 0, o = 0; i < pixels.length; i += 4, o += 3) rgb.set(pixels.subarray(i, i + 3), o);
+  const plaintext: Needle[] = [...plaintextWindows('photo file', photo, 12), ...plaintextWindows('photo pixels', pixels, 12), ...plaintextWindows('photo RGB pixels', rgb, 12), ...plaintextWindows('DICOM file', dicom, 12)];
   const keys: Needle[] = [];
   for (const [label, record] of [['photo record key', photoRecord], ['DICOM record key', dicomRecord]] as const) {
     const { recordKey } = decodeShareText(record.shareText);
