@@ -48,7 +48,9 @@ export function stackOptionsFromEnv(env: Env = process.env, cwd: string = proces
   set('bucket', text(env, 'S3_BUCKET'));
   set('presignExpiresSeconds', number(env, 'PRESIGN_EXPIRES_SECONDS'));
   set('appOrigins', text(env, 'APP_ORIGIN')?.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''));
-  set('checksumSha256', boolean(env, 'S3_CHECKSUM_SHA256'));
+  if (boolean(env, 'S3_CHECKSUM_SHA256') === false) {
+    throw new ConfigError('S3_CHECKSUM_SHA256=false is no longer supported: every upload URL binds the SHA-256 of its bytes (use a store that verifies x-amz-checksum-sha256)');
+  }
   set('maxBodyBytes', number(env, 'MAX_BODY_BYTES'));
   set('maxObjectsPerRequest', number(env, 'MAX_OBJECTS_PER_REQUEST'));
   set('maxObjectBytes', number(env, 'MAX_OBJECT_BYTES'));

@@ -22,6 +22,8 @@ export interface LocalS3Settings {
   /** Default <repo>/.data/s3. */
   dataDir?: string;
   verbose?: boolean;
+  /** Extra Host values the embedded store answers to (a reverse proxy in front that keeps its own Host). */
+  extraHosts?: string[];
 }
 
 export interface StackOptions {
@@ -49,8 +51,6 @@ export interface StackOptions {
   maxBodyBytes?: number;
   maxObjectsPerRequest?: number;
   maxObjectBytes?: number;
-  /** Sign x-amz-checksum-sha256 into PUT URLs. Default: true for external stores, false for the embedded one (s3rver does not verify it). */
-  checksumSha256?: boolean;
   /** Slow-client limits of the app + API server. Default: headers 10 s, whole request 30 s, idle keep-alive 5 s. */
   httpTimeouts?: Partial<HttpTimeouts>;
   log?: (line: string) => void;
@@ -62,7 +62,7 @@ export interface ResolvedStackOptions {
   distDir: string;
   bucket: string;
   external: (Required<Pick<ExternalS3Options, 'endpoint' | 'region' | 'forcePathStyle'>> & ExternalS3Options) | undefined;
-  localS3: { port: number; dataDir: string; verbose: boolean };
+  localS3: { port: number; dataDir: string; verbose: boolean; extraHosts: string[] };
   tokens: TokenMap;
   devToken: string | null;
   presignExpiresSeconds: number;
@@ -71,7 +71,6 @@ export interface ResolvedStackOptions {
   maxBodyBytes: number;
   maxObjectsPerRequest: number;
   maxObjectBytes: number;
-  checksumSha256: boolean;
   httpTimeouts: HttpTimeouts;
   log: (line: string) => void;
 }
@@ -159,6 +158,10 @@ export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOp
       port: integer('S3 port', options.localS3?.port, 4568, 0, 65_535),
       dataDir: resolve(options.localS3?.dataDir ?? resolve(REPO_ROOT, '.data', 's3')),
       verbose: options.localS3?.verbose ?? false,
+      extraHosts: (options.localS3?.extraHosts ?? []).map((host) => {
+        if (!/^[a-z0-9.-]+(:\d{1,5})?$/i.test(host)) throw new ConfigError(`not a valid host: ${JSON.stringify(host)} (expected host[:port])`);
+        return host.toLowerCase();
+      }),
     },
     tokens,
     devToken,
@@ -171,7 +174,6 @@ export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOp
     maxBodyBytes: integer('max body bytes', options.maxBodyBytes, 64 * 1024, 1024, 16 * 1024 * 1024),
     maxObjectsPerRequest: integer('max objects per request', options.maxObjectsPerRequest, 256, 1, 1000),
     maxObjectBytes: integer('max object bytes', options.maxObjectBytes, 64 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),
-    checksumSha256: options.checksumSha256 ?? external !== undefined,
     httpTimeouts: resolveHttpTimeouts(options.httpTimeouts),
     log: options.log ?? (() => {}),
   };

@@ -13,7 +13,10 @@ export interface CloudEndpoint {
   /** Absolute URL of POST …/presign. */
   readonly presignUrl: string;
   readonly token: string;
-  /** Whether PUT URLs bind the SHA-256 we send (GET /api/config `checksumSha256`). */
+  /**
+   * Whether the service says its store verifies the SHA-256 bound into PUT URLs (GET /api/config
+   * `checksumSha256`). Informational: `sha256` and `size` are sent with every put either way.
+   */
   readonly checksumSha256: boolean;
   readonly maxObjectsPerRequest: number;
   readonly maxObjectBytes: number;
@@ -21,9 +24,9 @@ export interface CloudEndpoint {
 
 export interface PresignObject {
   readonly name: string;
-  /** put only: base64 SHA-256 of the exact bytes. */
+  /** put only (required there): base64 SHA-256 of the exact bytes, signed as x-amz-checksum-sha256. */
   readonly sha256?: string | undefined;
-  /** put only: exact byte length, signed as Content-Length. */
+  /** put only (required there): exact byte length, signed as Content-Length. */
   readonly size?: number | undefined;
 }
 
@@ -107,12 +110,16 @@ export class PresignClient {
     }
     for (const object of objects) {
       if (!OBJECT_NAME_PATTERN.test(object.name)) throw new InputInvalidError('Object names are 16-64 characters a-z 0-9.', { name: object.name });
+      // The service binds both into every upload URL (server/README.md) and refuses a put without them.
+      if (operation === 'put' && (object.sha256 === undefined || object.size === undefined)) {
+        throw new InputInvalidError('An upload must name the exact size and SHA-256 of its bytes.', { name: object.name });
+      }
     }
     const body = JSON.stringify({
       operation,
       objects: objects.map((o) => ({
         name: o.name,
-        ...(operation === 'put' && o.sha256 !== undefined && this.endpoint.checksumSha256 ? { sha256: o.sha256 } : {}),
+        ...(operation === 'put' && o.sha256 !== undefined ? { sha256: o.sha256 } : {}),
         ...(operation === 'put' && o.size !== undefined ? { size: o.size } : {}),
       })),
     });

@@ -106,14 +106,13 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
     const temp = await tempDir('chaos');
     removeTemp = temp.remove;
     const dataDir = `${temp.path}/s3`;
-    storeStack = await startStack({ appPort: 0, distDir: temp.path, localS3: { port: 0, dataDir }, tokens: { 'unused-token-0123456789': 'nobody' }, log: () => {} });
-    proxy = await startFaultProxy({ target: storeStack.s3Url, seed: SEED, faultRate: 0.5, maxFaultsPerKey: 4, stallMs: 1_500 });
+    proxy = await startFaultProxy({ target: () => storeStack.s3Url, seed: SEED, faultRate: 0.5, maxFaultsPerKey: 4, stallMs: 1_500 });
+    storeStack = await startStack({ appPort: 0, distDir: temp.path, localS3: { port: 0, dataDir, extraHosts: [new URL(proxy.url).host] }, tokens: { 'unused-token-0123456789': 'nobody' }, log: () => {} });
     app = await startStack({
       appPort: 0,
       distDir: temp.path,
-      s3: { endpoint: proxy.url, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true },
+      s3: { endpoint: proxy.url, region: 'us-east-1', ...storeStack.s3Credentials!, forcePathStyle: true },
       tokens: { [ALICE]: 'alice' },
-      checksumSha256: true,
       rateLimit: { burst: 100_000, perSecond: 10_000 },
       log: () => {},
     });

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../server/start.js';
-import { fragmentName, makeTempDir, presignRaw, type ErrorResponse, type PresignResponse } from './helpers.js';
+import { fragmentName, makeTempDir, presignRaw, putFields, type ErrorResponse, type PresignResponse } from './helpers.js';
 import { rawRequest, requestText } from './raw-http.js';
 
 const CAROL = 'hardening-carol-0123456789';
@@ -90,7 +90,7 @@ describe('presign API hardening', () => {
       let refused = 0;
       await fc.assert(
         fc.asyncProperty(nameArb, async (name) => {
-          const response = await post(JSON.stringify({ operation: 'put', objects: [{ name }] }));
+          const response = await post(JSON.stringify({ operation: 'put', objects: [{ name, ...putFields() }] }));
           if (NAME_PATTERN.test(name)) {
             expect(response.status, JSON.stringify(name)).toBe(200);
             const { urls } = (await response.json()) as PresignResponse;

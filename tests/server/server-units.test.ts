@@ -91,7 +91,6 @@ describe('configuration', () => {
       expect(resolved.appOrigins).toEqual(['https://vault.example.org', 'http://127.0.0.1:4173']);
       expect(resolved.tokens).toEqual({ 'file-token-0123456789': 'alice' });
       expect(resolved.devToken).toBeNull();
-      expect(resolved.checksumSha256).toBe(true);
       expect(resolved.rateLimit).toEqual({ burst: 5, perSecond: 2 });
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -105,7 +104,7 @@ describe('configuration', () => {
     expect(resolved.appPort).toBe(8080);
     expect(resolved.presignExpiresSeconds).toBe(900);
     expect(resolved.devToken).toMatch(/^dev-/);
-    expect(resolved.checksumSha256).toBe(false);
+    expect(() => stackOptionsFromEnv({ S3_CHECKSUM_SHA256: 'false' })).toThrow(/no longer supported/);
     expect(resolveStackOptions(stackOptionsFromEnv({ S3_ENDPOINT: 'http://minio:9000' })).external?.forcePathStyle).toBe(true);
   });
 

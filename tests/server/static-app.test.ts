@@ -25,7 +25,7 @@ describe('static app server', () => {
     const temp = await makeTempDir('static');
     removeTemp = temp.remove;
     stack = await startStack({ appPort: 0, localS3: { port: 0, dataDir: `${temp.path}/s3` }, distDir: await makeDist(temp.path) });
-    bare = await startStack({ appPort: 0, s3: { endpoint: stack.s3Url, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, distDir: `${temp.path}/missing-dist` });
+    bare = await startStack({ appPort: 0, s3: { endpoint: stack.s3Url, ...stack.s3Credentials! }, distDir: `${temp.path}/missing-dist` });
   });
 
   afterAll(async () => {
