@@ -175,6 +175,25 @@ describe('the embedded S3 behind its guard', () => {
     expect(Buffer.from(await get.arrayBuffer()).equals(bytes)).toBe(true);
   });
 
+  it('cannot skip the object size cap by leaving size (or sha256) out of a put presign', async () => {
+    const name = fragmentName();
+    const big = randomBytes(MAX_OBJECT_BYTES * 2);
+    for (const object of [{ name }, { name, sha256: sha256Base64(big) }, { name, size: big.length - MAX_OBJECT_BYTES }]) {
+      const response = await fetch(`${stack.appUrl}/api/presign`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ALICE}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ operation: 'put', objects: [object] }),
+      });
+      const body = (await response.json()) as { error?: { code: string; hint: string }; urls?: { url: string; method: string; headers: Record<string, string> }[] };
+      // The old service signed only the host here, and the store took any number of bytes.
+      if (body.urls !== undefined) await send({ name, ...body.urls[0]! }, big);
+      expect(response.status, JSON.stringify(Object.keys(object))).toBe(400);
+      expect(body.error?.code).toBe('FIELD_REQUIRED');
+      expect(body.error?.hint).toContain('sha256');
+    }
+    expect((await send(await presignOne(stack.appUrl, ALICE, 'head', { name }))).status).toBe(404);
+  });
+
   it('enforces the object size cap in the store too, even for a URL signed without limits', async () => {
     // Signed directly with the store's key (as a misconfigured presigner could), for more than the cap.
     const signer = createPresigner({ endpoint: stack.s3Url, region: 'us-east-1', bucket: 'ehr-vault', forcePathStyle: true, credentials: stack.s3Credentials! });
