@@ -201,7 +201,7 @@ describe('the embedded S3 behind its guard', () => {
       const big = randomBytes(MAX_OBJECT_BYTES + 1);
       const name = fragmentName();
       const put = await signer.presign('put', `users/alice/fragments/${name}`, { name, size: big.length, sha256: sha256Base64(big) }, { expiresInSeconds: 60, signingDate: new Date() });
-      const response = await send(put, big);
+      const response = await send({ name, ...put }, big);
       expect(response.status).toBe(400);
       expect(await response.text()).toContain('<Code>EntityTooLarge</Code>');
       expect((await send(await presignOne(stack.appUrl, ALICE, 'head', { name }))).status).toBe(404);
