@@ -26,6 +26,8 @@ export interface PublicConfig {
 export interface ApiDependencies {
   tokens: TokenStore;
   limiter: TokenBucketLimiter;
+  /** Failed token checks per client address (wrong or expired tokens): guessing is slowed down. */
+  authFailures: TokenBucketLimiter;
   presigner: Presigner;
   parseRequest: (body: unknown) => PresignRequest;
   originPolicy: OriginPolicy;
@@ -47,7 +49,22 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
   const now = deps.now ?? Date.now;
 
   async function presign(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const identity = authenticate(req, deps.tokens);
+    // Per address, not per token: a guesser changes the token every time. Checked before the token is,
+    // so a throttled address learns nothing about its guesses (even a right one gets 429).
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const throttled = deps.authFailures.peek(address);
+    if (!throttled.allowed) {
+      throw new ApiError(429, 'AUTH_THROTTLED', 'Too many requests with a wrong or expired token from this address.',
+        `Wait ${throttled.retryAfterSeconds} s (see Retry-After), then sign in again or check the token.`,
+        { 'retry-after': String(throttled.retryAfterSeconds) });
+    }
+    let identity;
+    try {
+      identity = authenticate(req, deps.tokens);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'INVALID_TOKEN') deps.authFailures.take(address);
+      throw error;
+    }
     const decision = deps.limiter.take(identity.tokenId);
     if (!decision.allowed) {
       throw new ApiError(429, 'RATE_LIMITED', 'Too many presign requests for this token.',

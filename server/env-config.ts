@@ -58,6 +58,9 @@ export function stackOptionsFromEnv(env: Env = process.env, cwd: string = proces
   const burst = number(env, 'RATE_LIMIT_BURST');
   const perSecond = number(env, 'RATE_LIMIT_PER_SECOND');
   if (burst !== undefined || perSecond !== undefined) options.rateLimit = { burst: burst ?? 60, perSecond: perSecond ?? 2 };
+  const failureBurst = number(env, 'AUTH_FAILURE_BURST');
+  const failurePerSecond = number(env, 'AUTH_FAILURES_PER_SECOND');
+  if (failureBurst !== undefined || failurePerSecond !== undefined) options.authFailureLimit = { burst: failureBurst ?? 20, perSecond: failurePerSecond ?? 0.2 };
 
   const inline = text(env, 'EHRV_TOKENS');
   const file = text(env, 'EHRV_TOKENS_FILE');

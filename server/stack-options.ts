@@ -44,10 +44,13 @@ export interface StackOptions {
   presignExpiresSeconds?: number;
   /**
    * Extra browser origins allowed to use the API and the embedded bucket (the app's own origins are
-   * always allowed). Default: the Vite dev and preview servers on 127.0.0.1/localhost:5173/4173.
+   * always allowed). Default: none. (Any local dev server on a listed origin could read the dev token
+   * from /api/config: list the Vite dev server explicitly, e.g. APP_ORIGIN=http://127.0.0.1:5173.)
    */
   appOrigins?: string[];
   rateLimit?: { burst: number; perSecond: number };
+  /** Wrong or expired tokens allowed per client address: `burst` at once, refilled at `perSecond`. Default 20, 0.2/s. */
+  authFailureLimit?: { burst: number; perSecond: number };
   maxBodyBytes?: number;
   maxObjectsPerRequest?: number;
   maxObjectBytes?: number;
@@ -68,6 +71,7 @@ export interface ResolvedStackOptions {
   presignExpiresSeconds: number;
   appOrigins: string[];
   rateLimit: { burst: number; perSecond: number };
+  authFailureLimit: { burst: number; perSecond: number };
   maxBodyBytes: number;
   maxObjectsPerRequest: number;
   maxObjectBytes: number;
@@ -76,7 +80,6 @@ export interface ResolvedStackOptions {
 }
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const DEFAULT_DEV_ORIGINS = ['http://127.0.0.1:5173', 'http://localhost:5173', 'http://127.0.0.1:4173', 'http://localhost:4173'];
 const MAX_PRESIGN_EXPIRY_SECONDS = 604_800;
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -166,10 +169,14 @@ export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOp
     tokens,
     devToken,
     presignExpiresSeconds: integer('presign expiry (seconds)', options.presignExpiresSeconds, 900, 1, MAX_PRESIGN_EXPIRY_SECONDS),
-    appOrigins: (options.appOrigins ?? DEFAULT_DEV_ORIGINS).map(normalizeOrigin),
+    appOrigins: (options.appOrigins ?? []).map(normalizeOrigin),
     rateLimit: {
       burst: integer('rate limit burst', options.rateLimit?.burst, 60, 1, 1_000_000),
       perSecond: positive('rate limit per second', options.rateLimit?.perSecond, 2),
+    },
+    authFailureLimit: {
+      burst: integer('auth failure burst', options.authFailureLimit?.burst, 20, 1, 1_000_000),
+      perSecond: positive('auth failures per second', options.authFailureLimit?.perSecond, 0.2),
     },
     maxBodyBytes: integer('max body bytes', options.maxBodyBytes, 64 * 1024, 1024, 16 * 1024 * 1024),
     maxObjectsPerRequest: integer('max objects per request', options.maxObjectsPerRequest, 256, 1, 1000),

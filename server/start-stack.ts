@@ -113,6 +113,7 @@ export async function startStack(input: StackOptions = {}): Promise<Stack> {
     const api = createApiHandler({
       tokens,
       limiter: new TokenBucketLimiter(options.rateLimit),
+      authFailures: new TokenBucketLimiter(options.authFailureLimit),
       presigner,
       parseRequest: createPresignRequestParser({ maxObjects: options.maxObjectsPerRequest, maxObjectBytes: options.maxObjectBytes }),
       originPolicy: originPolicy(allowedOrigins),

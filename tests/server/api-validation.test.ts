@@ -245,6 +245,18 @@ describe('presign API limits', () => {
     expect((await post(stack, body, EXPIRY)).status).toBe(200);
   });
 
+  it('allows only the app\'s own origin by default: a local dev server cannot read /api/config (issue #14)', async () => {
+    for (const origin of ['http://127.0.0.1:5173', 'http://localhost:5173', 'http://127.0.0.1:4173', 'http://localhost:4173']) {
+      const response = await fetch(`${stack.appUrl}/api/config`, { headers: { origin } });
+      expect(response.status, origin).toBe(403);
+      expect(response.headers.get('access-control-allow-origin'), origin).toBeNull();
+      expect(await errorCode(response)).toBe('ORIGIN_NOT_ALLOWED');
+    }
+    const own = await fetch(`${stack.appUrl}/api/config`, { headers: { origin: stack.appUrl } });
+    expect(own.status).toBe(200);
+    expect(own.headers.get('access-control-allow-origin')).toBe(stack.appUrl);
+  });
+
   it('gets 403 from S3 once a presigned URL has expired', async () => {
     const put = await presignOne(stack.appUrl, EXPIRY, 'put', { name: fragmentName(), ...putFields(new Uint8Array(16)) });
     expect(new URL(put.url).searchParams.get('X-Amz-Expires')).toBe('1');
