@@ -13,14 +13,14 @@ export function inertBlob(blob: Blob): Blob {
 }
 
 /**
- * A file name safe to suggest: no directory parts, control, bidi-override or reserved characters, not
+ * A file name safe to suggest: no directory parts, control or bidi-override characters, not
  * only dots, at most 120 characters (the extension kept when it can be).
  */
 export function safeFileName(name: string, fallback = 'record'): string {
   let clean = name
     .normalize('NFC')
-    // Controls, bidi overrides and isolates, and characters file systems reserve.
-    .replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069<>:"/\\|?*]/gu, '_')
+    // Path separators, controls, bidi overrides and isolates (the browser cleans the rest for its platform).
+    .replace(/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069/\\]/gu, '_')
     .trim()
     .replace(/^\.+/, '');
   if (clean.length > 120) {
