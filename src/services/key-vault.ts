@@ -168,6 +168,15 @@ export class KeyVault {
     return key;
   }
 
+  /** Seals a named secret (an access or refresh token) under the vault key; `name` is bound as additional data. */
+  async sealSecret(name: string, value: string): Promise<Sealed> {
+    return seal(this.requireUnlocked(), utf8Encoder.encode(value), SCHEME, `secret:${name}`);
+  }
+
+  async openSecret(name: string, sealed: Sealed): Promise<string> {
+    return utf8Decoder.decode(await this.unsealOrFail(sealed, `secret:${name}`));
+  }
+
   async sealJson(recordId: string, value: unknown): Promise<Sealed> {
     return seal(this.requireUnlocked(), utf8Encoder.encode(JSON.stringify(value)), SCHEME, `metadata:${recordId}`);
   }

@@ -12,9 +12,8 @@ import { attachSealedKey } from '../storage/record-sealing.js';
 import { openBackup, sealBackup, type BackupEntry } from './backup.js';
 import { getRecord, listRecords as listRecordEntries } from '../storage/record-repository.js';
 import type { RecordEntry } from '../storage/schema.js';
-import { getCloudSettings } from '../storage/settings-repository.js';
 import { estimateStorage, requestPersistentStorage } from '../storage/storage-quota.js';
-import { connectTransferEngine, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
+import { connectTransferEngine, readCloudSettings, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
 import { EngineClient } from './engine-client.js';
 import { indexedDbCopiesBlobs, sweepScratch } from './scratch-files.js';
 import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
@@ -53,10 +52,12 @@ export class Vault {
 
   static async create(): Promise<Vault> {
     const db = await openVaultDb();
-    const runner = startOutboxRunner({ db });
+    const keys = new KeyVault(idbKeyStore(db));
+    // A configured token is sealed under the vault key: with a passphrase lock, uploads wait for the unlock.
+    const runner = startOutboxRunner({ db, secrets: keys });
     // Scratch files left by a tab that closed or crashed mid-protect (see scratch-files.ts).
     void sweepScratch();
-    return new Vault(db, new KeyVault(idbKeyStore(db)), new EngineClient(undefined, { warm: true }), runner);
+    return new Vault(db, keys, new EngineClient(undefined, { warm: true }), runner);
   }
 
   /** Called on any change of the catalog or of sync states; returns an unsubscribe function. */
@@ -69,8 +70,11 @@ export class Vault {
     for (const listener of this.listeners) listener();
   }
 
-  unlock(passphrase?: string): Promise<void> {
-    return this.keys.unlock(passphrase);
+  async unlock(passphrase?: string): Promise<void> {
+    await this.keys.unlock(passphrase);
+    // Seals a token stored in the clear by an older version, and lets the runner use the sealed one.
+    await readCloudSettings(this.db, this.keys).catch(() => undefined);
+    this.runner.reconfigure();
   }
 
   lock(): void {
@@ -190,7 +194,7 @@ export class Vault {
     try {
       const fragments = await fetchFragments(recordId, recordKey, key.n, {
         db: this.db,
-        engine: () => connectTransferEngine({ db: this.db, signal: options.signal }),
+        engine: () => connectTransferEngine({ db: this.db, signal: options.signal, secrets: this.keys }),
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ phase: 'download', ...p }),
       });
@@ -279,11 +283,11 @@ export class Vault {
   }
 
   cloudSettings(): Promise<{ presignUrl: string; token: string } | undefined> {
-    return getCloudSettings(this.db);
+    return readCloudSettings(this.db, this.keys);
   }
 
   async saveCloudSettings(settings: { readonly presignUrl: string; readonly token: string } | undefined): Promise<void> {
-    await updateCloudSettings(this.db, settings ?? null, this.runner);
+    await updateCloudSettings(this.db, settings ?? null, this.keys, this.runner);
   }
 
   async storageReport(): Promise<StorageReport> {

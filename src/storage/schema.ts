@@ -99,8 +99,13 @@ export interface OutboxEntry {
 export interface CloudSettings {
   /** Absolute URL of a presign service (POST …/presign). */
   readonly presignUrl: string;
-  /** Bearer token for it. It grants access to ciphertext only, never to keys. */
-  readonly token: string;
+  /**
+   * Bearer token for it, sealed under the vault key (so under the passphrase lock too): it grants access
+   * to the user's ciphertext, never to keys, but must not be readable from a copy of the profile.
+   */
+  readonly sealedToken?: SealedBytes | undefined;
+  /** Before issue #14 the token was stored in the clear; such a row is sealed at the next unlock. */
+  readonly token?: string | undefined;
   readonly updatedAt: number;
 }
 

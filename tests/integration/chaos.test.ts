@@ -17,6 +17,7 @@ import { AbortedError } from '../../src/core/errors.js';
 import { generateRecordId } from '../../src/core/object-names.js';
 import { openRecord, protectRecord } from '../../src/core/record.js';
 import { connectTransferEngine, updateCloudSettings } from '../../src/services/cloud-connection.js';
+import { testSecrets } from './test-secrets.js';
 import { createFetchTransport } from '../../src/services/fetch-transport.js';
 import type { Transport } from '../../src/services/http-transport.js';
 import { ALWAYS_ONLINE } from '../../src/services/online-status.js';
@@ -131,7 +132,8 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
     async () => {
       const dbName = `chaos-${process.pid}-${Date.now()}`;
       let db: VaultDb = await openVaultDb({ name: dbName });
-      await updateCloudSettings(db, { presignUrl: `${app.appUrl}/api/presign`, token: ALICE });
+      const secrets = await testSecrets();
+      await updateCloudSettings(db, { presignUrl: `${app.appUrl}/api/presign`, token: ALICE }, secrets);
 
       // --- Protect and store (catalog + fragments + outbox, one transaction per record) ---
       const originals: Original[] = [];
@@ -158,7 +160,7 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
         const mortal = mortalTransport(last ? null : crashEvery);
         const runner = new OutboxRunner({
           db,
-          engine: () => connectTransferEngine({ db, origin: app.appUrl, transport: mortal.transport, engine: ENGINE }),
+          engine: () => connectTransferEngine({ db, secrets, origin: app.appUrl, transport: mortal.transport, engine: ENGINE }),
           locks: null,
           channelName: null,
           online: ALWAYS_ONLINE,
@@ -211,7 +213,7 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
 
       // --- Every record opens with src/core from the bucket, and again after a download through the faults ---
       const reader = await openVaultDb({ name: `${dbName}-reader` });
-      await updateCloudSettings(reader, { presignUrl: `${app.appUrl}/api/presign`, token: ALICE });
+      await updateCloudSettings(reader, { presignUrl: `${app.appUrl}/api/presign`, token: ALICE }, secrets);
       let downloaded = 0;
       for (const original of originals) {
         const rows = catalog.filter((f) => f.recordId === original.recordId).sort((a, b) => a.position - b.position);
@@ -222,7 +224,7 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
 
         const blobs = await fetchFragments(original.recordId, original.recordKey, original.n, {
           db: reader,
-          engine: () => connectTransferEngine({ db: reader, origin: app.appUrl, transport: fetchTransport, engine: { ...ENGINE, maxAttempts: 6 } }),
+          engine: () => connectTransferEngine({ db: reader, secrets, origin: app.appUrl, transport: fetchTransport, engine: { ...ENGINE, maxAttempts: 6 } }),
         });
         const again = await openRecord(await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer()))), original.sequenceKey, original.recordKey);
         expect(again.body).toEqual(original.plaintext);
