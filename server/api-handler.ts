@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './api-error.js';
 import { checkHost, handleCors, type OriginPolicy } from './api-cors.js';
 import { authenticate } from './bearer-auth.js';
+import type { OidcVerifier } from './oidc-auth.js';
 import { objectKey } from './object-key.js';
 import type { PresignRequest } from './presign-request.js';
 import type { Presigner } from './s3-presigner.js';
@@ -21,10 +22,14 @@ export interface PublicConfig {
   /** Whether PUT URLs bind a client-supplied SHA-256 that the store verifies. */
   checksumSha256: boolean;
   storage: 'embedded' | 'external';
+  /** OpenID Connect sign-in for the app, when the service accepts OIDC access tokens. */
+  oidc: { issuer: string; clientId: string | null; scopes: string; resource: string | null } | null;
 }
 
 export interface ApiDependencies {
   tokens: TokenStore;
+  /** Verifies OpenID Connect access tokens (JWTs), when configured. */
+  oidc?: OidcVerifier | undefined;
   limiter: TokenBucketLimiter;
   /** Failed token checks per client address (wrong or expired tokens): guessing is slowed down. */
   authFailures: TokenBucketLimiter;
@@ -60,7 +65,7 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
     }
     let identity;
     try {
-      identity = authenticate(req, deps.tokens);
+      identity = await authenticate(req, deps.tokens, deps.oidc);
     } catch (error) {
       if (error instanceof ApiError && error.code === 'INVALID_TOKEN') deps.authFailures.take(address);
       throw error;

@@ -69,6 +69,28 @@ export function stackOptionsFromEnv(env: Env = process.env, cwd: string = proces
   if (file !== undefined) set('tokens', wrap('EHRV_TOKENS_FILE', () => readTokenMapFile(resolve(cwd, file))));
   set('devToken', text(env, 'EHRV_DEV_TOKEN'));
 
+  const issuer = text(env, 'OIDC_ISSUER');
+  if (issuer !== undefined) {
+    const audience = text(env, 'OIDC_AUDIENCE');
+    if (audience === undefined) throw new ConfigError('OIDC_AUDIENCE is required with OIDC_ISSUER');
+    const oidc: NonNullable<StackOptions['oidc']> = { issuer, audience: audience.split(',').map((a) => a.trim()).filter((a) => a !== '') };
+    const userClaim = text(env, 'OIDC_USER_CLAIM');
+    const algorithms = text(env, 'OIDC_ALGORITHMS');
+    const tolerance = number(env, 'OIDC_CLOCK_TOLERANCE_SECONDS');
+    const jwksUri = text(env, 'OIDC_JWKS_URI');
+    const clientId = text(env, 'OIDC_CLIENT_ID');
+    const scopes = text(env, 'OIDC_SCOPES');
+    const resource = text(env, 'OIDC_RESOURCE');
+    if (userClaim !== undefined) oidc.userClaim = userClaim;
+    if (algorithms !== undefined) oidc.algorithms = algorithms.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    if (tolerance !== undefined) oidc.clockToleranceSeconds = tolerance;
+    if (jwksUri !== undefined) oidc.jwksUri = jwksUri;
+    if (clientId !== undefined) oidc.clientId = clientId;
+    if (scopes !== undefined) oidc.scopes = scopes;
+    if (resource !== undefined) oidc.resource = resource;
+    options.oidc = oidc;
+  }
+
   const endpoint = text(env, 'S3_ENDPOINT');
   if (endpoint !== undefined) {
     const s3: NonNullable<StackOptions['s3']> = { endpoint };

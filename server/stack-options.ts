@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './http-server.js';
+import { resolveOidcOptions, type OidcOptions, type ResolvedOidcOptions } from './oidc-auth.js';
 import { DEV_USER_ID, generateDevToken, validateTokenMap, type TokenMap } from './token-store.js';
 
 /** An S3-compatible store reached over the network (AWS S3, MinIO, Ceph RGW, R2, ...). */
@@ -40,6 +41,8 @@ export interface StackOptions {
   tokens?: TokenMap;
   /** A development token for user "dev", also served by GET /api/config. */
   devToken?: string;
+  /** Accept OpenID Connect access tokens (JWTs) from this issuer. No dev token is generated then. */
+  oidc?: OidcOptions;
   /** Lifetime of presigned URLs. Default 900 s. */
   presignExpiresSeconds?: number;
   /**
@@ -68,6 +71,7 @@ export interface ResolvedStackOptions {
   localS3: { port: number; dataDir: string; verbose: boolean; extraHosts: string[] };
   tokens: TokenMap;
   devToken: string | null;
+  oidc: ResolvedOidcOptions | null;
   presignExpiresSeconds: number;
   appOrigins: string[];
   rateLimit: { burst: number; perSecond: number };
@@ -142,7 +146,7 @@ function resolveHttpTimeouts(input: Partial<HttpTimeouts> = {}): HttpTimeouts {
 export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOptions {
   const tokens = validateTokenMap(options.tokens ?? {}, 'tokens');
   const hasTokens = Object.keys(tokens).length > 0;
-  const devToken = options.devToken ?? (hasTokens ? null : generateDevToken());
+  const devToken = options.devToken ?? (hasTokens || options.oidc !== undefined ? null : generateDevToken());
   if (devToken !== null) {
     validateTokenMap({ [devToken]: DEV_USER_ID }, 'dev token');
     if (Object.hasOwn(tokens, devToken)) throw new ConfigError('the dev token must differ from every configured token');
@@ -168,6 +172,7 @@ export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOp
     },
     tokens,
     devToken,
+    oidc: options.oidc === undefined ? null : resolveOidcOptions(options.oidc),
     presignExpiresSeconds: integer('presign expiry (seconds)', options.presignExpiresSeconds, 900, 1, MAX_PRESIGN_EXPIRY_SECONDS),
     appOrigins: (options.appOrigins ?? []).map(normalizeOrigin),
     rateLimit: {

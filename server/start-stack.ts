@@ -3,6 +3,7 @@ import { API_PREFIX, createApiHandler, type PublicConfig } from './api-handler.j
 import { originPolicy } from './api-cors.js';
 import { closeServer, listen, type RequestHandler } from './http-server.js';
 import { LOCAL_S3_REGION, startLocalS3, type LocalS3 } from './local-s3.js';
+import { createOidcVerifier } from './oidc-auth.js';
 import { createPresignRequestParser } from './presign-request.js';
 import { TokenBucketLimiter } from './rate-limiter.js';
 import { createPresigner, type Presigner, type S3Target } from './s3-presigner.js';
@@ -100,6 +101,7 @@ export async function startStack(input: StackOptions = {}): Promise<Stack> {
     presigner = createPresigner(target);
     const s3Origin = await presigner.origin();
 
+    const oidc = options.oidc === null ? undefined : await createOidcVerifier(options.oidc);
     const tokens = createTokenStore(options.devToken === null ? options.tokens : { ...options.tokens, [options.devToken]: DEV_USER_ID });
     const publicConfig: PublicConfig = {
       presignUrl: '/api/presign',
@@ -109,9 +111,11 @@ export async function startStack(input: StackOptions = {}): Promise<Stack> {
       maxObjectBytes: options.maxObjectBytes,
       checksumSha256: true,
       storage: options.external === undefined ? 'embedded' : 'external',
+      oidc: oidc?.publicConfig ?? null,
     };
     const api = createApiHandler({
       tokens,
+      oidc,
       limiter: new TokenBucketLimiter(options.rateLimit),
       authFailures: new TokenBucketLimiter(options.authFailureLimit),
       presigner,

@@ -53,6 +53,7 @@ describe('presign service against the embedded S3', () => {
       maxObjectBytes: 64 * 1024 * 1024,
       checksumSha256: true,
       storage: 'embedded',
+      oidc: null,
     });
     expect(stack.token).toBeNull();
   });

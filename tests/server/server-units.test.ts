@@ -108,6 +108,16 @@ describe('configuration', () => {
     expect(resolveStackOptions(stackOptionsFromEnv({ S3_ENDPOINT: 'http://minio:9000' })).external?.forcePathStyle).toBe(true);
   });
 
+  it('reads OpenID Connect settings; no dev token is generated with them', () => {
+    const resolved = resolveStackOptions(stackOptionsFromEnv({ OIDC_ISSUER: 'https://login.example.org/realms/ehr', OIDC_AUDIENCE: 'ehr-api, ehr-api-2', OIDC_USER_CLAIM: 'email', OIDC_ALGORITHMS: 'ES256', OIDC_CLIENT_ID: 'ehr-app' }));
+    expect(resolved.oidc).toMatchObject({ issuer: 'https://login.example.org/realms/ehr', audience: ['ehr-api', 'ehr-api-2'], userClaim: 'email', algorithms: ['ES256'], clientId: 'ehr-app', clockToleranceSeconds: 30 });
+    expect(resolved.devToken).toBeNull();
+    expect(() => stackOptionsFromEnv({ OIDC_ISSUER: 'https://login.example.org' })).toThrow(/OIDC_AUDIENCE/);
+    expect(() => resolveStackOptions(stackOptionsFromEnv({ OIDC_ISSUER: 'http://login.example.org', OIDC_AUDIENCE: 'a' }))).toThrow(/https/);
+    expect(() => resolveStackOptions(stackOptionsFromEnv({ OIDC_ISSUER: 'https://login.example.org', OIDC_AUDIENCE: 'a', OIDC_ALGORITHMS: 'HS256' }))).toThrow(/not allowed/);
+    expect(() => resolveStackOptions(stackOptionsFromEnv({ OIDC_ISSUER: 'https://login.example.org', OIDC_AUDIENCE: 'a', OIDC_ALGORITHMS: 'none' }))).toThrow(/not allowed/);
+  });
+
   it('reports bad values clearly', () => {
     expect(() => stackOptionsFromEnv({ EHRV_TOKENS: '{not json' })).toThrow(ConfigError);
     expect(() => resolveStackOptions(stackOptionsFromEnv({ PRESIGN_EXPIRES_SECONDS: '0' }))).toThrow(/presign expiry/);
