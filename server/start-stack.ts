@@ -125,7 +125,9 @@ export async function startStack(input: StackOptions = {}): Promise<Stack> {
       maxBodyBytes: options.maxBodyBytes,
       log: options.log,
     });
-    const files = createStaticHandler({ distDir: options.distDir, csp: contentSecurityPolicy([s3Origin]) });
+    // The app talks to the store and, to sign in, to the identity provider (discovery, token, revocation).
+    const connectOrigins = [s3Origin, ...(options.oidc !== null ? [new URL(options.oidc.issuer).origin] : [])];
+    const files = createStaticHandler({ distDir: options.distDir, csp: contentSecurityPolicy(connectOrigins) });
     dispatch = (req, res) => (isApiPath(req.url) ? api(req, res) : files(req, res));
 
     return { appUrl, s3Url: target.endpoint, token: options.devToken, s3Credentials: localS3?.credentials ?? null, options, close };

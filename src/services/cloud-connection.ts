@@ -1,6 +1,7 @@
 import type { VaultDb } from '../storage/open-vault-db.js';
 import { clearCloudSettings, getCloudSettings, saveCloudSettings } from '../storage/settings-repository.js';
 import type { Sealed } from './key-vault.js';
+import type { AccessTokenSource } from './presign-client.js';
 import { defaultTransport } from './default-transport.js';
 import type { Transport } from './http-transport.js';
 import { OutboxRunner, type OutboxRunnerOptions } from './outbox-runner.js';
@@ -18,6 +19,8 @@ export interface CloudConnectionOptions {
   readonly signal?: AbortSignal | undefined;
   /** Opens the sealed token (the KeyVault); without it, or while it is locked, a configured service cannot be used. */
   readonly secrets?: SecretSealer | undefined;
+  /** The OpenID Connect session, for a server that signs people in. */
+  readonly oidc?: AccessTokenSource | undefined;
 }
 
 /** Seals and opens named secrets under the vault key (KeyVault does). Throws VAULT_LOCKED while locked. */
@@ -59,7 +62,7 @@ function defaultOrigin(): string {
 export async function connectTransferEngine(options: CloudConnectionOptions): Promise<TransferEngine> {
   const transport = options.transport ?? defaultTransport();
   const settings = await readCloudSettings(options.db, options.secrets);
-  const endpoint = await resolveCloudEndpoint({ origin: options.origin ?? defaultOrigin(), settings, transport, signal: options.signal });
+  const endpoint = await resolveCloudEndpoint({ origin: options.origin ?? defaultOrigin(), settings, transport, signal: options.signal, oidc: options.oidc });
   return new TransferEngine({ ...options.engine, presigner: new PresignClient(endpoint, transport), transport });
 }
 

@@ -20,6 +20,24 @@ export interface CloudEndpoint {
   readonly checksumSha256: boolean;
   readonly maxObjectsPerRequest: number;
   readonly maxObjectBytes: number;
+  /** OpenID Connect: a current access token for each request (refreshed as needed); `token` is then unused. */
+  readonly accessToken?: (() => Promise<string>) | undefined;
+  /** OpenID Connect: the service refused the access token (401); do not use it again. */
+  readonly onUnauthorized?: (() => void) | undefined;
+}
+
+/** What GET /api/config says about signing in with OpenID Connect. */
+export interface OidcSignInConfig {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly scopes: string;
+  readonly resource: string | null;
+}
+
+/** Gives access tokens of the signed-in session (OidcSession). */
+export interface AccessTokenSource {
+  accessToken(config: OidcSignInConfig): Promise<string>;
+  forgetAccessToken(): void;
 }
 
 export interface PresignObject {
@@ -123,11 +141,12 @@ export class PresignClient {
         ...(operation === 'put' && o.size !== undefined ? { size: o.size } : {}),
       })),
     });
+    const token = this.endpoint.accessToken !== undefined ? await this.endpoint.accessToken() : this.endpoint.token;
     const response = await this.transport.send(
       {
         method: 'POST',
         url: this.endpoint.presignUrl,
-        headers: { authorization: `Bearer ${this.endpoint.token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body,
       },
       { signal },
@@ -137,7 +156,10 @@ export class PresignClient {
     const server = serverError(json);
     const details = { status: response.status, ...(server.code ? { serverCode: server.code } : {}), ...(server.hint ? { serverHint: server.hint } : {}) };
     const message = server.message ?? `The presign service answered ${response.status}.`;
-    if (response.status === 401) throw new ServiceError('PRESIGN_UNAUTHORIZED', message, details);
+    if (response.status === 401) {
+      this.endpoint.onUnauthorized?.();
+      throw new ServiceError('PRESIGN_UNAUTHORIZED', message, details);
+    }
     if (response.status === 429) {
       throw new ServiceError('RATE_LIMITED', message, { ...details, retryAfterMs: retryAfterMs(response.header('retry-after')) });
     }
@@ -153,11 +175,14 @@ export interface ResolveEndpointOptions {
   readonly settings?: { readonly presignUrl: string; readonly token: string } | undefined;
   readonly transport: Transport;
   readonly signal?: AbortSignal | undefined;
+  /** The signed-in OpenID Connect session, for a server that accepts OIDC access tokens. */
+  readonly oidc?: AccessTokenSource | undefined;
 }
 
 interface PublicConfig {
   presignUrl?: string;
   defaultToken?: string | null;
+  oidc?: OidcSignInConfig | null;
   checksumSha256?: boolean;
   maxObjectsPerRequest?: number;
   maxObjectBytes?: number;
@@ -175,7 +200,20 @@ async function readConfig(url: string, transport: Transport, signal: AbortSignal
     ...(typeof json.checksumSha256 === 'boolean' ? { checksumSha256: json.checksumSha256 } : {}),
     ...(positive(json.maxObjectsPerRequest) ? { maxObjectsPerRequest: positive(json.maxObjectsPerRequest)! } : {}),
     ...(positive(json.maxObjectBytes) ? { maxObjectBytes: positive(json.maxObjectBytes)! } : {}),
+    ...(parseOidc(json.oidc) !== undefined ? { oidc: parseOidc(json.oidc)! } : {}),
   };
+}
+
+function parseOidc(value: unknown): OidcSignInConfig | null | undefined {
+  if (value === null) return null;
+  if (!isRecord(value) || typeof value.issuer !== 'string' || typeof value.clientId !== 'string' || typeof value.scopes !== 'string') return undefined;
+  return { issuer: value.issuer, clientId: value.clientId, scopes: value.scopes, resource: typeof value.resource === 'string' ? value.resource : null };
+}
+
+/** The app server's OpenID Connect sign-in settings (GET /api/config), or null when it has none. */
+export async function readSignInConfig(origin: string, transport: Transport, signal?: AbortSignal): Promise<OidcSignInConfig | null> {
+  const config = await readConfig(absoluteUrl('/api/config', origin), transport, signal);
+  return config?.oidc ?? null;
 }
 
 function absoluteUrl(value: string, base: string): string {
@@ -220,6 +258,21 @@ export async function resolveCloudEndpoint(options: ResolveEndpointOptions): Pro
   const config = await readConfig(configUrl, transport, signal);
   if (config === undefined) {
     throw new ServiceError('PRESIGN_UNAVAILABLE', 'The app server did not provide its cloud configuration (GET /api/config).', { url: configUrl });
+  }
+  const oidc = config.oidc;
+  if (typeof config.defaultToken !== 'string' && oidc != null && config.presignUrl !== undefined) {
+    // Sign-in with OpenID Connect: every request asks the session for a current access token.
+    if (options.oidc === undefined) throw new ServiceError('SIGN_IN_REQUIRED', 'This server needs you to sign in.', {}, { retryable: false });
+    const source = options.oidc;
+    return {
+      presignUrl: absoluteUrl(config.presignUrl, configUrl),
+      token: '',
+      accessToken: () => source.accessToken(oidc),
+      onUnauthorized: () => source.forgetAccessToken(),
+      checksumSha256: config.checksumSha256 ?? false,
+      maxObjectsPerRequest: config.maxObjectsPerRequest ?? DEFAULT_LIMITS.maxObjectsPerRequest,
+      maxObjectBytes: config.maxObjectBytes ?? DEFAULT_LIMITS.maxObjectBytes,
+    };
   }
   if (typeof config.defaultToken !== 'string' || config.presignUrl === undefined) {
     throw new ServiceError('CLOUD_NOT_CONFIGURED', 'This server has no default access token; a presign service and token must be set.', {}, { retryable: false });

@@ -18,6 +18,10 @@ import { EngineClient } from './engine-client.js';
 import { indexedDbCopiesBlobs, sweepScratch } from './scratch-files.js';
 import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
 import { KeyVault } from './key-vault.js';
+import { OidcSession } from './oidc-session.js';
+import { readSignInConfig, type OidcSignInConfig } from './presign-client.js';
+import { defaultTransport } from './default-transport.js';
+import { ServiceError } from './service-error.js';
 import { KeyVaultError } from './key-vault-error.js';
 import type { OutboxRunner } from './outbox-runner.js';
 import { deleteRecord as queueRecordDeletion, fetchFragments, notifyOutbox, storeProtectedRecord } from './record-store.js';
@@ -46,6 +50,7 @@ export class Vault {
     readonly keys: KeyVault,
     private readonly engine: EngineClient,
     private readonly runner: OutboxRunner,
+    private readonly oidc: OidcSession,
   ) {
     for (const type of ['progress', 'record-synced', 'failed'] as const) runner.on(type, () => this.changed());
   }
@@ -53,11 +58,12 @@ export class Vault {
   static async create(): Promise<Vault> {
     const db = await openVaultDb();
     const keys = new KeyVault(idbKeyStore(db));
-    // A configured token is sealed under the vault key: with a passphrase lock, uploads wait for the unlock.
-    const runner = startOutboxRunner({ db, secrets: keys });
+    const oidc = new OidcSession(db, keys);
+    // A configured token or a sign-in is sealed under the vault key: with a passphrase lock, uploads wait for the unlock.
+    const runner = startOutboxRunner({ db, secrets: keys, oidc });
     // Scratch files left by a tab that closed or crashed mid-protect (see scratch-files.ts).
     void sweepScratch();
-    return new Vault(db, keys, new EngineClient(undefined, { warm: true }), runner);
+    return new Vault(db, keys, new EngineClient(undefined, { warm: true }), runner, oidc);
   }
 
   /** Called on any change of the catalog or of sync states; returns an unsubscribe function. */
@@ -79,6 +85,7 @@ export class Vault {
 
   lock(): void {
     this.keys.lock();
+    this.oidc.lock();
     // A large opened file is plaintext in a scratch file: locking removes it with the keys.
     void this.engine.releaseScratch(this.openedScratch);
     this.openedScratch = undefined;
@@ -194,7 +201,7 @@ export class Vault {
     try {
       const fragments = await fetchFragments(recordId, recordKey, key.n, {
         db: this.db,
-        engine: () => connectTransferEngine({ db: this.db, signal: options.signal, secrets: this.keys }),
+        engine: () => connectTransferEngine({ db: this.db, signal: options.signal, secrets: this.keys, oidc: this.oidc }),
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ phase: 'download', ...p }),
       });
@@ -288,6 +295,47 @@ export class Vault {
 
   async saveCloudSettings(settings: { readonly presignUrl: string; readonly token: string } | undefined): Promise<void> {
     await updateCloudSettings(this.db, settings ?? null, this.keys, this.runner);
+  }
+
+  /** How this app's server signs people in (OpenID Connect), or null when it does not. */
+  signInConfig(): Promise<OidcSignInConfig | null> {
+    return readSignInConfig(location.origin, defaultTransport());
+  }
+
+  async signedIn(): Promise<boolean> {
+    const config = await this.signInConfig();
+    return config !== null && (await this.oidc.signedIn(config));
+  }
+
+  /** The identity provider's address to send the person to (the app comes back to its root). */
+  async beginSignIn(): Promise<string> {
+    const config = await this.signInConfig();
+    if (config === null) throw new ServiceError('CLOUD_NOT_CONFIGURED', 'This server does not sign people in.', {}, { retryable: false });
+    return this.oidc.beginSignIn(config, `${location.origin}/`);
+  }
+
+  /**
+   * When the page is the provider sending the person back: finishes the sign-in (the vault must be
+   * unlocked), cleans the URL, and lets uploads that waited for it go on. Returns whether it did.
+   */
+  async completeSignInIfReturning(): Promise<boolean> {
+    const url = new URL(location.href);
+    if (!this.oidc.isCallback(url)) return false;
+    history.replaceState(null, '', `${location.pathname}#/settings`);
+    const config = await this.signInConfig();
+    if (config === null) throw new ServiceError('CLOUD_NOT_CONFIGURED', 'This server does not sign people in.', {}, { retryable: false });
+    await this.oidc.completeSignIn(config, url);
+    await retryFailedEntries(this.db, Date.now());
+    this.runner.reconfigure();
+    this.changed();
+    return true;
+  }
+
+  async signOut(): Promise<void> {
+    const config = await this.signInConfig();
+    if (config !== null) await this.oidc.signOut(config);
+    this.runner.reconfigure();
+    this.changed();
   }
 
   async storageReport(): Promise<StorageReport> {

@@ -122,8 +122,17 @@ export interface KeyValues {
 }
 export type KeyName = keyof KeyValues;
 
+/** An OpenID Connect session: its tokens (access, refresh, expiry) sealed under the vault key. */
+export interface OidcSessionSettings {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly sealed: SealedBytes;
+  readonly updatedAt: number;
+}
+
 export interface SettingsValues {
   cloud: CloudSettings;
+  'oidc-session': OidcSessionSettings;
 }
 export type SettingsKey = keyof SettingsValues;
 

@@ -117,6 +117,8 @@ export class AppShell extends LitElement {
   @state() private locked = false;
   @state() private unlockError = '';
   @state() private ready = false;
+  /** A message for the whole app (e.g. how a sign-in ended). */
+  @state() private notice = '';
   private readonly onHash = () => {
     this.route = parseRoute(location.hash);
     if (this.route.view !== 'open') this.openRecordId = '';
@@ -141,8 +143,22 @@ export class AppShell extends LitElement {
   private async start() {
     const vault = await getVault();
     this.locked = await vault.keys.hasPassphrase();
-    if (!this.locked) await vault.unlock();
+    if (!this.locked) {
+      await vault.unlock();
+      await this.finishSignIn();
+    }
     this.ready = true;
+  }
+
+  /** Back from the identity provider: the sign-in is completed once the vault is unlocked (its tokens are sealed). */
+  private async finishSignIn() {
+    try {
+      if (await (await getVault()).completeSignInIfReturning()) this.notice = 'Signed in. Uploads continue by themselves.';
+    } catch (error) {
+      const view = describeError(error);
+      this.notice = `${view.title} ${view.hint}`;
+    }
+    this.route = parseRoute(location.hash);
   }
 
   private async unlock(e: Event) {
@@ -152,6 +168,7 @@ export class AppShell extends LitElement {
       await (await getVault()).unlock(input?.value ?? '');
       this.locked = false;
       this.unlockError = '';
+      await this.finishSignIn();
     } catch (error) {
       const view = describeError(error);
       this.unlockError = `${view.title} ${view.hint}`;
@@ -194,7 +211,10 @@ export class AppShell extends LitElement {
             <nav aria-label="Main">
               ${TABS.map((t) => html`<a href="#/${t.view}" aria-current=${this.route.view === t.view ? 'page' : 'false'} @click=${() => (this.openRecordId = '')}>${t.label}</a>`)}
             </nav>
-            <main>${this.ready ? this.renderView() : html`<p class="muted">Starting…</p>`}</main>
+            <main>
+              ${this.notice ? html`<p class="card" role="status" data-notice>${this.notice}</p>` : nothing}
+              ${this.ready ? this.renderView() : html`<p class="muted">Starting…</p>`}
+            </main>
           `}
       <ev-pwa-notices></ev-pwa-notices>
     `;

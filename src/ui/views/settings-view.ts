@@ -25,6 +25,8 @@ export class SettingsView extends LitElement {
   @state() private backupPassphrase = '';
   @state() private backupFile: File | undefined;
   @state() private backupBusy = false;
+  /** null: this server does not sign people in; otherwise whether this device is signed in. */
+  @state() private account: { signedIn: boolean; issuer: string } | null = null;
 
   override connectedCallback() {
     super.connectedCallback();
@@ -39,6 +41,23 @@ export class SettingsView extends LitElement {
     this.token = cloud?.token ?? '';
     this.storage = await vault.storageReport();
     this.hasPassphrase = await vault.keys.hasPassphrase();
+    const signIn = await vault.signInConfig().catch(() => null);
+    this.account = signIn === null ? null : { signedIn: await vault.signedIn().catch(() => false), issuer: signIn.issuer };
+  }
+
+  private async signIn() {
+    try {
+      location.assign(await (await getVault()).beginSignIn());
+    } catch (error) {
+      const view = describeError(error);
+      this.message = `${view.title} ${view.hint}`;
+    }
+  }
+
+  private async signOut() {
+    await (await getVault()).signOut();
+    this.message = 'Signed out on this device.';
+    await this.load();
   }
 
   private async saveCloud(e: Event) {
@@ -128,6 +147,15 @@ export class SettingsView extends LitElement {
     return html`
       <h2>Settings</h2>
       ${this.message ? html`<p role="status">${this.message}</p>` : nothing}
+      ${this.account === null
+        ? nothing
+        : html`<section class="card" data-account=${this.account.signedIn ? 'signed-in' : 'signed-out'}>
+            <h3>Account</h3>
+            <p class="muted">${this.account.signedIn ? `Signed in with ${new URL(this.account.issuer).host}.` : `Sign in with ${new URL(this.account.issuer).host} to upload and fetch records.`}</p>
+            ${this.account.signedIn
+              ? html`<button type="button" class="secondary" @click=${this.signOut}>Sign out</button>`
+              : html`<button type="button" @click=${this.signIn}>Sign in</button>`}
+          </section>`}
       <form class="card" @submit=${this.saveCloud}>
         <h3>Cloud storage</h3>
         <p class="muted">${this.usingDefault ? 'Using this server’s storage.' : 'Using your own presign service.'} Only encrypted fragments are ever sent.</p>
