@@ -28,6 +28,8 @@ export interface LocalS3Options {
   allowedOrigins: readonly string[];
   /** Largest upload the guard lets through. */
   maxObjectBytes: number;
+  /** Upload bytes the guard holds in memory at once (default max(256 MiB, 2 × maxObjectBytes)). */
+  maxBufferedBytes?: number;
   /** Extra Host values to answer to (a reverse proxy in front that keeps its own Host); the store's own address is always allowed. */
   extraHosts?: readonly string[];
   /** Print s3rver's request log. */
@@ -111,7 +113,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
   const allowedHosts = new Set<string>();
   const guard = createS3Guard(
-    { bucket: options.bucket, allowedHosts, accessKeyId: credentials.accessKeyId, maxObjectBytes: options.maxObjectBytes },
+    { bucket: options.bucket, allowedHosts, accessKeyId: credentials.accessKeyId, maxObjectBytes: options.maxObjectBytes, ...(options.maxBufferedBytes !== undefined ? { maxBufferedBytes: options.maxBufferedBytes } : {}) },
     socketPath,
     options.log,
   );

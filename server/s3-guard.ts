@@ -24,6 +24,8 @@ export interface S3GuardPolicy {
   /** The access key id presigned URLs must be made with. */
   accessKeyId: string;
   maxObjectBytes: number;
+  /** Upload bytes held in memory at once (bodies are hashed before the store sees them); more waits (503 SlowDown). */
+  maxBufferedBytes?: number;
   now?: () => number;
 }
 
@@ -155,6 +157,7 @@ function sendGuardError(res: ServerResponse, error: S3GuardError, head: boolean)
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xmlEscape(error.code)}</Code><Message>${xmlEscape(error.message)}</Message><Hint>${xmlEscape(error.hint)}</Hint></Error>`;
   res.writeHead(error.status, {
     ...SECURITY_HEADERS,
+    ...(error.status === 503 ? { 'retry-after': '1' } : {}),
     'content-type': 'application/xml',
     'content-length': String(Buffer.byteLength(body)),
     'cache-control': 'no-store',
@@ -189,25 +192,42 @@ function readBody(req: IncomingMessage, size: number): Promise<Buffer> {
  * the signed ones.
  */
 export function createS3Guard(policy: S3GuardPolicy, upstreamSocket: string, log: (line: string) => void = () => {}) {
+  const maxBuffered = policy.maxBufferedBytes ?? Math.max(256 * 1024 * 1024, 2 * policy.maxObjectBytes);
+  let buffered = 0;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    let body: Buffer | undefined;
+    let reserved = 0;
     try {
-      const checked = checkS3Request(req, policy);
-      if (checked.upload !== undefined) {
-        body = await readBody(req, checked.upload.size);
-        if (createHash('sha256').update(body).digest('base64') !== checked.upload.sha256) {
-          throw new S3GuardError(400, 'BadDigest', 'The SHA-256 of the bytes does not match the signed x-amz-checksum-sha256.', 'Upload exactly the bytes that were presigned.');
+      let body: Buffer | undefined;
+      try {
+        const checked = checkS3Request(req, policy);
+        if (checked.upload !== undefined) {
+          if (buffered > 0 && buffered + checked.upload.size > maxBuffered) {
+            throw new S3GuardError(503, 'SlowDown', 'Too many uploads at once.', 'Retry in a moment (clients retry 503 by themselves).');
+          }
+          // Held until the store has the bytes.
+          reserved = checked.upload.size;
+          buffered += reserved;
+          body = await readBody(req, checked.upload.size);
+          if (createHash('sha256').update(body).digest('base64') !== checked.upload.sha256) {
+            throw new S3GuardError(400, 'BadDigest', 'The SHA-256 of the bytes does not match the signed x-amz-checksum-sha256.', 'Upload exactly the bytes that were presigned.');
+          }
         }
+      } catch (error) {
+        if (error instanceof S3GuardError) {
+          sendGuardError(res, error, req.method === 'HEAD');
+          if (!req.complete) req.resume();
+          return;
+        }
+        throw error;
       }
-    } catch (error) {
-      if (error instanceof S3GuardError) {
-        sendGuardError(res, error, req.method === 'HEAD');
-        if (!req.complete) req.resume();
-        return;
-      }
-      throw error;
+      await forward(req, res, body);
+    } finally {
+      buffered -= reserved;
     }
-    await new Promise<void>((resolve) => {
+  };
+
+  function forward(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
       const upstream = httpRequest({ socketPath: upstreamSocket, method: req.method, path: req.url, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...SECURITY_HEADERS });
         answer.pipe(res);
@@ -225,5 +245,5 @@ export function createS3Guard(policy: S3GuardPolicy, upstreamSocket: string, log
       });
       upstream.end(body);
     });
-  };
+  }
 }

@@ -219,6 +219,49 @@ describe('the embedded S3 behind its guard', () => {
   });
 });
 
+describe('the guard holds a bounded number of upload bytes at once', () => {
+  it('answers 503 SlowDown with Retry-After beyond its budget, and lets uploads through again after', async () => {
+    const temp = await makeTempDir('guard-budget');
+    const { startLocalS3 } = await import('../../server/local-s3.js');
+    const store = await startLocalS3({ host: '127.0.0.1', port: 0, dataDir: `${temp.path}/s3`, bucket: 'ehr-vault', allowedOrigins: ['http://127.0.0.1:1'], maxObjectBytes: 4096, verbose: false, maxBufferedBytes: 1000 });
+    const signer = createPresigner({ endpoint: store.endpoint, region: 'us-east-1', bucket: 'ehr-vault', forcePathStyle: true, credentials: store.credentials });
+    try {
+      const sign = async (bytes: Uint8Array) => {
+        const name = fragmentName();
+        return { name, ...(await signer.presign('put', `users/u/fragments/${name}`, { name, size: bytes.length, sha256: sha256Base64(bytes) }, { expiresInSeconds: 60, signingDate: new Date() })) };
+      };
+      // A slow upload holds 800 bytes of the budget of 1000...
+      const slow = randomBytes(800);
+      const { request } = await import('node:http');
+      const signedSlow = await sign(slow);
+      const slowUrl = new URL(signedSlow.url);
+      const held = request({ host: slowUrl.hostname, port: slowUrl.port, method: 'PUT', path: `${slowUrl.pathname}${slowUrl.search}`, headers: { ...signedSlow.headers, 'content-length': String(slow.length) } });
+      const heldAnswer = new Promise<number>((resolve, reject) => {
+        held.on('response', (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        });
+        held.on('error', reject);
+      });
+      held.write(slow.subarray(0, 100));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // ... so another one of 300 waits its turn.
+      const other = randomBytes(300);
+      const refused = await send(await sign(other), other);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(await refused.text()).toContain('<Code>SlowDown</Code>');
+      held.end(slow.subarray(100));
+      expect(await heldAnswer).toBe(200);
+      expect((await send(await sign(other), other)).status).toBe(200);
+    } finally {
+      signer.destroy();
+      await store.close();
+      await temp.remove();
+    }
+  });
+});
+
 describe('checkS3Request', () => {
   const policy: S3GuardPolicy = { bucket: 'b', allowedHosts: new Set(['127.0.0.1:4568']), accessKeyId: 'EHRVKEY', maxObjectBytes: 100, now: () => Date.UTC(2030, 0, 1, 0, 0, 30) };
   const signed = (extra = '', signedHeaders = 'host') =>
