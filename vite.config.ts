@@ -1,10 +1,25 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
+import { connectSourcesFromEnv, headersFile, injectCspMeta } from './server/static-build.js';
+
+/** The CSP travels with dist/: a meta policy in index.html and a _headers file (server/static-build.ts). */
+function staticCsp(): Plugin {
+  const connectSrc = connectSourcesFromEnv(process.env.EHRV_CONNECT_SRC);
+  return {
+    name: 'ehrv-static-csp',
+    apply: 'build',
+    transformIndexHtml: { order: 'post', handler: (html) => injectCspMeta(html, connectSrc) },
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: '_headers', source: headersFile(connectSrc) });
+    },
+  };
+}
 
 export default defineConfig({
   build: {
     target: 'es2022',
-    sourcemap: true,
+    // No source maps in the production build (they would be served with it); EHRV_SOURCEMAP=1 for debugging.
+    sourcemap: process.env.EHRV_SOURCEMAP === '1',
   },
   worker: {
     format: 'es',
@@ -24,6 +39,7 @@ export default defineConfig({
     ],
   },
   plugins: [
+    staticCsp(),
     VitePWA({
       // The page registers the worker itself (src/pwa/register.ts) so updates can wait for consent.
       injectRegister: false,

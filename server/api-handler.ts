@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './api-error.js';
 import { checkHost, handleCors, type OriginPolicy } from './api-cors.js';
 import { authenticate } from './bearer-auth.js';
+import type { OidcVerifier } from './oidc-auth.js';
 import { objectKey } from './object-key.js';
 import type { PresignRequest } from './presign-request.js';
 import type { Presigner } from './s3-presigner.js';
@@ -21,11 +22,17 @@ export interface PublicConfig {
   /** Whether PUT URLs bind a client-supplied SHA-256 that the store verifies. */
   checksumSha256: boolean;
   storage: 'embedded' | 'external';
+  /** OpenID Connect sign-in for the app, when the service accepts OIDC access tokens. */
+  oidc: { issuer: string; clientId: string | null; scopes: string; resource: string | null } | null;
 }
 
 export interface ApiDependencies {
   tokens: TokenStore;
+  /** Verifies OpenID Connect access tokens (JWTs), when configured. */
+  oidc?: OidcVerifier | undefined;
   limiter: TokenBucketLimiter;
+  /** Failed token checks per client address (wrong or expired tokens): guessing is slowed down. */
+  authFailures: TokenBucketLimiter;
   presigner: Presigner;
   parseRequest: (body: unknown) => PresignRequest;
   originPolicy: OriginPolicy;
@@ -47,7 +54,22 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
   const now = deps.now ?? Date.now;
 
   async function presign(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const identity = authenticate(req, deps.tokens);
+    // Per address, not per token: a guesser changes the token every time. Checked before the token is,
+    // so a throttled address learns nothing about its guesses (even a right one gets 429).
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const throttled = deps.authFailures.peek(address);
+    if (!throttled.allowed) {
+      throw new ApiError(429, 'AUTH_THROTTLED', 'Too many requests with a wrong or expired token from this address.',
+        `Wait ${throttled.retryAfterSeconds} s (see Retry-After), then sign in again or check the token.`,
+        { 'retry-after': String(throttled.retryAfterSeconds) });
+    }
+    let identity;
+    try {
+      identity = await authenticate(req, deps.tokens, deps.oidc);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'INVALID_TOKEN') deps.authFailures.take(address);
+      throw error;
+    }
     const decision = deps.limiter.take(identity.tokenId);
     if (!decision.allowed) {
       throw new ApiError(429, 'RATE_LIMITED', 'Too many presign requests for this token.',

@@ -48,7 +48,9 @@ export function stackOptionsFromEnv(env: Env = process.env, cwd: string = proces
   set('bucket', text(env, 'S3_BUCKET'));
   set('presignExpiresSeconds', number(env, 'PRESIGN_EXPIRES_SECONDS'));
   set('appOrigins', text(env, 'APP_ORIGIN')?.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''));
-  set('checksumSha256', boolean(env, 'S3_CHECKSUM_SHA256'));
+  if (boolean(env, 'S3_CHECKSUM_SHA256') === false) {
+    throw new ConfigError('S3_CHECKSUM_SHA256=false is no longer supported: every upload URL binds the SHA-256 of its bytes (use a store that verifies x-amz-checksum-sha256)');
+  }
   set('maxBodyBytes', number(env, 'MAX_BODY_BYTES'));
   set('maxObjectsPerRequest', number(env, 'MAX_OBJECTS_PER_REQUEST'));
   set('maxObjectBytes', number(env, 'MAX_OBJECT_BYTES'));
@@ -56,6 +58,9 @@ export function stackOptionsFromEnv(env: Env = process.env, cwd: string = proces
   const burst = number(env, 'RATE_LIMIT_BURST');
   const perSecond = number(env, 'RATE_LIMIT_PER_SECOND');
   if (burst !== undefined || perSecond !== undefined) options.rateLimit = { burst: burst ?? 60, perSecond: perSecond ?? 2 };
+  const failureBurst = number(env, 'AUTH_FAILURE_BURST');
+  const failurePerSecond = number(env, 'AUTH_FAILURES_PER_SECOND');
+  if (failureBurst !== undefined || failurePerSecond !== undefined) options.authFailureLimit = { burst: failureBurst ?? 20, perSecond: failurePerSecond ?? 0.2 };
 
   const inline = text(env, 'EHRV_TOKENS');
   const file = text(env, 'EHRV_TOKENS_FILE');
@@ -63,6 +68,28 @@ export function stackOptionsFromEnv(env: Env = process.env, cwd: string = proces
   if (inline !== undefined) set('tokens', parseTokenMapJson(inline, 'EHRV_TOKENS'));
   if (file !== undefined) set('tokens', wrap('EHRV_TOKENS_FILE', () => readTokenMapFile(resolve(cwd, file))));
   set('devToken', text(env, 'EHRV_DEV_TOKEN'));
+
+  const issuer = text(env, 'OIDC_ISSUER');
+  if (issuer !== undefined) {
+    const audience = text(env, 'OIDC_AUDIENCE');
+    if (audience === undefined) throw new ConfigError('OIDC_AUDIENCE is required with OIDC_ISSUER');
+    const oidc: NonNullable<StackOptions['oidc']> = { issuer, audience: audience.split(',').map((a) => a.trim()).filter((a) => a !== '') };
+    const userClaim = text(env, 'OIDC_USER_CLAIM');
+    const algorithms = text(env, 'OIDC_ALGORITHMS');
+    const tolerance = number(env, 'OIDC_CLOCK_TOLERANCE_SECONDS');
+    const jwksUri = text(env, 'OIDC_JWKS_URI');
+    const clientId = text(env, 'OIDC_CLIENT_ID');
+    const scopes = text(env, 'OIDC_SCOPES');
+    const resource = text(env, 'OIDC_RESOURCE');
+    if (userClaim !== undefined) oidc.userClaim = userClaim;
+    if (algorithms !== undefined) oidc.algorithms = algorithms.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    if (tolerance !== undefined) oidc.clockToleranceSeconds = tolerance;
+    if (jwksUri !== undefined) oidc.jwksUri = jwksUri;
+    if (clientId !== undefined) oidc.clientId = clientId;
+    if (scopes !== undefined) oidc.scopes = scopes;
+    if (resource !== undefined) oidc.resource = resource;
+    options.oidc = oidc;
+  }
 
   const endpoint = text(env, 'S3_ENDPOINT');
   if (endpoint !== undefined) {

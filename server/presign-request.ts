@@ -7,9 +7,9 @@ export type Operation = (typeof OPERATIONS)[number];
 
 export interface PresignObject {
   name: string;
-  /** Base64 SHA-256 of the exact bytes to upload (put only). */
+  /** Base64 SHA-256 of the exact bytes to upload (put only, required there); signed as x-amz-checksum-sha256. */
   sha256?: string | undefined;
-  /** Exact byte length of the upload (put only); signed as Content-Length. */
+  /** Exact byte length of the upload (put only, required there); signed as Content-Length. */
   size?: number | undefined;
 }
 
@@ -44,7 +44,13 @@ function buildSchema(limits: PresignLimits) {
           ctx.addIssue({ code: 'custom', path: ['objects', index, 'name'], message: `duplicate name ${object.name}`, params: { apiCode: 'DUPLICATE_OBJECT_NAME' } });
         }
         seen.add(object.name);
-        if (request.operation !== 'put') {
+        if (request.operation === 'put') {
+          for (const field of ['sha256', 'size'] as const) {
+            if (object[field] === undefined) {
+              ctx.addIssue({ code: 'custom', path: ['objects', index, field], message: `"${field}" is required with operation "put"`, params: { apiCode: 'FIELD_REQUIRED' } });
+            }
+          }
+        } else {
           for (const field of ['sha256', 'size'] as const) {
             if (object[field] !== undefined) {
               ctx.addIssue({ code: 'custom', path: ['objects', index, field], message: `"${field}" is only allowed with operation "put"`, params: { apiCode: 'FIELD_NOT_ALLOWED' } });
@@ -70,7 +76,9 @@ function toApiError(issue: z.core.$ZodIssue, limits: PresignLimits): ApiError {
     const apiCode = (issue.params as { apiCode?: string } | undefined)?.apiCode ?? 'INVALID_REQUEST';
     const hint = apiCode === 'DUPLICATE_OBJECT_NAME'
       ? 'List each object name once per request.'
-      : 'Send "sha256" and "size" only when presigning uploads ("operation": "put").';
+      : apiCode === 'FIELD_REQUIRED'
+        ? 'Every upload binds its bytes: send "size" (exact byte length) and "sha256" (base64 SHA-256 of the bytes) for each object.'
+        : 'Send "sha256" and "size" only when presigning uploads ("operation": "put").';
     return fail(apiCode, issue.message, hint);
   }
   if (issue.code === 'unrecognized_keys') {

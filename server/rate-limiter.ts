@@ -29,15 +29,32 @@ export class TokenBucketLimiter {
   }
 
   take(key: string): RateLimitDecision {
+    return this.decide(key, true);
+  }
+
+  /** Whether `take` would be allowed now, without spending anything. */
+  peek(key: string): RateLimitDecision {
+    return this.decide(key, false);
+  }
+
+  private decide(key: string, spend: boolean): RateLimitDecision {
     const { burst, perSecond } = this.options;
     const now = this.now();
     const bucket = this.buckets.get(key) ?? { tokens: burst, updatedAt: now };
     const elapsedSeconds = Math.max(0, now - bucket.updatedAt) / 1000;
     bucket.tokens = Math.min(burst, bucket.tokens + elapsedSeconds * perSecond);
     bucket.updatedAt = now;
-    this.buckets.set(key, bucket);
+    if (bucket.tokens >= burst) {
+      // A full bucket is the default state: forget it, so the map holds only keys that spent something.
+      this.buckets.delete(key);
+    } else {
+      this.buckets.set(key, bucket);
+    }
     if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+      if (spend) {
+        bucket.tokens -= 1;
+        this.buckets.set(key, bucket);
+      }
       return { allowed: true, retryAfterSeconds: 0 };
     }
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond)) };

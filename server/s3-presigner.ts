@@ -16,11 +16,6 @@ export interface S3Target {
   forcePathStyle: boolean;
   /** Static credentials; when absent the AWS SDK default chain (env, profile, role) is used. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined } | undefined;
-  /**
-   * Sign x-amz-checksum-sha256 into PUT URLs when the client supplies a digest, so the store
-   * rejects bytes that do not match. Enable only for endpoints that verify it.
-   */
-  checksumSha256: boolean;
 }
 
 export type HttpMethod = 'PUT' | 'GET' | 'HEAD' | 'DELETE';
@@ -63,12 +58,14 @@ export function createPresigner(target: S3Target): Presigner {
   function command(operation: Operation, Key: string, object: PresignObject) {
     switch (operation) {
       case 'put':
+        if (object.size === undefined || object.sha256 === undefined) throw new Error('presign: a put needs size and sha256');
         return new PutObjectCommand({
           Bucket,
           Key,
           // Signed as Content-Length: the store rejects a body of any other size.
-          ...(object.size !== undefined ? { ContentLength: object.size } : {}),
-          ...(target.checksumSha256 && object.sha256 !== undefined ? { ChecksumSHA256: object.sha256 } : {}),
+          ContentLength: object.size,
+          // Signed as x-amz-checksum-sha256: the store rejects other bytes.
+          ChecksumSHA256: object.sha256,
         });
       case 'get':
         return new GetObjectCommand({ Bucket, Key });
@@ -80,7 +77,7 @@ export function createPresigner(target: S3Target): Presigner {
   }
 
   async function presign(operation: Operation, key: string, object: PresignObject, timing: PresignTiming): Promise<PresignedRequest> {
-    const signChecksum = operation === 'put' && target.checksumSha256 && object.sha256 !== undefined;
+    const signChecksum = operation === 'put' && object.sha256 !== undefined;
     const url = await getSignedUrl(client, command(operation, key, object), {
       expiresIn: timing.expiresInSeconds,
       signingDate: timing.signingDate,

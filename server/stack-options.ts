@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './http-server.js';
+import { resolveOidcOptions, type OidcOptions, type ResolvedOidcOptions } from './oidc-auth.js';
 import { DEV_USER_ID, generateDevToken, validateTokenMap, type TokenMap } from './token-store.js';
 
 /** An S3-compatible store reached over the network (AWS S3, MinIO, Ceph RGW, R2, ...). */
@@ -22,6 +23,8 @@ export interface LocalS3Settings {
   /** Default <repo>/.data/s3. */
   dataDir?: string;
   verbose?: boolean;
+  /** Extra Host values the embedded store answers to (a reverse proxy in front that keeps its own Host). */
+  extraHosts?: string[];
 }
 
 export interface StackOptions {
@@ -38,19 +41,22 @@ export interface StackOptions {
   tokens?: TokenMap;
   /** A development token for user "dev", also served by GET /api/config. */
   devToken?: string;
+  /** Accept OpenID Connect access tokens (JWTs) from this issuer. No dev token is generated then. */
+  oidc?: OidcOptions;
   /** Lifetime of presigned URLs. Default 900 s. */
   presignExpiresSeconds?: number;
   /**
    * Extra browser origins allowed to use the API and the embedded bucket (the app's own origins are
-   * always allowed). Default: the Vite dev and preview servers on 127.0.0.1/localhost:5173/4173.
+   * always allowed). Default: none. (Any local dev server on a listed origin could read the dev token
+   * from /api/config: list the Vite dev server explicitly, e.g. APP_ORIGIN=http://127.0.0.1:5173.)
    */
   appOrigins?: string[];
   rateLimit?: { burst: number; perSecond: number };
+  /** Wrong or expired tokens allowed per client address: `burst` at once, refilled at `perSecond`. Default 20, 0.2/s. */
+  authFailureLimit?: { burst: number; perSecond: number };
   maxBodyBytes?: number;
   maxObjectsPerRequest?: number;
   maxObjectBytes?: number;
-  /** Sign x-amz-checksum-sha256 into PUT URLs. Default: true for external stores, false for the embedded one (s3rver does not verify it). */
-  checksumSha256?: boolean;
   /** Slow-client limits of the app + API server. Default: headers 10 s, whole request 30 s, idle keep-alive 5 s. */
   httpTimeouts?: Partial<HttpTimeouts>;
   log?: (line: string) => void;
@@ -62,22 +68,22 @@ export interface ResolvedStackOptions {
   distDir: string;
   bucket: string;
   external: (Required<Pick<ExternalS3Options, 'endpoint' | 'region' | 'forcePathStyle'>> & ExternalS3Options) | undefined;
-  localS3: { port: number; dataDir: string; verbose: boolean };
+  localS3: { port: number; dataDir: string; verbose: boolean; extraHosts: string[] };
   tokens: TokenMap;
   devToken: string | null;
+  oidc: ResolvedOidcOptions | null;
   presignExpiresSeconds: number;
   appOrigins: string[];
   rateLimit: { burst: number; perSecond: number };
+  authFailureLimit: { burst: number; perSecond: number };
   maxBodyBytes: number;
   maxObjectsPerRequest: number;
   maxObjectBytes: number;
-  checksumSha256: boolean;
   httpTimeouts: HttpTimeouts;
   log: (line: string) => void;
 }
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const DEFAULT_DEV_ORIGINS = ['http://127.0.0.1:5173', 'http://localhost:5173', 'http://127.0.0.1:4173', 'http://localhost:4173'];
 const MAX_PRESIGN_EXPIRY_SECONDS = 604_800;
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -140,7 +146,7 @@ function resolveHttpTimeouts(input: Partial<HttpTimeouts> = {}): HttpTimeouts {
 export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOptions {
   const tokens = validateTokenMap(options.tokens ?? {}, 'tokens');
   const hasTokens = Object.keys(tokens).length > 0;
-  const devToken = options.devToken ?? (hasTokens ? null : generateDevToken());
+  const devToken = options.devToken ?? (hasTokens || options.oidc !== undefined ? null : generateDevToken());
   if (devToken !== null) {
     validateTokenMap({ [devToken]: DEV_USER_ID }, 'dev token');
     if (Object.hasOwn(tokens, devToken)) throw new ConfigError('the dev token must differ from every configured token');
@@ -159,19 +165,27 @@ export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOp
       port: integer('S3 port', options.localS3?.port, 4568, 0, 65_535),
       dataDir: resolve(options.localS3?.dataDir ?? resolve(REPO_ROOT, '.data', 's3')),
       verbose: options.localS3?.verbose ?? false,
+      extraHosts: (options.localS3?.extraHosts ?? []).map((host) => {
+        if (!/^[a-z0-9.-]+(:\d{1,5})?$/i.test(host)) throw new ConfigError(`not a valid host: ${JSON.stringify(host)} (expected host[:port])`);
+        return host.toLowerCase();
+      }),
     },
     tokens,
     devToken,
+    oidc: options.oidc === undefined ? null : resolveOidcOptions(options.oidc),
     presignExpiresSeconds: integer('presign expiry (seconds)', options.presignExpiresSeconds, 900, 1, MAX_PRESIGN_EXPIRY_SECONDS),
-    appOrigins: (options.appOrigins ?? DEFAULT_DEV_ORIGINS).map(normalizeOrigin),
+    appOrigins: (options.appOrigins ?? []).map(normalizeOrigin),
     rateLimit: {
       burst: integer('rate limit burst', options.rateLimit?.burst, 60, 1, 1_000_000),
       perSecond: positive('rate limit per second', options.rateLimit?.perSecond, 2),
     },
+    authFailureLimit: {
+      burst: integer('auth failure burst', options.authFailureLimit?.burst, 20, 1, 1_000_000),
+      perSecond: positive('auth failures per second', options.authFailureLimit?.perSecond, 0.2),
+    },
     maxBodyBytes: integer('max body bytes', options.maxBodyBytes, 64 * 1024, 1024, 16 * 1024 * 1024),
     maxObjectsPerRequest: integer('max objects per request', options.maxObjectsPerRequest, 256, 1, 1000),
     maxObjectBytes: integer('max object bytes', options.maxObjectBytes, 64 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),
-    checksumSha256: options.checksumSha256 ?? external !== undefined,
     httpTimeouts: resolveHttpTimeouts(options.httpTimeouts),
     log: options.log ?? (() => {}),
   };

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_PREFIX, createApiHandler, type PublicConfig } from './api-handler.js';
 import { originPolicy } from './api-cors.js';
 import { closeServer, listen, type RequestHandler } from './http-server.js';
-import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3, type LocalS3 } from './local-s3.js';
+import { LOCAL_S3_REGION, startLocalS3, type LocalS3 } from './local-s3.js';
+import { createOidcVerifier } from './oidc-auth.js';
 import { createPresignRequestParser } from './presign-request.js';
 import { TokenBucketLimiter } from './rate-limiter.js';
 import { createPresigner, type Presigner, type S3Target } from './s3-presigner.js';
@@ -18,6 +19,8 @@ export interface Stack {
   s3Url: string;
   /** The development bearer token (user "dev"), or null when only configured tokens are accepted. */
   token: string | null;
+  /** The embedded store's signing key (random per start), or null with an external store. Secret: for tests and tools only. */
+  s3Credentials: { accessKeyId: string; secretAccessKey: string } | null;
   /** The resolved configuration (tokens included: keep it out of logs). */
   options: ResolvedStackOptions;
   close(): Promise<void>;
@@ -34,7 +37,6 @@ function s3Target(options: ResolvedStackOptions, localS3: LocalS3 | undefined): 
       credentials: external.accessKeyId !== undefined && external.secretAccessKey !== undefined
         ? { accessKeyId: external.accessKeyId, secretAccessKey: external.secretAccessKey, sessionToken: external.sessionToken }
         : undefined,
-      checksumSha256: options.checksumSha256,
     };
   }
   if (localS3 === undefined) throw new Error('no S3 store configured');
@@ -43,8 +45,7 @@ function s3Target(options: ResolvedStackOptions, localS3: LocalS3 | undefined): 
     region: LOCAL_S3_REGION,
     bucket: options.bucket,
     forcePathStyle: true,
-    credentials: { ...LOCAL_S3_CREDENTIALS },
-    checksumSha256: options.checksumSha256,
+    credentials: { ...localS3.credentials },
   };
 }
 
@@ -90,13 +91,17 @@ export async function startStack(input: StackOptions = {}): Promise<Stack> {
         dataDir: options.localS3.dataDir,
         bucket: options.bucket,
         allowedOrigins,
+        maxObjectBytes: options.maxObjectBytes,
+        extraHosts: options.localS3.extraHosts,
         verbose: options.localS3.verbose,
+        log: options.log,
       });
     }
     const target = s3Target(options, localS3);
     presigner = createPresigner(target);
     const s3Origin = await presigner.origin();
 
+    const oidc = options.oidc === null ? undefined : await createOidcVerifier(options.oidc);
     const tokens = createTokenStore(options.devToken === null ? options.tokens : { ...options.tokens, [options.devToken]: DEV_USER_ID });
     const publicConfig: PublicConfig = {
       presignUrl: '/api/presign',
@@ -104,12 +109,15 @@ export async function startStack(input: StackOptions = {}): Promise<Stack> {
       expiresInSeconds: options.presignExpiresSeconds,
       maxObjectsPerRequest: options.maxObjectsPerRequest,
       maxObjectBytes: options.maxObjectBytes,
-      checksumSha256: options.checksumSha256,
+      checksumSha256: true,
       storage: options.external === undefined ? 'embedded' : 'external',
+      oidc: oidc?.publicConfig ?? null,
     };
     const api = createApiHandler({
       tokens,
+      oidc,
       limiter: new TokenBucketLimiter(options.rateLimit),
+      authFailures: new TokenBucketLimiter(options.authFailureLimit),
       presigner,
       parseRequest: createPresignRequestParser({ maxObjects: options.maxObjectsPerRequest, maxObjectBytes: options.maxObjectBytes }),
       originPolicy: originPolicy(allowedOrigins),
@@ -117,10 +125,12 @@ export async function startStack(input: StackOptions = {}): Promise<Stack> {
       maxBodyBytes: options.maxBodyBytes,
       log: options.log,
     });
-    const files = createStaticHandler({ distDir: options.distDir, csp: contentSecurityPolicy([s3Origin]) });
+    // The app talks to the store and, to sign in, to the identity provider (discovery, token, revocation).
+    const connectOrigins = [s3Origin, ...(options.oidc !== null ? [new URL(options.oidc.issuer).origin] : [])];
+    const files = createStaticHandler({ distDir: options.distDir, csp: contentSecurityPolicy(connectOrigins) });
     dispatch = (req, res) => (isApiPath(req.url) ? api(req, res) : files(req, res));
 
-    return { appUrl, s3Url: target.endpoint, token: options.devToken, options, close };
+    return { appUrl, s3Url: target.endpoint, token: options.devToken, s3Credentials: localS3?.credentials ?? null, options, close };
   } catch (error) {
     await close().catch(() => {});
     throw error;

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   log(`  presign API   ${stack.appUrl}/api/presign (health: ${stack.appUrl}/api/health)`);
   log(`  object store  ${stack.s3Url} bucket "${options.bucket}" (${options.external ? 'external' : `embedded s3rver, data in ${options.localS3.dataDir}`})`);
   if (stack.token !== null) log(`  dev token     ${stack.token}  (user "dev"; also served at /api/config)`);
+  if (options.oidc !== null) log(`  sign-in       OpenID Connect, issuer ${options.oidc.issuer}, audience ${options.oidc.audience.join(', ')}`);
   if (!existsSync(join(options.distDir, 'index.html'))) {
     log(`  note          ${options.distDir} has no index.html: run \`npm run build\` (vite build), the app pages answer 503 until then`);
   }

@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { mimeTypeFor } from './mime-types.js';
 import { staticSecurityHeaders } from './security-headers.js';
+import { stripCspMeta } from './static-build.js';
 
 export interface StaticOptions {
   /** The built app (vite build output). */
@@ -68,7 +69,9 @@ export function createStaticHandler(options: StaticOptions): (req: IncomingMessa
     }
 
     let path = safePath(root, pathname);
-    if (path === undefined) {
+    // Source maps are never served (a build made with EHRV_SOURCEMAP=1 keeps them on disk only); nor is
+    // the static hosts' _headers file.
+    if (path === undefined || pathname.endsWith('.map') || pathname === '/_headers') {
       sendText(res, 404, 'text/plain; charset=utf-8', 'Not Found\n');
       return;
     }
@@ -85,6 +88,20 @@ export function createStaticHandler(options: StaticOptions): (req: IncomingMessa
       }
       path = indexPath;
       info = index;
+    }
+
+    if (path.endsWith('.html')) {
+      // The build's meta policy is a guess made without the store's address; the header is exact.
+      const body = stripCspMeta(await readFile(path, 'utf8'));
+      res.writeHead(200, {
+        ...baseHeaders,
+        'content-type': mimeTypeFor(path),
+        'content-length': String(Buffer.byteLength(body)),
+        'cache-control': 'no-cache',
+        'last-modified': info.mtime.toUTCString(),
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
     }
 
     res.writeHead(200, {

@@ -1,5 +1,5 @@
 import { fromBase64Url } from './bytes.js';
-import { InputInvalidError, ShareTextInvalidError } from './errors.js';
+import { ShareTextInvalidError } from './errors.js';
 import { decodeKeyText, encodeKeyText, KEY_TEXT_PREFIX } from './key-text.js';
 import { RECORD_ID_LENGTH } from './object-names.js';
 
@@ -42,11 +42,3 @@ export function decodeShareText(input: string): ShareInfo {
   return { recordId, recordKey: decodeKeyText(keyText) };
 }
 
-export function assertRecordId(recordId: string): void {
-  try {
-    if (fromBase64Url(recordId).length === RECORD_ID_LENGTH && recordId.length === 22) return;
-  } catch {
-    /* reported below */
-  }
-  throw new InputInvalidError('A record id is 22 base64url characters.', { recordId });
-}

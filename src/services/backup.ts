@@ -1,6 +1,7 @@
 import { asBufferSource, fromBase64Url, toBase64Url, utf8Decoder, utf8Encoder } from '../core/bytes.js';
 import { decodeShareText } from '../core/share-text.js';
-import { PASSPHRASE_ITERATIONS, PASSPHRASE_MIN_LENGTH } from './key-vault.js';
+import { PASSPHRASE_ITERATIONS } from './key-vault.js';
+import { requireStrongPassphrase } from './passphrase-strength.js';
 import { KeyVaultError } from './key-vault-error.js';
 
 /** One record in a backup: what is needed to find and open it again, and to show it in the list. */
@@ -31,9 +32,7 @@ async function backupKey(passphrase: string, salt: Uint8Array, iterations: numbe
  * fragments: those stay in the cloud, and the backup finds them again by their derived names.
  */
 export async function sealBackup(entries: readonly BackupEntry[], passphrase: string, iterations = PASSPHRASE_ITERATIONS): Promise<Blob> {
-  if (passphrase.normalize('NFC').length < PASSPHRASE_MIN_LENGTH) {
-    throw new KeyVaultError('PASSPHRASE_TOO_WEAK', `A backup passphrase needs at least ${PASSPHRASE_MIN_LENGTH} characters.`, 'Use a few unrelated words, and keep the passphrase apart from the backup file.');
-  }
+  await requireStrongPassphrase(passphrase, 'backup');
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const key = await backupKey(passphrase, salt, iterations, 'encrypt');

@@ -1,5 +1,7 @@
 import type { VaultDb } from '../storage/open-vault-db.js';
 import { clearCloudSettings, getCloudSettings, saveCloudSettings } from '../storage/settings-repository.js';
+import type { Sealed } from './key-vault.js';
+import type { AccessTokenSource } from './presign-client.js';
 import { defaultTransport } from './default-transport.js';
 import type { Transport } from './http-transport.js';
 import { OutboxRunner, type OutboxRunnerOptions } from './outbox-runner.js';
@@ -15,6 +17,37 @@ export interface CloudConnectionOptions {
   /** Tuning for the engine (concurrency, retries, timeouts). */
   readonly engine?: Partial<Omit<TransferEngineOptions, 'presigner' | 'transport'>> | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Opens the sealed token (the KeyVault); without it, or while it is locked, a configured service cannot be used. */
+  readonly secrets?: SecretSealer | undefined;
+  /** The OpenID Connect session, for a server that signs people in. */
+  readonly oidc?: AccessTokenSource | undefined;
+}
+
+/** Seals and opens named secrets under the vault key (KeyVault does). Throws VAULT_LOCKED while locked. */
+export interface SecretSealer {
+  readonly unlocked: boolean;
+  sealSecret(name: string, value: string): Promise<Sealed>;
+  openSecret(name: string, sealed: Sealed): Promise<string>;
+}
+
+const TOKEN_SECRET = 'presign-token';
+
+/**
+ * The presign service and token a person set, with the token unsealed; undefined for "the app's own
+ * server". A row from before tokens were sealed is sealed now (when the vault is unlocked).
+ */
+export async function readCloudSettings(db: VaultDb, secrets: SecretSealer | undefined): Promise<{ presignUrl: string; token: string } | undefined> {
+  const stored = await getCloudSettings(db);
+  if (stored === undefined) return undefined;
+  if (stored.sealedToken !== undefined) {
+    if (secrets === undefined) throw new ServiceError('CLOUD_NOT_CONFIGURED', 'The access token is sealed and no key vault was given to open it.', {}, { retryable: false });
+    return { presignUrl: stored.presignUrl, token: await secrets.openSecret(TOKEN_SECRET, stored.sealedToken) };
+  }
+  const legacy = stored.token ?? '';
+  if (secrets?.unlocked === true && legacy !== '') {
+    await saveCloudSettings(db, { presignUrl: stored.presignUrl, sealedToken: await secrets.sealSecret(TOKEN_SECRET, legacy), updatedAt: stored.updatedAt });
+  }
+  return { presignUrl: stored.presignUrl, token: legacy };
 }
 
 function defaultOrigin(): string {
@@ -28,8 +61,8 @@ function defaultOrigin(): string {
  */
 export async function connectTransferEngine(options: CloudConnectionOptions): Promise<TransferEngine> {
   const transport = options.transport ?? defaultTransport();
-  const settings = await getCloudSettings(options.db);
-  const endpoint = await resolveCloudEndpoint({ origin: options.origin ?? defaultOrigin(), settings, transport, signal: options.signal });
+  const settings = await readCloudSettings(options.db, options.secrets);
+  const endpoint = await resolveCloudEndpoint({ origin: options.origin ?? defaultOrigin(), settings, transport, signal: options.signal, oidc: options.oidc });
   return new TransferEngine({ ...options.engine, presigner: new PresignClient(endpoint, transport), transport });
 }
 
@@ -44,7 +77,12 @@ export function startOutboxRunner(options: CloudConnectionOptions & { readonly r
  * Saves (or, with null, clears: back to the app's own server) the presign service and token, and makes
  * the runner use them from its next round. The URL must be absolute http(s); https unless local.
  */
-export async function updateCloudSettings(db: VaultDb, settings: { readonly presignUrl: string; readonly token: string } | null, runner?: OutboxRunner): Promise<void> {
+export async function updateCloudSettings(
+  db: VaultDb,
+  settings: { readonly presignUrl: string; readonly token: string } | null,
+  secrets: SecretSealer,
+  runner?: OutboxRunner,
+): Promise<void> {
   if (settings === null) {
     await clearCloudSettings(db);
   } else {
@@ -60,7 +98,8 @@ export async function updateCloudSettings(db: VaultDb, settings: { readonly pres
       throw new ServiceError('CLOUD_NOT_CONFIGURED', 'The presign service must use https:// (http:// only for localhost).', {}, { retryable: false });
     }
     if (settings.token.trim() === '') throw new ServiceError('CLOUD_NOT_CONFIGURED', 'Enter the access token for the presign service.', {}, { retryable: false });
-    await saveCloudSettings(db, { presignUrl: url.href, token: settings.token.trim(), updatedAt: Date.now() });
+    // Sealed under the vault key: never stored in the clear (VAULT_LOCKED while the vault is locked).
+    await saveCloudSettings(db, { presignUrl: url.href, sealedToken: await secrets.sealSecret(TOKEN_SECRET, settings.token.trim()), updatedAt: Date.now() });
   }
   runner?.reconfigure();
 }

@@ -1,6 +1,7 @@
 import { asBufferSource, utf8Decoder, utf8Encoder } from '../core/bytes.js';
 import { RECORD_KEY_LENGTH } from '../core/keychain.js';
 import { KeyVaultError } from './key-vault-error.js';
+import { requireStrongPassphrase } from './passphrase-strength.js';
 
 /** Sealed bytes as the catalog stores them (same shape as storage's SealedBytes). */
 export interface Sealed {
@@ -25,7 +26,6 @@ export interface KeyVaultStore {
 
 /** OWASP's 2023 figure for PBKDF2-HMAC-SHA256. */
 export const PASSPHRASE_ITERATIONS = 600_000;
-export const PASSPHRASE_MIN_LENGTH = 8;
 const SCHEME = 'ehrv-vault-aes256gcm-v1';
 const DEVICE_SCHEME = 'ehrv-device-aes256gcm-v1';
 const PASSPHRASE_SCHEME = 'ehrv-passphrase-pbkdf2-aes256gcm-v1';
@@ -130,9 +130,7 @@ export class KeyVault {
    * passphrase. Only the vault key is re-wrapped; record keys stay as they are.
    */
   async setPassphrase(next: string | null, current?: string, iterations = PASSPHRASE_ITERATIONS): Promise<void> {
-    if (next !== null && next.normalize('NFC').length < PASSPHRASE_MIN_LENGTH) {
-      throw new KeyVaultError('PASSPHRASE_TOO_WEAK', `A passphrase needs at least ${PASSPHRASE_MIN_LENGTH} characters.`, 'Use a few unrelated words.');
-    }
+    if (next !== null) await requireStrongPassphrase(next, 'lock');
     const device = await this.deviceKey();
     const stored = await this.store.getVaultKey();
     if (!stored) throw new KeyVaultError('VAULT_LOCKED', 'EHR Vault has not been unlocked yet.', 'Unlock it first.');
@@ -168,6 +166,15 @@ export class KeyVault {
     const key = await this.unsealOrFail(sealed, `record-key:${recordId}`);
     if (key.length !== RECORD_KEY_LENGTH) throw new KeyVaultError('KEY_UNAVAILABLE', 'A stored record key is damaged.', 'Open the record with its share text instead.');
     return key;
+  }
+
+  /** Seals a named secret (an access or refresh token) under the vault key; `name` is bound as additional data. */
+  async sealSecret(name: string, value: string): Promise<Sealed> {
+    return seal(this.requireUnlocked(), utf8Encoder.encode(value), SCHEME, `secret:${name}`);
+  }
+
+  async openSecret(name: string, sealed: Sealed): Promise<string> {
+    return utf8Decoder.decode(await this.unsealOrFail(sealed, `secret:${name}`));
   }
 
   async sealJson(recordId: string, value: unknown): Promise<Sealed> {

@@ -13,17 +13,38 @@ export interface CloudEndpoint {
   /** Absolute URL of POST …/presign. */
   readonly presignUrl: string;
   readonly token: string;
-  /** Whether PUT URLs bind the SHA-256 we send (GET /api/config `checksumSha256`). */
+  /**
+   * Whether the service says its store verifies the SHA-256 bound into PUT URLs (GET /api/config
+   * `checksumSha256`). Informational: `sha256` and `size` are sent with every put either way.
+   */
   readonly checksumSha256: boolean;
   readonly maxObjectsPerRequest: number;
   readonly maxObjectBytes: number;
+  /** OpenID Connect: a current access token for each request (refreshed as needed); `token` is then unused. */
+  readonly accessToken?: (() => Promise<string>) | undefined;
+  /** OpenID Connect: the service refused the access token (401); do not use it again. */
+  readonly onUnauthorized?: (() => void) | undefined;
+}
+
+/** What GET /api/config says about signing in with OpenID Connect. */
+export interface OidcSignInConfig {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly scopes: string;
+  readonly resource: string | null;
+}
+
+/** Gives access tokens of the signed-in session (OidcSession). */
+export interface AccessTokenSource {
+  accessToken(config: OidcSignInConfig): Promise<string>;
+  forgetAccessToken(): void;
 }
 
 export interface PresignObject {
   readonly name: string;
-  /** put only: base64 SHA-256 of the exact bytes. */
+  /** put only (required there): base64 SHA-256 of the exact bytes, signed as x-amz-checksum-sha256. */
   readonly sha256?: string | undefined;
-  /** put only: exact byte length, signed as Content-Length. */
+  /** put only (required there): exact byte length, signed as Content-Length. */
   readonly size?: number | undefined;
 }
 
@@ -107,20 +128,25 @@ export class PresignClient {
     }
     for (const object of objects) {
       if (!OBJECT_NAME_PATTERN.test(object.name)) throw new InputInvalidError('Object names are 16-64 characters a-z 0-9.', { name: object.name });
+      // The service binds both into every upload URL (server/README.md) and refuses a put without them.
+      if (operation === 'put' && (object.sha256 === undefined || object.size === undefined)) {
+        throw new InputInvalidError('An upload must name the exact size and SHA-256 of its bytes.', { name: object.name });
+      }
     }
     const body = JSON.stringify({
       operation,
       objects: objects.map((o) => ({
         name: o.name,
-        ...(operation === 'put' && o.sha256 !== undefined && this.endpoint.checksumSha256 ? { sha256: o.sha256 } : {}),
+        ...(operation === 'put' && o.sha256 !== undefined ? { sha256: o.sha256 } : {}),
         ...(operation === 'put' && o.size !== undefined ? { size: o.size } : {}),
       })),
     });
+    const token = this.endpoint.accessToken !== undefined ? await this.endpoint.accessToken() : this.endpoint.token;
     const response = await this.transport.send(
       {
         method: 'POST',
         url: this.endpoint.presignUrl,
-        headers: { authorization: `Bearer ${this.endpoint.token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body,
       },
       { signal },
@@ -130,7 +156,10 @@ export class PresignClient {
     const server = serverError(json);
     const details = { status: response.status, ...(server.code ? { serverCode: server.code } : {}), ...(server.hint ? { serverHint: server.hint } : {}) };
     const message = server.message ?? `The presign service answered ${response.status}.`;
-    if (response.status === 401) throw new ServiceError('PRESIGN_UNAUTHORIZED', message, details);
+    if (response.status === 401) {
+      this.endpoint.onUnauthorized?.();
+      throw new ServiceError('PRESIGN_UNAUTHORIZED', message, details);
+    }
     if (response.status === 429) {
       throw new ServiceError('RATE_LIMITED', message, { ...details, retryAfterMs: retryAfterMs(response.header('retry-after')) });
     }
@@ -146,11 +175,14 @@ export interface ResolveEndpointOptions {
   readonly settings?: { readonly presignUrl: string; readonly token: string } | undefined;
   readonly transport: Transport;
   readonly signal?: AbortSignal | undefined;
+  /** The signed-in OpenID Connect session, for a server that accepts OIDC access tokens. */
+  readonly oidc?: AccessTokenSource | undefined;
 }
 
 interface PublicConfig {
   presignUrl?: string;
   defaultToken?: string | null;
+  oidc?: OidcSignInConfig | null;
   checksumSha256?: boolean;
   maxObjectsPerRequest?: number;
   maxObjectBytes?: number;
@@ -168,7 +200,20 @@ async function readConfig(url: string, transport: Transport, signal: AbortSignal
     ...(typeof json.checksumSha256 === 'boolean' ? { checksumSha256: json.checksumSha256 } : {}),
     ...(positive(json.maxObjectsPerRequest) ? { maxObjectsPerRequest: positive(json.maxObjectsPerRequest)! } : {}),
     ...(positive(json.maxObjectBytes) ? { maxObjectBytes: positive(json.maxObjectBytes)! } : {}),
+    ...(parseOidc(json.oidc) !== undefined ? { oidc: parseOidc(json.oidc)! } : {}),
   };
+}
+
+function parseOidc(value: unknown): OidcSignInConfig | null | undefined {
+  if (value === null) return null;
+  if (!isRecord(value) || typeof value.issuer !== 'string' || typeof value.clientId !== 'string' || typeof value.scopes !== 'string') return undefined;
+  return { issuer: value.issuer, clientId: value.clientId, scopes: value.scopes, resource: typeof value.resource === 'string' ? value.resource : null };
+}
+
+/** The app server's OpenID Connect sign-in settings (GET /api/config), or null when it has none. */
+export async function readSignInConfig(origin: string, transport: Transport, signal?: AbortSignal): Promise<OidcSignInConfig | null> {
+  const config = await readConfig(absoluteUrl('/api/config', origin), transport, signal);
+  return config?.oidc ?? null;
 }
 
 function absoluteUrl(value: string, base: string): string {
@@ -213,6 +258,21 @@ export async function resolveCloudEndpoint(options: ResolveEndpointOptions): Pro
   const config = await readConfig(configUrl, transport, signal);
   if (config === undefined) {
     throw new ServiceError('PRESIGN_UNAVAILABLE', 'The app server did not provide its cloud configuration (GET /api/config).', { url: configUrl });
+  }
+  const oidc = config.oidc;
+  if (typeof config.defaultToken !== 'string' && oidc != null && config.presignUrl !== undefined) {
+    // Sign-in with OpenID Connect: every request asks the session for a current access token.
+    if (options.oidc === undefined) throw new ServiceError('SIGN_IN_REQUIRED', 'This server needs you to sign in.', {}, { retryable: false });
+    const source = options.oidc;
+    return {
+      presignUrl: absoluteUrl(config.presignUrl, configUrl),
+      token: '',
+      accessToken: () => source.accessToken(oidc),
+      onUnauthorized: () => source.forgetAccessToken(),
+      checksumSha256: config.checksumSha256 ?? false,
+      maxObjectsPerRequest: config.maxObjectsPerRequest ?? DEFAULT_LIMITS.maxObjectsPerRequest,
+      maxObjectBytes: config.maxObjectBytes ?? DEFAULT_LIMITS.maxObjectBytes,
+    };
   }
   if (typeof config.defaultToken !== 'string' || config.presignUrl === undefined) {
     throw new ServiceError('CLOUD_NOT_CONFIGURED', 'This server has no default access token; a presign service and token must be set.', {}, { retryable: false });

@@ -20,7 +20,8 @@ export type ServiceErrorCode =
   | 'FRAGMENT_TOO_LARGE'
   | 'FRAGMENT_NOT_IN_CLOUD'
   | 'CHECKSUM_MISMATCH'
-  | 'FRAGMENT_UNAVAILABLE';
+  | 'FRAGMENT_UNAVAILABLE'
+  | 'SIGN_IN_REQUIRED';
 
 const HINTS: Record<ServiceErrorCode, string> = {
   CLOUD_NOT_CONFIGURED: 'Enter the presign service address and your access token in Settings.',
@@ -37,6 +38,7 @@ const HINTS: Record<ServiceErrorCode, string> = {
   FRAGMENT_NOT_IN_CLOUD: 'This fragment is not in the cloud (yet). Check the record key and record id, or wait until the device that protected it has finished uploading.',
   CHECKSUM_MISMATCH: 'The downloaded fragment differs from the one that was stored. Try again; if it persists, the stored copy is damaged.',
   FRAGMENT_UNAVAILABLE: 'This fragment is neither on this device nor downloadable right now. Try again when online.',
+  SIGN_IN_REQUIRED: 'Sign in again (Settings → Account); uploads continue by themselves afterwards.',
 };
 
 const DEFAULT_RETRYABLE = new Set<ServiceErrorCode>(['PRESIGN_UNAVAILABLE', 'RATE_LIMITED', 'NETWORK_OFFLINE', 'NETWORK_ERROR', 'NETWORK_TIMEOUT', 'CHECKSUM_MISMATCH']);

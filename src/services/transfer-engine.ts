@@ -120,8 +120,8 @@ export class TransferEngine {
     const byName = new Map(items.map((item) => [item.name, item]));
     const prepare = async (name: string): Promise<PresignObject> => {
       const item = byName.get(name)!;
-      const sha256 = this.endpoint.checksumSha256 ? (item.sha256 ?? (await sha256Base64(item.blob))) : undefined;
-      return { name, size: item.blob.size, ...(sha256 !== undefined ? { sha256 } : {}) };
+      // Every upload URL binds the exact size and SHA-256: the store refuses any other bytes.
+      return { name, size: item.blob.size, sha256: item.sha256 ?? (await sha256Base64(item.blob)) };
     };
     const plans = items.map((item) => ({ name: item.name, body: item.blob, weight: item.blob.size }));
     return this.runBatch('put', plans, prepare, options, () => undefined);

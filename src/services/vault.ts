@@ -12,13 +12,16 @@ import { attachSealedKey } from '../storage/record-sealing.js';
 import { openBackup, sealBackup, type BackupEntry } from './backup.js';
 import { getRecord, listRecords as listRecordEntries } from '../storage/record-repository.js';
 import type { RecordEntry } from '../storage/schema.js';
-import { getCloudSettings } from '../storage/settings-repository.js';
 import { estimateStorage, requestPersistentStorage } from '../storage/storage-quota.js';
-import { connectTransferEngine, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
+import { connectTransferEngine, readCloudSettings, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
 import { EngineClient } from './engine-client.js';
 import { indexedDbCopiesBlobs, sweepScratch } from './scratch-files.js';
 import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
 import { KeyVault } from './key-vault.js';
+import { OidcSession } from './oidc-session.js';
+import { readSignInConfig, type OidcSignInConfig } from './presign-client.js';
+import { defaultTransport } from './default-transport.js';
+import { ServiceError } from './service-error.js';
 import { KeyVaultError } from './key-vault-error.js';
 import type { OutboxRunner } from './outbox-runner.js';
 import { deleteRecord as queueRecordDeletion, fetchFragments, notifyOutbox, storeProtectedRecord } from './record-store.js';
@@ -51,16 +54,20 @@ export class Vault {
     readonly keys: KeyVault,
     private readonly engine: EngineClient,
     private readonly runner: OutboxRunner,
+    private readonly oidc: OidcSession,
   ) {
     for (const type of ['progress', 'record-synced', 'failed'] as const) runner.on(type, () => this.changed());
   }
 
   static async create(): Promise<Vault> {
     const db = await openVaultDb();
-    const runner = startOutboxRunner({ db });
+    const keys = new KeyVault(idbKeyStore(db));
+    const oidc = new OidcSession(db, keys);
+    // A configured token or a sign-in is sealed under the vault key: with a passphrase lock, uploads wait for the unlock.
+    const runner = startOutboxRunner({ db, secrets: keys, oidc });
     // Scratch files left by a tab that closed or crashed mid-protect (see scratch-files.ts).
     void sweepScratch();
-    return new Vault(db, new KeyVault(idbKeyStore(db)), new EngineClient(undefined, { warm: true }), runner);
+    return new Vault(db, keys, new EngineClient(undefined, { warm: true }), runner, oidc);
   }
 
   /** Called on any change of the catalog or of sync states; returns an unsubscribe function. */
@@ -73,13 +80,17 @@ export class Vault {
     for (const listener of this.listeners) listener();
   }
 
-  unlock(passphrase?: string): Promise<void> {
-    return this.keys.unlock(passphrase);
+  async unlock(passphrase?: string): Promise<void> {
+    await this.keys.unlock(passphrase);
+    // Seals a token stored in the clear by an older version, and lets the runner use the sealed one.
+    await readCloudSettings(this.db, this.keys).catch(() => undefined);
+    this.runner.reconfigure();
   }
 
   lock(): void {
     this.keys.lock();
     this.sessionKeys.clear();
+    this.oidc.lock();
     // A large opened file is plaintext in a scratch file: locking removes it with the keys.
     void this.engine.releaseScratch(this.openedScratch);
     this.openedScratch = undefined;
@@ -197,7 +208,7 @@ export class Vault {
       const known = await getRecord(this.db, recordId);
       const objects = await fetchFragments(recordId, recordKey, known?.fragmentCount, {
         db: this.db,
-        engine: () => connectTransferEngine({ db: this.db, signal: options.signal }),
+        engine: () => connectTransferEngine({ db: this.db, signal: options.signal, secrets: this.keys, oidc: this.oidc }),
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ phase: 'download', ...p }),
       });
@@ -289,11 +300,52 @@ export class Vault {
   }
 
   cloudSettings(): Promise<{ presignUrl: string; token: string } | undefined> {
-    return getCloudSettings(this.db);
+    return readCloudSettings(this.db, this.keys);
   }
 
   async saveCloudSettings(settings: { readonly presignUrl: string; readonly token: string } | undefined): Promise<void> {
-    await updateCloudSettings(this.db, settings ?? null, this.runner);
+    await updateCloudSettings(this.db, settings ?? null, this.keys, this.runner);
+  }
+
+  /** How this app's server signs people in (OpenID Connect), or null when it does not. */
+  signInConfig(): Promise<OidcSignInConfig | null> {
+    return readSignInConfig(location.origin, defaultTransport());
+  }
+
+  async signedIn(): Promise<boolean> {
+    const config = await this.signInConfig();
+    return config !== null && (await this.oidc.signedIn(config));
+  }
+
+  /** The identity provider's address to send the person to (the app comes back to its root). */
+  async beginSignIn(): Promise<string> {
+    const config = await this.signInConfig();
+    if (config === null) throw new ServiceError('CLOUD_NOT_CONFIGURED', 'This server does not sign people in.', {}, { retryable: false });
+    return this.oidc.beginSignIn(config, `${location.origin}/`);
+  }
+
+  /**
+   * When the page is the provider sending the person back: finishes the sign-in (the vault must be
+   * unlocked), cleans the URL, and lets uploads that waited for it go on. Returns whether it did.
+   */
+  async completeSignInIfReturning(): Promise<boolean> {
+    const url = new URL(location.href);
+    if (!this.oidc.isCallback(url)) return false;
+    history.replaceState(null, '', `${location.pathname}#/settings`);
+    const config = await this.signInConfig();
+    if (config === null) throw new ServiceError('CLOUD_NOT_CONFIGURED', 'This server does not sign people in.', {}, { retryable: false });
+    await this.oidc.completeSignIn(config, url);
+    await retryFailedEntries(this.db, Date.now());
+    this.runner.reconfigure();
+    this.changed();
+    return true;
+  }
+
+  async signOut(): Promise<void> {
+    const config = await this.signInConfig();
+    if (config !== null) await this.oidc.signOut(config);
+    this.runner.reconfigure();
+    this.changed();
   }
 
   async storageReport(): Promise<StorageReport> {

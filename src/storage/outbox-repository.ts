@@ -23,10 +23,6 @@ export async function listOutbox(db: VaultDb): Promise<OutboxEntry[]> {
   return inTransaction(db, ['outbox'], 'readonly', 'read the outbox', (tx) => tx.objectStore('outbox').getAll());
 }
 
-export async function outboxForRecord(db: VaultDb, recordId: string): Promise<OutboxEntry[]> {
-  return inTransaction(db, ['outbox'], 'readonly', 'read the outbox', (tx) => tx.objectStore('outbox').index('by-record').getAll(recordId));
-}
-
 /** Pending entries whose time has come, oldest due first. */
 export async function dueEntries(db: VaultDb, now: number, limit: number): Promise<OutboxEntry[]> {
   return inTransaction(db, ['outbox'], 'readonly', 'read the outbox', (tx) => tx.objectStore('outbox').index('by-state-due').getAll(stateRange('pending', now), limit));

@@ -56,10 +56,6 @@ export async function getFragments(db: VaultDb, recordId: string): Promise<Fragm
   return inTransaction(db, ['fragments'], 'readonly', 'read fragments', (tx) => tx.objectStore('fragments').getAll(fragmentRange(recordId)));
 }
 
-export async function getFragment(db: VaultDb, recordId: string, position: number): Promise<FragmentEntry | undefined> {
-  return inTransaction(db, ['fragments'], 'readonly', 'read a fragment', (tx) => tx.objectStore('fragments').get([recordId, position]));
-}
-
 /**
  * Caches downloaded fragments. Adds `record` only when the catalog has no entry yet (a record fetched
  * from the cloud); existing rows keep their upload state and digest, and gain the blob.
@@ -79,17 +75,6 @@ export async function cacheFragments(db: VaultDb, record: RecordEntry | null, fr
         track(store.put(old ? { ...old, blob: fragment.blob, sha256: old.sha256 ?? fragment.sha256 } : fragment));
       });
     });
-  });
-}
-
-/** Drops cached blobs (the cloud keeps the fragments); only for fragments already uploaded. */
-export async function evictUploadedBlobs(db: VaultDb, recordId: string): Promise<number> {
-  return inTransaction(db, ['fragments'], 'readwrite', 'free cached fragments', async (tx) => {
-    const store = tx.objectStore('fragments');
-    const rows = await store.getAll(fragmentRange(recordId));
-    const evict = rows.filter((row) => row.blob !== null && row.uploadedAt !== null);
-    await issueAll((track) => evict.forEach((row) => track(store.put({ ...row, blob: null }))));
-    return evict.length;
   });
 }
 

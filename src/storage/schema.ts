@@ -17,7 +17,7 @@ export interface StoredError {
 }
 
 /**
- * Bytes sealed by a key service that does not exist yet (the record key wrapped under a device key,
+ * Bytes sealed by the key vault (services/key-vault.ts: the record key wrapped under the vault key,
  * the metadata encrypted under it). `scheme` names the algorithm so later versions can tell slots
  * apart; storage never interprets the bytes.
  */
@@ -98,8 +98,13 @@ export interface OutboxEntry {
 export interface CloudSettings {
   /** Absolute URL of a presign service (POST …/presign). */
   readonly presignUrl: string;
-  /** Bearer token for it. It grants access to ciphertext only, never to keys. */
-  readonly token: string;
+  /**
+   * Bearer token for it, sealed under the vault key (so under the passphrase lock too): it grants access
+   * to the user's ciphertext, never to keys, but must not be readable from a copy of the profile.
+   */
+  readonly sealedToken?: SealedBytes | undefined;
+  /** Before issue #14 the token was stored in the clear; such a row is sealed at the next unlock. */
+  readonly token?: string | undefined;
   readonly updatedAt: number;
 }
 
@@ -116,8 +121,17 @@ export interface KeyValues {
 }
 export type KeyName = keyof KeyValues;
 
+/** An OpenID Connect session: its tokens (access, refresh, expiry) sealed under the vault key. */
+export interface OidcSessionSettings {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly sealed: SealedBytes;
+  readonly updatedAt: number;
+}
+
 export interface SettingsValues {
   cloud: CloudSettings;
+  'oidc-session': OidcSessionSettings;
 }
 export type SettingsKey = keyof SettingsValues;
 

@@ -1,5 +1,5 @@
 import type { VaultDb } from './open-vault-db.js';
-import type { CloudSettings } from './schema.js';
+import type { CloudSettings, OidcSessionSettings } from './schema.js';
 import { inTransaction } from './transaction.js';
 
 /** The presign service a person chose; undefined means "use the app's own server" (GET /api/config). */
@@ -13,4 +13,16 @@ export async function saveCloudSettings(db: VaultDb, settings: CloudSettings): P
 
 export async function clearCloudSettings(db: VaultDb): Promise<void> {
   await inTransaction(db, ['settings'], 'readwrite', 'save settings', (tx) => tx.objectStore('settings').delete('cloud'));
+}
+
+export async function getOidcSession(db: VaultDb): Promise<OidcSessionSettings | undefined> {
+  return inTransaction(db, ['settings'], 'readonly', 'read settings', async (tx) => (await tx.objectStore('settings').get('oidc-session')) as OidcSessionSettings | undefined);
+}
+
+export async function saveOidcSession(db: VaultDb, session: OidcSessionSettings): Promise<void> {
+  await inTransaction(db, ['settings'], 'readwrite', 'save settings', (tx) => tx.objectStore('settings').put(session, 'oidc-session'));
+}
+
+export async function clearOidcSession(db: VaultDb): Promise<void> {
+  await inTransaction(db, ['settings'], 'readwrite', 'save settings', (tx) => tx.objectStore('settings').delete('oidc-session'));
 }

@@ -28,10 +28,6 @@ export class StorageError extends EhrVaultError<StorageErrorCode> {
   }
 }
 
-export function isStorageError(value: unknown): value is StorageError {
-  return value instanceof StorageError;
-}
-
 function domExceptionName(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string') return error.name;
   return undefined;

@@ -9,7 +9,7 @@ import './views/open-view.js';
 import './views/settings-view.js';
 import './components/pwa-notices.js';
 
-type Route = { view: 'protect' | 'records' | 'open' | 'settings'; recordId?: string };
+type Route = { view: 'protect' | 'records' | 'open' | 'settings' };
 
 const TABS: { view: Route['view']; label: string }[] = [
   { view: 'protect', label: 'Protect' },
@@ -18,9 +18,16 @@ const TABS: { view: Route['view']; label: string }[] = [
   { view: 'settings', label: 'Settings' },
 ];
 
+/**
+ * Routes name a view only. A record id never goes into the URL (it would stay in the browser's history
+ * and synced tabs): the record to open is kept in memory. Old `#/open/<id>` links are cut back to `#/open`.
+ */
 function parseRoute(hash: string): Route {
-  const [view, recordId] = hash.replace(/^#\/?/, '').split('/');
-  if (view === 'records' || view === 'open' || view === 'settings') return recordId ? { view, recordId: decodeURIComponent(recordId) } : { view };
+  const [view, extra] = hash.replace(/^#\/?/, '').split('/');
+  if (view === 'records' || view === 'open' || view === 'settings') {
+    if (extra !== undefined) history.replaceState(history.state, '', `#/${view}`);
+    return { view };
+  }
   return { view: 'protect' };
 }
 
@@ -104,11 +111,18 @@ export class AppShell extends LitElement {
   ];
 
   @state() private route: Route = parseRoute(location.hash);
+  /** The record the Open view shows, chosen in Records; in memory only (never in the URL). */
+  @state() private openRecordId = '';
   @state() private online = navigator.onLine;
   @state() private locked = false;
   @state() private unlockError = '';
   @state() private ready = false;
-  private readonly onHash = () => (this.route = parseRoute(location.hash));
+  /** A message for the whole app (e.g. how a sign-in ended). */
+  @state() private notice = '';
+  private readonly onHash = () => {
+    this.route = parseRoute(location.hash);
+    if (this.route.view !== 'open') this.openRecordId = '';
+  };
   private readonly onOnline = () => (this.online = navigator.onLine);
 
   override connectedCallback() {
@@ -129,8 +143,22 @@ export class AppShell extends LitElement {
   private async start() {
     const vault = await getVault();
     this.locked = await vault.keys.hasPassphrase();
-    if (!this.locked) await vault.unlock();
+    if (!this.locked) {
+      await vault.unlock();
+      await this.finishSignIn();
+    }
     this.ready = true;
+  }
+
+  /** Back from the identity provider: the sign-in is completed once the vault is unlocked (its tokens are sealed). */
+  private async finishSignIn() {
+    try {
+      if (await (await getVault()).completeSignInIfReturning()) this.notice = 'Signed in. Uploads continue by themselves.';
+    } catch (error) {
+      const view = describeError(error);
+      this.notice = `${view.title} ${view.hint}`;
+    }
+    this.route = parseRoute(location.hash);
   }
 
   private async unlock(e: Event) {
@@ -140,6 +168,7 @@ export class AppShell extends LitElement {
       await (await getVault()).unlock(input?.value ?? '');
       this.locked = false;
       this.unlockError = '';
+      await this.finishSignIn();
     } catch (error) {
       const view = describeError(error);
       this.unlockError = `${view.title} ${view.hint}`;
@@ -149,9 +178,14 @@ export class AppShell extends LitElement {
   private renderView() {
     switch (this.route.view) {
       case 'records':
-        return html`<ev-records-view @open-record=${(e: CustomEvent<{ recordId: string }>) => (location.hash = `#/open/${encodeURIComponent(e.detail.recordId)}`)}></ev-records-view>`;
+        return html`<ev-records-view
+          @open-record=${(e: CustomEvent<{ recordId: string }>) => {
+            this.openRecordId = e.detail.recordId;
+            location.hash = '#/open';
+          }}
+        ></ev-records-view>`;
       case 'open':
-        return html`<ev-open-view .recordId=${this.route.recordId ?? ''}></ev-open-view>`;
+        return html`<ev-open-view .recordId=${this.openRecordId}></ev-open-view>`;
       case 'settings':
         return html`<ev-settings-view @locked=${() => (this.locked = true)}></ev-settings-view>`;
       default:
@@ -175,9 +209,12 @@ export class AppShell extends LitElement {
           </form></main>`
         : html`
             <nav aria-label="Main">
-              ${TABS.map((t) => html`<a href="#/${t.view}" aria-current=${this.route.view === t.view ? 'page' : 'false'}>${t.label}</a>`)}
+              ${TABS.map((t) => html`<a href="#/${t.view}" aria-current=${this.route.view === t.view ? 'page' : 'false'} @click=${() => (this.openRecordId = '')}>${t.label}</a>`)}
             </nav>
-            <main>${this.ready ? this.renderView() : html`<p class="muted">Starting…</p>`}</main>
+            <main>
+              ${this.notice ? html`<p class="card" role="status" data-notice>${this.notice}</p>` : nothing}
+              ${this.ready ? this.renderView() : html`<p class="muted">Starting…</p>`}
+            </main>
           `}
       <ev-pwa-notices></ev-pwa-notices>
     `;

@@ -18,10 +18,6 @@ export interface DecodedImage {
 /** Image types the browser decodes to pixels; anything else is protected as its original bytes. */
 export const DECODABLE_IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/bmp', 'image/avif'] as const;
 
-export function isDecodableImageType(mime: string): boolean {
-  return (DECODABLE_IMAGE_TYPES as readonly string[]).includes(mime.toLowerCase());
-}
-
 /**
  * Largest canvas area we attempt: Chromium refuses canvases above 268,435,456 pixels (16384² is the
  * usual per-side limit on phones). Beyond this the record is protected as its original bytes.

@@ -6,7 +6,9 @@ import { toHex, fromHex } from '../../src/core/bytes.js';
 import { generateRecordKey } from '../../src/core/keychain.js';
 import { generateRecordId } from '../../src/core/object-names.js';
 import { isEhrVaultError } from '../../src/core/errors.js';
-import { connectTransferEngine, startOutboxRunner, updateCloudSettings } from '../../src/services/cloud-connection.js';
+import { connectTransferEngine, readCloudSettings, startOutboxRunner, updateCloudSettings } from '../../src/services/cloud-connection.js';
+import { KeyVault } from '../../src/services/key-vault.js';
+import { idbKeyStore } from '../../src/storage/key-repository.js';
 import { EngineClient } from '../../src/services/engine-client.js';
 import type { OutboxEventMap } from '../../src/services/outbox-events.js';
 import type { OutboxRunner } from '../../src/services/outbox-runner.js';
@@ -17,6 +19,7 @@ import { getFragments, getRecord } from '../../src/storage/record-repository.js'
 
 const engine = new EngineClient();
 let db: VaultDb | undefined;
+let keys: KeyVault | undefined;
 let runner: OutboxRunner | undefined;
 const events: { type: string; detail: unknown }[] = [];
 const TUNING = { backoff: { baseMs: 100, maxMs: 1_000 }, stallTimeoutMs: 10_000 };
@@ -33,8 +36,10 @@ async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
 /** Opens the database, points it at the presign service and starts this tab's outbox runner. */
 async function init(options: { dbName: string; presignUrl: string; token: string }) {
   db = await openVaultDb({ name: options.dbName });
-  await updateCloudSettings(db, { presignUrl: options.presignUrl, token: options.token });
-  runner = startOutboxRunner({ db, engine: TUNING, runner: { offlineProbe: { baseMs: 500, maxMs: 2_000 } } });
+  keys = new KeyVault(idbKeyStore(db));
+  await keys.unlock();
+  await updateCloudSettings(db, { presignUrl: options.presignUrl, token: options.token }, keys);
+  runner = startOutboxRunner({ db, secrets: keys, engine: TUNING, runner: { offlineProbe: { baseMs: 500, maxMs: 2_000 } } });
   const types: (keyof OutboxEventMap)[] = ['state', 'progress', 'record-synced', 'failed', 'runner-error'];
   for (const type of types) runner.on(type, (detail) => events.push({ type, detail }));
   return { state: runner.state };
@@ -66,12 +71,11 @@ async function catalog(recordId: string) {
 /** As another device would: a fresh database, fragments downloaded by derived names, opened in the worker. */
 async function fetchAndOpen(options: { recordId: string; recordKeyHex: string; n: number; sequenceKey: string; dbName: string }) {
   const other = await openVaultDb({ name: options.dbName });
-  await updateCloudSettings(other, await (async () => {
-    const settings = await need(db, 'db').get('settings', 'cloud');
-    return settings ? { presignUrl: settings.presignUrl, token: settings.token } : null;
-  })());
+  const otherKeys = new KeyVault(idbKeyStore(other));
+  await otherKeys.unlock();
+  await updateCloudSettings(other, (await readCloudSettings(need(db, 'db'), need(keys, 'keys'))) ?? null, otherKeys);
   try {
-    const blobs = await fetchFragments(options.recordId, fromHex(options.recordKeyHex), options.n, { db: other, engine: () => connectTransferEngine({ db: other, engine: TUNING }) });
+    const blobs = await fetchFragments(options.recordId, fromHex(options.recordKeyHex), options.n, { db: other, engine: () => connectTransferEngine({ db: other, secrets: otherKeys, engine: TUNING }) });
     const opened = await engine.open({ objects: blobs, sequenceKey: options.sequenceKey, recordKey: fromHex(options.recordKeyHex), recordId: options.recordId });
     if (opened.kind !== 'file') throw new Error('expected a file record');
     return { sha256: await sha256Hex(await opened.blob.arrayBuffer()), name: opened.metadata.name, size: opened.blob.size };

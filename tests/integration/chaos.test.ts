@@ -17,6 +17,7 @@ import { AbortedError } from '../../src/core/errors.js';
 import { TEST_KDF } from '../unit/services/helpers.js';
 import { openRecord, protectRecord } from '../../src/core/record.js';
 import { connectTransferEngine, updateCloudSettings } from '../../src/services/cloud-connection.js';
+import { testSecrets } from './test-secrets.js';
 import { createFetchTransport } from '../../src/services/fetch-transport.js';
 import type { Transport } from '../../src/services/http-transport.js';
 import { ALWAYS_ONLINE } from '../../src/services/online-status.js';
@@ -106,14 +107,13 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
     const temp = await tempDir('chaos');
     removeTemp = temp.remove;
     const dataDir = `${temp.path}/s3`;
-    storeStack = await startStack({ appPort: 0, distDir: temp.path, localS3: { port: 0, dataDir }, tokens: { 'unused-token-0123456789': 'nobody' }, log: () => {} });
-    proxy = await startFaultProxy({ target: storeStack.s3Url, seed: SEED, faultRate: 0.5, maxFaultsPerKey: 4, stallMs: 1_500 });
+    proxy = await startFaultProxy({ target: () => storeStack.s3Url, seed: SEED, faultRate: 0.5, maxFaultsPerKey: 4, stallMs: 1_500 });
+    storeStack = await startStack({ appPort: 0, distDir: temp.path, localS3: { port: 0, dataDir, extraHosts: [new URL(proxy.url).host] }, tokens: { 'unused-token-0123456789': 'nobody' }, log: () => {} });
     app = await startStack({
       appPort: 0,
       distDir: temp.path,
-      s3: { endpoint: proxy.url, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true },
+      s3: { endpoint: proxy.url, region: 'us-east-1', ...storeStack.s3Credentials!, forcePathStyle: true },
       tokens: { [ALICE]: 'alice' },
-      checksumSha256: true,
       rateLimit: { burst: 100_000, perSecond: 10_000 },
       log: () => {},
     });
@@ -132,7 +132,8 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
     async () => {
       const dbName = `chaos-${process.pid}-${Date.now()}`;
       let db: VaultDb = await openVaultDb({ name: dbName });
-      await updateCloudSettings(db, { presignUrl: `${app.appUrl}/api/presign`, token: ALICE });
+      const secrets = await testSecrets();
+      await updateCloudSettings(db, { presignUrl: `${app.appUrl}/api/presign`, token: ALICE }, secrets);
 
       // --- Protect and store (catalog + fragments + outbox, one transaction per record) ---
       const originals: Original[] = [];
@@ -159,7 +160,7 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
         const mortal = mortalTransport(last ? null : crashEvery);
         const runner = new OutboxRunner({
           db,
-          engine: () => connectTransferEngine({ db, origin: app.appUrl, transport: mortal.transport, engine: ENGINE }),
+          engine: () => connectTransferEngine({ db, secrets, origin: app.appUrl, transport: mortal.transport, engine: ENGINE }),
           locks: null,
           channelName: null,
           online: ALWAYS_ONLINE,
@@ -212,7 +213,7 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
 
       // --- Every record opens with src/core from the bucket, and again after a download through the faults ---
       const reader = await openVaultDb({ name: `${dbName}-reader` });
-      await updateCloudSettings(reader, { presignUrl: `${app.appUrl}/api/presign`, token: ALICE });
+      await updateCloudSettings(reader, { presignUrl: `${app.appUrl}/api/presign`, token: ALICE }, secrets);
       let downloaded = 0;
       for (const original of originals) {
         const rows = catalog.filter((f) => f.recordId === original.recordId).sort((a, b) => a.position - b.position);
@@ -223,7 +224,7 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
 
         const blobs = await fetchFragments(original.recordId, original.recordKey, original.n, {
           db: reader,
-          engine: () => connectTransferEngine({ db: reader, origin: app.appUrl, transport: fetchTransport, engine: { ...ENGINE, maxAttempts: 6 } }),
+          engine: () => connectTransferEngine({ db: reader, secrets, origin: app.appUrl, transport: fetchTransport, engine: { ...ENGINE, maxAttempts: 6 } }),
         });
         const again = await openRecord(await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer()))), original.sequenceKey, original.recordKey, original.recordId);
         expect(again.body).toEqual(original.plaintext);

@@ -46,7 +46,6 @@ describe('transfers against the real presign service and S3', () => {
       localS3: { port: 0, dataDir: `${temp.path}/s3` },
       tokens: { [ALICE]: 'alice' },
       devToken: DEV,
-      checksumSha256: true,
       rateLimit: { burst: 1_000, perSecond: 100 },
     });
     bucket = bucketReader(`${temp.path}/s3`);

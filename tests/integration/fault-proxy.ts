@@ -12,8 +12,11 @@ import type { AddressInfo, Socket } from 'node:net';
 export type FaultKind = 'pass' | 'drop-before' | 'drop-after' | 'status-500' | 'status-503' | 'delay' | 'stall';
 
 export interface FaultProxyOptions {
-  /** http://127.0.0.1:port of the store. */
-  readonly target: string;
+  /**
+   * http://127.0.0.1:port of the store, or a function giving it once known (the embedded store must be
+   * told the proxy's address first: it answers only to its own Host and the ones it is given).
+   */
+  readonly target: string | (() => string);
   readonly seed: number;
   /** Share of requests that get a fault (default 0.5). */
   readonly faultRate?: number;
@@ -35,7 +38,7 @@ function unit(seed: number, key: string, attempt: number, salt: string): number 
 }
 
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
-  const target = new URL(options.target);
+  const target = () => new URL(typeof options.target === 'string' ? options.target : options.target());
   const faultRate = options.faultRate ?? 0.5;
   const maxFaults = options.maxFaultsPerKey ?? 4;
   const stallMs = options.stallMs ?? 3_000;
@@ -63,7 +66,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   /** Forwards unchanged (Host included: it is part of the SigV4 signature) and returns the store's answer. */
   function forward(req: IncomingMessage): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
     return new Promise((resolve, reject) => {
-      const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (res) => {
+      const { hostname, port } = target();
+      const upstream = httpRequest({ host: hostname, port, method: req.method, path: req.url, headers: req.headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));

@@ -27,14 +27,13 @@ describe('transfers through a fault-injecting proxy', () => {
     dataDir = `${temp.path}/s3`;
     // The embedded S3 comes from one stack; the presign service under test signs URLs for the proxy
     // (an "external" store), so every object request crosses the proxy, which forwards it unchanged.
-    store = await startStack({ appPort: 0, distDir: temp.path, localS3: { port: 0, dataDir }, tokens: { 'unused-token-0123456789': 'nobody' } });
-    proxy = await startFaultProxy({ target: store.s3Url, seed: 20_240_601, faultRate: 0.5, maxFaultsPerKey: 4, stallMs: 3_000 });
+    proxy = await startFaultProxy({ target: () => store.s3Url, seed: 20_240_601, faultRate: 0.5, maxFaultsPerKey: 4, stallMs: 3_000 });
+    store = await startStack({ appPort: 0, distDir: temp.path, localS3: { port: 0, dataDir, extraHosts: [new URL(proxy.url).host] }, tokens: { 'unused-token-0123456789': 'nobody' } });
     app = await startStack({
       appPort: 0,
       distDir: temp.path,
-      s3: { endpoint: proxy.url, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true },
+      s3: { endpoint: proxy.url, region: 'us-east-1', ...store.s3Credentials!, forcePathStyle: true },
       tokens: { [ALICE]: 'alice' },
-      checksumSha256: true,
       rateLimit: { burst: 1_000, perSecond: 100 },
     });
   });

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../server/start.js';
-import { errorCode, fragmentName, makeTempDir, presignOne, presignRaw, send, type ErrorResponse } from './helpers.js';
+import { errorCode, fragmentName, makeTempDir, presignOne, presignRaw, putFields, send, type ErrorResponse } from './helpers.js';
 
 const TOKEN = 'validation-token-0123456789';
 const OTHER = 'validation-other-0123456789';
@@ -66,7 +66,7 @@ describe('presign API input handling', () => {
     ['empty', ''],
     ['unicode', 'ａaaaaaaaaaaaaaaaaaa'],
   ])('rejects a bad object name (%s) with 400 INVALID_OBJECT_NAME', async (_label, name) => {
-    const body = await expectError(await post(stack, { operation: 'put', objects: [{ name: fragmentName() }, { name }] }), 400, 'INVALID_OBJECT_NAME');
+    const body = await expectError(await post(stack, { operation: 'put', objects: [{ name: fragmentName(), ...putFields() }, { name, ...putFields() }] }), 400, 'INVALID_OBJECT_NAME');
     expect(body.error.message).toContain('objects[1].name');
   });
 
@@ -108,10 +108,10 @@ describe('presign API input handling', () => {
     await expectError(await post(stack, [{ operation: 'get' }]), 400, 'INVALID_REQUEST');
     await expectError(await post(stack, { operation: 'get', objects: 'x' }), 400, 'INVALID_OBJECTS');
     await expectError(await post(stack, { operation: 'get' }), 400, 'INVALID_OBJECTS');
-    await expectError(await post(stack, { operation: 'put', objects: [{ name, sha256: 'abc' }] }), 400, 'INVALID_SHA256');
-    await expectError(await post(stack, { operation: 'put', objects: [{ name, size: -1 }] }), 400, 'INVALID_SIZE');
-    await expectError(await post(stack, { operation: 'put', objects: [{ name, size: 1.5 }] }), 400, 'INVALID_SIZE');
-    await expectError(await post(stack, { operation: 'put', objects: [{ name, size: 64 * 1024 * 1024 + 1 }] }), 400, 'INVALID_SIZE');
+    await expectError(await post(stack, { operation: 'put', objects: [{ name, sha256: 'abc', size: 0 }] }), 400, 'INVALID_SHA256');
+    await expectError(await post(stack, { operation: 'put', objects: [{ name, sha256: putFields().sha256, size: -1 }] }), 400, 'INVALID_SIZE');
+    await expectError(await post(stack, { operation: 'put', objects: [{ name, sha256: putFields().sha256, size: 1.5 }] }), 400, 'INVALID_SIZE');
+    await expectError(await post(stack, { operation: 'put', objects: [{ name, sha256: putFields().sha256, size: 64 * 1024 * 1024 + 1 }] }), 400, 'INVALID_SIZE');
     await expectError(await post(stack, { operation: 'get', objects: [{ name, size: 10 }] }), 400, 'FIELD_NOT_ALLOWED');
   });
 
@@ -204,8 +204,8 @@ describe('presign API input handling', () => {
 
   it('keeps each user inside their own prefix', async () => {
     const name = fragmentName();
-    const carol = await presignOne(stack.appUrl, TOKEN, 'put', { name });
-    const dave = await presignOne(stack.appUrl, OTHER, 'put', { name });
+    const carol = await presignOne(stack.appUrl, TOKEN, 'put', { name, ...putFields() });
+    const dave = await presignOne(stack.appUrl, OTHER, 'put', { name, ...putFields() });
     expect(new URL(carol.url).pathname).toBe(`/ehr-vault/users/carol/fragments/${name}`);
     expect(new URL(dave.url).pathname).toBe(`/ehr-vault/users/dave/fragments/${name}`);
   });
@@ -245,8 +245,20 @@ describe('presign API limits', () => {
     expect((await post(stack, body, EXPIRY)).status).toBe(200);
   });
 
+  it('allows only the app\'s own origin by default: a local dev server cannot read /api/config (issue #14)', async () => {
+    for (const origin of ['http://127.0.0.1:5173', 'http://localhost:5173', 'http://127.0.0.1:4173', 'http://localhost:4173']) {
+      const response = await fetch(`${stack.appUrl}/api/config`, { headers: { origin } });
+      expect(response.status, origin).toBe(403);
+      expect(response.headers.get('access-control-allow-origin'), origin).toBeNull();
+      expect(await errorCode(response)).toBe('ORIGIN_NOT_ALLOWED');
+    }
+    const own = await fetch(`${stack.appUrl}/api/config`, { headers: { origin: stack.appUrl } });
+    expect(own.status).toBe(200);
+    expect(own.headers.get('access-control-allow-origin')).toBe(stack.appUrl);
+  });
+
   it('gets 403 from S3 once a presigned URL has expired', async () => {
-    const put = await presignOne(stack.appUrl, EXPIRY, 'put', { name: fragmentName() });
+    const put = await presignOne(stack.appUrl, EXPIRY, 'put', { name: fragmentName(), ...putFields(new Uint8Array(16)) });
     expect(new URL(put.url).searchParams.get('X-Amz-Expires')).toBe('1');
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     const response = await send(put, new Uint8Array(16));

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../server/start.js';
-import { fragmentName, makeTempDir, presignRaw, type ErrorResponse, type PresignResponse } from './helpers.js';
+import { fragmentName, makeTempDir, presignRaw, putFields, type ErrorResponse, type PresignResponse } from './helpers.js';
 import { rawRequest, requestText } from './raw-http.js';
 
 const CAROL = 'hardening-carol-0123456789';
@@ -90,7 +90,7 @@ describe('presign API hardening', () => {
       let refused = 0;
       await fc.assert(
         fc.asyncProperty(nameArb, async (name) => {
-          const response = await post(JSON.stringify({ operation: 'put', objects: [{ name }] }));
+          const response = await post(JSON.stringify({ operation: 'put', objects: [{ name, ...putFields() }] }));
           if (NAME_PATTERN.test(name)) {
             expect(response.status, JSON.stringify(name)).toBe(200);
             const { urls } = (await response.json()) as PresignResponse;
@@ -293,6 +293,8 @@ describe('per-token rate limit', () => {
       tokens: Object.fromEntries(LIMITED.map((token, i) => [token, `user${i}`])),
       appOrigins: [APP_ORIGIN],
       rateLimit: { burst: BURST, perSecond: 0.001 },
+      // Guessing is throttled per address (next describe); here only the per-token budget is under test.
+      authFailureLimit: { burst: 1_000, perSecond: 1_000 },
     });
   });
 
@@ -335,5 +337,51 @@ describe('per-token rate limit', () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
     expect(limited.headers.get('access-control-expose-headers')?.toLowerCase()).toContain('retry-after');
+  });
+});
+
+describe('wrong tokens are throttled per address (issue #14)', () => {
+  const REAL = 'real-token-0123456789abcdef';
+  const FAILURES = 8;
+  let stack: Stack;
+  let removeTemp: () => Promise<void>;
+
+  beforeAll(async () => {
+    const temp = await makeTempDir('hardening-guess');
+    removeTemp = temp.remove;
+    stack = await startStack({
+      appPort: 0,
+      localS3: { port: 0, dataDir: `${temp.path}/s3` },
+      distDir: temp.path,
+      tokens: { [REAL]: 'alice' },
+      authFailureLimit: { burst: FAILURES, perSecond: 0.001 },
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+    await removeTemp?.();
+  });
+
+  const body = () => JSON.stringify({ operation: 'head', objects: [{ name: fragmentName() }] });
+
+  it('answers 401 to the first wrong tokens, then 429 with Retry-After to every request from that address', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      const response = await presignRaw(stack.appUrl, { token: `guess-${randomBytes(12).toString('hex')}`, body: body() });
+      statuses.push(response.status);
+      if (response.status === 429) {
+        expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        const error = (await response.json()) as ErrorResponse;
+        expect(error.error.code).toBe('AUTH_THROTTLED');
+        expect(error.error.hint).toMatch(/Wait \d+ s/);
+      }
+    }
+    expect(statuses.slice(0, FAILURES)).toEqual(Array.from({ length: FAILURES }, () => 401));
+    expect(statuses.slice(FAILURES)).toEqual(Array.from({ length: 40 - FAILURES }, () => 429));
+    // A throttled address learns nothing from a right guess either.
+    expect((await presignRaw(stack.appUrl, { token: REAL, body: body() })).status).toBe(429);
+    // Requests without a token are not guesses, and are not counted as such.
+    expect((await presignRaw(stack.appUrl, { body: body() })).status).toBe(429);
   });
 });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../server/config-error.js';
 import { resolveStackOptions } from '../../server/stack-options.js';
 import { startStack, type Stack } from '../../server/start.js';
-import { fragmentName, makeTempDir, presign } from './helpers.js';
+import { fragmentName, makeTempDir, presign, putFields } from './helpers.js';
 import { rawRequest, requestText, slowClient, type SlowClient } from './raw-http.js';
 
 const TOKEN = 'slow-clients-token-0123456789';
@@ -110,7 +110,7 @@ describe('slow and idle clients', () => {
       );
       // While they hang, other clients are served.
       const name = fragmentName();
-      const { urls } = await presign(stack.appUrl, TOKEN, { operation: 'put', objects: [{ name }] });
+      const { urls } = await presign(stack.appUrl, TOKEN, { operation: 'put', objects: [{ name, ...putFields() }] });
       expect(new URL(urls[0]!.url).pathname).toBe(`/ehr-vault/users/erin/fragments/${name}`);
       expect((await rawRequest(port, requestText('GET', '/api/health', host))).status).toBe(200);
       const results = await Promise.all(stalled.map((client) => client.closed));

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,4 +79,9 @@ export function send(signed: PresignedUrl, body?: Uint8Array, extraHeaders: Reco
 export async function errorCode(response: Response): Promise<string> {
   const body = (await response.json()) as ErrorResponse;
   return body.error.code;
+}
+
+/** The fields every put must carry: the exact size and base64 SHA-256 of the bytes to upload. */
+export function putFields(bytes: Uint8Array = new Uint8Array(0)): { size: number; sha256: string } {
+  return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('base64') };
 }

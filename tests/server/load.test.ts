@@ -9,7 +9,7 @@
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../server/start.js';
-import { fragmentName, makeTempDir, type PresignResponse } from './helpers.js';
+import { fragmentName, makeTempDir, putFields, type PresignResponse } from './helpers.js';
 
 function envInteger(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -80,7 +80,7 @@ describe('presign service under load (loopback, bounded)', () => {
         for (let i = next++; i < REQUESTS; i = next++) {
           const token = USERS[i % USERS.length]!;
           const names = Array.from({ length: OBJECTS }, () => fragmentName());
-          const body = JSON.stringify({ operation: i % 2 === 0 ? 'put' : 'get', objects: names.map((name) => ({ name })) });
+          const body = JSON.stringify({ operation: i % 2 === 0 ? 'put' : 'get', objects: names.map((name) => (i % 2 === 0 ? { name, ...putFields() } : { name })) });
           const started = performance.now();
           try {
             const { status, text } = await post(agent, url, token, body);

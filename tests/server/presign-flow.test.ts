@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../server/start.js';
-import { fragmentName, makeDist, makeTempDir, presign, presignOne, send } from './helpers.js';
+import { fragmentName, makeDist, makeTempDir, presign, presignOne, putFields, send } from './helpers.js';
 
 const ALICE = 'alice-token-0123456789abcdef';
 const BOB = 'bob-token-0123456789abcdef01';
@@ -31,8 +31,6 @@ describe('presign service against the embedded S3', () => {
       localS3: { port: 0, dataDir: `${temp.path}/s3` },
       distDir: await makeDist(temp.path),
       tokens: { [ALICE]: 'alice', [BOB]: 'bob' },
-      // s3rver accepts (but does not verify) a signed x-amz-checksum-sha256; enabled here to exercise that path.
-      checksumSha256: true,
     });
   });
 
@@ -55,6 +53,7 @@ describe('presign service against the embedded S3', () => {
       maxObjectBytes: 64 * 1024 * 1024,
       checksumSha256: true,
       storage: 'embedded',
+      oidc: null,
     });
     expect(stack.token).toBeNull();
   });
@@ -63,7 +62,7 @@ describe('presign service against the embedded S3', () => {
     const name = fragmentName();
     const bytes = randomBytes(4096);
 
-    const put = await presignOne(stack.appUrl, ALICE, 'put', { name, size: bytes.length });
+    const put = await presignOne(stack.appUrl, ALICE, 'put', { name, ...putFields(bytes) });
     expect(put.method).toBe('PUT');
     expect(put.name).toBe(name);
     expect(new URL(put.url).pathname).toBe(`/ehr-vault/users/alice/fragments/${name}`);
@@ -104,8 +103,9 @@ describe('presign service against the embedded S3', () => {
 
   it('rejects a presigned URL whose signature was changed (403)', async () => {
     const name = fragmentName();
-    const put = await presignOne(stack.appUrl, ALICE, 'put', { name });
-    const tampered = await send({ ...put, url: tamperSignature(put.url) }, randomBytes(32));
+    const bytes = randomBytes(32);
+    const put = await presignOne(stack.appUrl, ALICE, 'put', { name, ...putFields(bytes) });
+    const tampered = await send({ ...put, url: tamperSignature(put.url) }, bytes);
     expect(tampered.status).toBe(403);
     expect(await tampered.text()).toContain('SignatureDoesNotMatch');
     // Nothing was stored.
@@ -115,7 +115,7 @@ describe('presign service against the embedded S3', () => {
   it('rejects a presigned URL whose key was changed (403), so a user cannot reach another prefix', async () => {
     const bytes = randomBytes(64);
     const bobName = fragmentName();
-    expect((await send(await presignOne(stack.appUrl, BOB, 'put', { name: bobName }), bytes)).status).toBe(200);
+    expect((await send(await presignOne(stack.appUrl, BOB, 'put', { name: bobName, ...putFields(bytes) }), bytes)).status).toBe(200);
 
     const aliceGet = await presignOne(stack.appUrl, ALICE, 'get', { name: bobName });
     expect(new URL(aliceGet.url).pathname).toBe(`/ehr-vault/users/alice/fragments/${bobName}`);
@@ -136,14 +136,22 @@ describe('presign service against the embedded S3', () => {
     expect(Buffer.from(await bobGet.arrayBuffer()).equals(bytes)).toBe(true);
   });
 
-  it('binds the declared size: an upload of another length is refused (403)', async () => {
+  it('binds the declared size: an upload of another length is refused', async () => {
     const name = fragmentName();
-    const put = await presignOne(stack.appUrl, ALICE, 'put', { name, size: 100 });
-    expect((await send(put, randomBytes(101))).status).toBe(403);
-    expect((await send(put, randomBytes(100))).status).toBe(200);
+    const bytes = randomBytes(100);
+    const put = await presignOne(stack.appUrl, ALICE, 'put', { name, ...putFields(bytes) });
+    const longer = Buffer.concat([bytes, Buffer.from([0])]);
+    // Other bytes: the guard hashes them first (S3's BadDigest).
+    const wrong = await send(put, longer);
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain('<Code>BadDigest</Code>');
+    // Other bytes with their own digest: the signed content-length and checksum no longer match (403).
+    expect((await send(put, longer, { 'x-amz-checksum-sha256': sha256Base64(longer) })).status).toBe(403);
+    expect((await send(await presignOne(stack.appUrl, ALICE, 'head', { name }))).status).toBe(404);
+    expect((await send(put, bytes)).status).toBe(200);
   });
 
-  it('binds the sha256 header into PUT URLs when checksum signing is on', async () => {
+  it('binds the sha256 header into PUT URLs', async () => {
     const name = fragmentName();
     const bytes = randomBytes(512);
     const digest = sha256Base64(bytes);
@@ -151,14 +159,16 @@ describe('presign service against the embedded S3', () => {
     expect(put.headers).toEqual({ 'x-amz-checksum-sha256': digest });
     expect(new URL(put.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;host;x-amz-checksum-sha256');
 
-    // The header is part of the signature: omitting it or sending another digest is refused.
-    expect((await fetch(put.url, { method: 'PUT', body: bytes })).status).toBe(403);
-    expect((await send(put, bytes, { 'x-amz-checksum-sha256': sha256Base64(randomBytes(8)) })).status).toBe(403);
+    // Omitting the header, or sending another digest (with or without matching bytes) is refused.
+    expect((await fetch(put.url, { method: 'PUT', body: bytes })).status).toBe(400);
+    expect((await send(put, bytes, { 'x-amz-checksum-sha256': sha256Base64(randomBytes(8)) })).status).toBe(400);
+    const other = randomBytes(512);
+    expect((await send(put, other, { 'x-amz-checksum-sha256': sha256Base64(other) })).status).toBe(403);
     expect((await send(put, bytes)).status).toBe(200);
   });
 
   it('answers S3 CORS preflight for the app origin only', async () => {
-    const put = await presignOne(stack.appUrl, ALICE, 'put', { name: fragmentName() });
+    const put = await presignOne(stack.appUrl, ALICE, 'put', { name: fragmentName(), ...putFields() });
     const preflight = (origin: string) => fetch(put.url, {
       method: 'OPTIONS',
       headers: { origin, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type,x-amz-checksum-sha256' },
@@ -177,7 +187,8 @@ describe('presign service against the embedded S3', () => {
 
   it('exposes the ETag to the app origin on S3 responses', async () => {
     const name = fragmentName();
-    await send(await presignOne(stack.appUrl, ALICE, 'put', { name }), randomBytes(16));
+    const bytes = randomBytes(16);
+    await send(await presignOne(stack.appUrl, ALICE, 'put', { name, ...putFields(bytes) }), bytes);
     const get = await presignOne(stack.appUrl, ALICE, 'get', { name });
     const response = await fetch(get.url, { headers: { origin: stack.appUrl } });
     expect(response.status).toBe(200);
@@ -190,7 +201,7 @@ describe('presign service against the embedded S3', () => {
     const external = await startStack({
       appPort: 0,
       distDir: temp.path,
-      s3: { endpoint: stack.s3Url, region: 'us-east-1', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true },
+      s3: { endpoint: stack.s3Url, region: 'us-east-1', ...stack.s3Credentials!, forcePathStyle: true },
       tokens: { [ALICE]: 'alice' },
     });
     try {

@@ -91,7 +91,6 @@ describe('configuration', () => {
       expect(resolved.appOrigins).toEqual(['https://vault.example.org', 'http://127.0.0.1:4173']);
       expect(resolved.tokens).toEqual({ 'file-token-0123456789': 'alice' });
       expect(resolved.devToken).toBeNull();
-      expect(resolved.checksumSha256).toBe(true);
       expect(resolved.rateLimit).toEqual({ burst: 5, perSecond: 2 });
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -105,8 +104,18 @@ describe('configuration', () => {
     expect(resolved.appPort).toBe(8080);
     expect(resolved.presignExpiresSeconds).toBe(900);
     expect(resolved.devToken).toMatch(/^dev-/);
-    expect(resolved.checksumSha256).toBe(false);
+    expect(() => stackOptionsFromEnv({ S3_CHECKSUM_SHA256: 'false' })).toThrow(/no longer supported/);
     expect(resolveStackOptions(stackOptionsFromEnv({ S3_ENDPOINT: 'http://minio:9000' })).external?.forcePathStyle).toBe(true);
+  });
+
+  it('reads OpenID Connect settings; no dev token is generated with them', () => {
+    const resolved = resolveStackOptions(stackOptionsFromEnv({ OIDC_ISSUER: 'https://login.example.org/realms/ehr', OIDC_AUDIENCE: 'ehr-api, ehr-api-2', OIDC_USER_CLAIM: 'email', OIDC_ALGORITHMS: 'ES256', OIDC_CLIENT_ID: 'ehr-app' }));
+    expect(resolved.oidc).toMatchObject({ issuer: 'https://login.example.org/realms/ehr', audience: ['ehr-api', 'ehr-api-2'], userClaim: 'email', algorithms: ['ES256'], clientId: 'ehr-app', clockToleranceSeconds: 30 });
+    expect(resolved.devToken).toBeNull();
+    expect(() => stackOptionsFromEnv({ OIDC_ISSUER: 'https://login.example.org' })).toThrow(/OIDC_AUDIENCE/);
+    expect(() => resolveStackOptions(stackOptionsFromEnv({ OIDC_ISSUER: 'http://login.example.org', OIDC_AUDIENCE: 'a' }))).toThrow(/https/);
+    expect(() => resolveStackOptions(stackOptionsFromEnv({ OIDC_ISSUER: 'https://login.example.org', OIDC_AUDIENCE: 'a', OIDC_ALGORITHMS: 'HS256' }))).toThrow(/not allowed/);
+    expect(() => resolveStackOptions(stackOptionsFromEnv({ OIDC_ISSUER: 'https://login.example.org', OIDC_AUDIENCE: 'a', OIDC_ALGORITHMS: 'none' }))).toThrow(/not allowed/);
   });
 
   it('reports bad values clearly', () => {

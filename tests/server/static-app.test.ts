@@ -1,6 +1,9 @@
+import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../server/start.js';
+import { headersFile, injectCspMeta, metaContentSecurityPolicy } from '../../server/static-build.js';
 import { makeDist, makeTempDir } from './helpers.js';
 
 /** fetch() normalises "..", so traversal attempts go through node:http verbatim. */
@@ -24,8 +27,13 @@ describe('static app server', () => {
   beforeAll(async () => {
     const temp = await makeTempDir('static');
     removeTemp = temp.remove;
-    stack = await startStack({ appPort: 0, localS3: { port: 0, dataDir: `${temp.path}/s3` }, distDir: await makeDist(temp.path) });
-    bare = await startStack({ appPort: 0, s3: { endpoint: stack.s3Url, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, distDir: `${temp.path}/missing-dist` });
+    const dist = await makeDist(temp.path);
+    // What a build made with EHRV_SOURCEMAP=1 leaves next to the code, and the build's meta policy.
+    await writeFile(join(dist, 'assets', 'app-abc123.js.map'), '{"version":3,"sources":["../../src/main.ts"],"sourcesContent":["secret source"]}');
+    await writeFile(join(dist, '_headers'), headersFile(['https:']));
+    await writeFile(join(dist, 'index.html'), injectCspMeta('<!doctype html><html><head><title>EHR Vault</title><script type="module" src="/assets/app-abc123.js"></script></head><body></body></html>', ['https:']));
+    stack = await startStack({ appPort: 0, localS3: { port: 0, dataDir: `${temp.path}/s3` }, distDir: dist });
+    bare = await startStack({ appPort: 0, s3: { endpoint: stack.s3Url, ...stack.s3Credentials! }, distDir: `${temp.path}/missing-dist` });
   });
 
   afterAll(async () => {
@@ -49,6 +57,33 @@ describe('static app server', () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('cache-control')).toBe('no-cache');
+  });
+
+  it('never serves source maps or the _headers file (issue #14)', async () => {
+    for (const path of ['/assets/app-abc123.js.map', '/assets/app-abc123.js.map?x=1', '/assets/%61pp-abc123.js.map', '/_headers']) {
+      const response = await fetch(`${stack.appUrl}${path}`);
+      expect(response.status, path).toBe(404);
+      expect(await response.text(), path).not.toContain('secret source');
+    }
+  });
+
+  it('replaces the build\'s meta policy by the exact header policy (both would apply, and the meta one cannot name the store)', async () => {
+    const html = await (await fetch(`${stack.appUrl}/`)).text();
+    expect(html).toContain('<title>EHR Vault</title>');
+    expect(html).not.toMatch(/http-equiv/i);
+    expect(await (await fetch(`${stack.appUrl}/records`)).text()).not.toMatch(/http-equiv/i);
+  });
+
+  it('builds a meta policy without the directives a meta policy ignores, and a _headers file with all of them', () => {
+    const meta = metaContentSecurityPolicy(['https://s3.example.org']);
+    expect(meta).toContain("script-src 'self' 'wasm-unsafe-eval'");
+    expect(meta).toContain("connect-src 'self' https://s3.example.org");
+    expect(meta).not.toContain('frame-ancestors');
+    const headers = headersFile(['https://s3.example.org']);
+    expect(headers).toMatch(/^\/\*\n {2}Content-Security-Policy: default-src 'self';.*frame-ancestors 'none'/);
+    expect(headers).toContain('X-Content-Type-Options: nosniff');
+    const html = injectCspMeta('<html><head><meta charset="utf-8"><script src="/a.js"></script></head></html>', ['https:']);
+    expect(html.indexOf('http-equiv="Content-Security-Policy"')).toBeLessThan(html.indexOf('<script'));
   });
 
   it('uses the right MIME types and caching', async () => {

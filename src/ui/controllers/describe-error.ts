@@ -14,7 +14,7 @@ const TITLES: Record<string, string> = {
   WRONG_SEQUENCE_KEY: 'This sequence key does not open the record.',
   FRAGMENT_MISSING: 'A fragment of this record is missing.',
   FRAGMENT_TAMPERED: 'A fragment was altered or damaged.',
-  FRAGMENT_NOT_FOUND: 'A fragment is missing from the cloud.',
+  FRAGMENT_NOT_IN_CLOUD: 'This record is not in the cloud: it was withdrawn, deleted, or never uploaded.',
   NETWORK_ERROR: 'You are offline or the storage cannot be reached.',
   OFFLINE: 'You are offline.',
   KEY_TEXT_INVALID: 'The record key in the share text is not valid.',

@@ -4,6 +4,7 @@ import { getVault } from '../../services/vault.js';
 import type { OpenOutcome } from '../../services/vault-types.js';
 import { describeError, type ErrorView } from '../controllers/describe-error.js';
 import { formatBytes } from '../components/format.js';
+import { inertObjectUrl, safeFileName, saveAs } from '../components/inert-download.js';
 import { sharedStyles } from '../styles/shared.js';
 import '../components/progress-panel.js';
 import '../components/image-viewer.js';
@@ -70,7 +71,8 @@ export class OpenView extends LitElement {
       const vault = await getVault();
       const outcome = this.recordId ? await vault.openLocal(this.recordId, this.sequenceKey, options) : await vault.openShared(this.shareText, this.sequenceKey, options);
       this.outcome = outcome;
-      if (outcome.kind === 'file') this.downloadUrl = URL.createObjectURL(outcome.blob);
+      // Typed application/octet-stream whatever the record says: opened in a tab it downloads, never renders.
+      if (outcome.kind === 'file') this.downloadUrl = inertObjectUrl(outcome.blob);
     } catch (error) {
       this.error = describeError(error);
     } finally {
@@ -81,12 +83,7 @@ export class OpenView extends LitElement {
 
   private async savePng() {
     if (this.outcome?.kind !== 'image' || !this.outcome.pngBlob) return;
-    const url = URL.createObjectURL(await this.outcome.pngBlob());
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = `${this.outcome.metadata.name.replace(/\.[^.]*$/, '') || 'image'}.png`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveAs(await this.outcome.pngBlob(), `${safeFileName(this.outcome.metadata.name.replace(/\.[^.]*$/, ''), 'image')}.png`);
   }
 
   override render() {
@@ -123,7 +120,7 @@ export class OpenView extends LitElement {
         ? html`<div class="card">
             <h3>${this.outcome.metadata.name}</h3>
             <p class="muted">${this.outcome.metadata.mime || 'File'}, ${formatBytes(this.outcome.metadata.byteLength)}, verified.</p>
-            <a class="button" href=${this.downloadUrl} download=${this.outcome.metadata.name}>Save the original file</a>
+            <a class="button" href=${this.downloadUrl} download=${safeFileName(this.outcome.metadata.name)} type="application/octet-stream" rel="noopener">Save the original file</a>
             ${this.outcome.preview ? html`<h3 style="margin-top:12px">Preview</h3><ev-scan-preview .source=${this.outcome.preview}></ev-scan-preview>` : nothing}
           </div>`
         : nothing}

@@ -1,5 +1,6 @@
 import { LitElement, html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
+import { passphraseStrength, type PassphraseStrength } from '../../services/passphrase-strength.js';
 import { getVault } from '../../services/vault.js';
 import type { StorageReport } from '../../services/vault-types.js';
 import { describeError } from '../controllers/describe-error.js';
@@ -19,9 +20,13 @@ export class SettingsView extends LitElement {
   @state() private hasPassphrase = false;
   @state() private passphrase = '';
   @state() private currentPassphrase = '';
+  /** Live estimate for the new passphrase (null while empty). */
+  @state() private strength: PassphraseStrength | null = null;
   @state() private backupPassphrase = '';
   @state() private backupFile: File | undefined;
   @state() private backupBusy = false;
+  /** null: this server does not sign people in; otherwise whether this device is signed in. */
+  @state() private account: { signedIn: boolean; issuer: string } | null = null;
 
   override connectedCallback() {
     super.connectedCallback();
@@ -36,6 +41,23 @@ export class SettingsView extends LitElement {
     this.token = cloud?.token ?? '';
     this.storage = await vault.storageReport();
     this.hasPassphrase = await vault.keys.hasPassphrase();
+    const signIn = await vault.signInConfig().catch(() => null);
+    this.account = signIn === null ? null : { signedIn: await vault.signedIn().catch(() => false), issuer: signIn.issuer };
+  }
+
+  private async signIn() {
+    try {
+      location.assign(await (await getVault()).beginSignIn());
+    } catch (error) {
+      const view = describeError(error);
+      this.message = `${view.title} ${view.hint}`;
+    }
+  }
+
+  private async signOut() {
+    await (await getVault()).signOut();
+    this.message = 'Signed out on this device.';
+    await this.load();
   }
 
   private async saveCloud(e: Event) {
@@ -57,6 +79,14 @@ export class SettingsView extends LitElement {
     await this.load();
   }
 
+  private async passphraseInput(e: Event) {
+    const value = (e.target as HTMLInputElement).value;
+    this.passphrase = value;
+    const strength = value === '' ? null : await passphraseStrength(value);
+    // Typing goes on while the estimate runs: keep only the latest.
+    if (this.passphrase === value) this.strength = strength;
+  }
+
   private async setPassphrase(e: Event) {
     e.preventDefault();
     try {
@@ -65,6 +95,7 @@ export class SettingsView extends LitElement {
       this.message = this.passphrase === '' ? 'Passphrase removed.' : 'Passphrase set. EHR Vault will ask for it after a lock or a restart.';
       this.passphrase = '';
       this.currentPassphrase = '';
+      this.strength = null;
       await this.load();
     } catch (error) {
       const view = describeError(error);
@@ -116,6 +147,15 @@ export class SettingsView extends LitElement {
     return html`
       <h2>Settings</h2>
       ${this.message ? html`<p role="status">${this.message}</p>` : nothing}
+      ${this.account === null
+        ? nothing
+        : html`<section class="card" data-account=${this.account.signedIn ? 'signed-in' : 'signed-out'}>
+            <h3>Account</h3>
+            <p class="muted">${this.account.signedIn ? `Signed in with ${new URL(this.account.issuer).host}.` : `Sign in with ${new URL(this.account.issuer).host} to upload and fetch records.`}</p>
+            ${this.account.signedIn
+              ? html`<button type="button" class="secondary" @click=${this.signOut}>Sign out</button>`
+              : html`<button type="button" @click=${this.signIn}>Sign in</button>`}
+          </section>`}
       <form class="card" @submit=${this.saveCloud}>
         <h3>Cloud storage</h3>
         <p class="muted">${this.usingDefault ? 'Using this server’s storage.' : 'Using your own presign service.'} Only encrypted fragments are ever sent.</p>
@@ -139,7 +179,14 @@ export class SettingsView extends LitElement {
               <input id="current" type="password" .value=${this.currentPassphrase} @input=${(e: Event) => (this.currentPassphrase = (e.target as HTMLInputElement).value)} autocomplete="current-password" />`
           : nothing}
         <label for="passphrase">${this.hasPassphrase ? 'New passphrase (empty: remove the lock)' : 'New passphrase'}</label>
-        <input id="passphrase" type="password" .value=${this.passphrase} @input=${(e: Event) => (this.passphrase = (e.target as HTMLInputElement).value)} autocomplete="new-password" />
+        <input id="passphrase" type="password" .value=${this.passphrase} @input=${this.passphraseInput} autocomplete="new-password" aria-describedby="passphrase-strength" />
+        <p id="passphrase-strength" class="muted" aria-live="polite" data-acceptable=${this.strength === null ? nothing : String(this.strength.acceptable)}>
+          ${this.strength === null
+            ? 'Use four or more unrelated words.'
+            : this.strength.acceptable
+              ? `Strength ${this.strength.score} of 4: good.`
+              : `Strength ${this.strength.score} of 4: too easy to guess (${this.strength.problem}).`}
+        </p>
         <div class="row" style="margin-top:8px">
           <button type="submit">${this.hasPassphrase ? 'Change' : 'Set passphrase'}</button>
           ${this.hasPassphrase ? html`<button type="button" class="secondary" @click=${this.lockNow}>Lock now</button>` : nothing}

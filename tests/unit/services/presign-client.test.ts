@@ -29,7 +29,7 @@ const endpoint = (over: Partial<CloudEndpoint> = {}): CloudEndpoint => ({
 const codeOf = async (run: () => Promise<unknown>) => run().then(() => 'ok', (e: { code?: string }) => e.code ?? `untyped: ${String(e)}`);
 
 describe('presign client', () => {
-  it('posts the operation and objects with the bearer token, checksum only when the service binds it', async () => {
+  it('posts the operation and objects with the bearer token; a put always carries size and checksum', async () => {
     const ok = { status: 200, json: { expiresAt: '2030-01-01T00:00:00.000Z', urls: [{ name: NAME, url: 'https://s3.example/b/k?X-Amz-Signature=1', method: 'PUT', headers: { 'x-amz-checksum-sha256': DIGEST } }] } };
     const transport = stubTransport(() => ok);
     const batch = await new PresignClient(endpoint(), transport).presign('put', [{ name: NAME, sha256: DIGEST, size: 10 }]);
@@ -40,7 +40,11 @@ describe('presign client', () => {
     expect(JSON.parse(request!.body as string)).toEqual({ operation: 'put', objects: [{ name: NAME, sha256: DIGEST, size: 10 }] });
 
     await new PresignClient(endpoint({ checksumSha256: false }), transport).presign('put', [{ name: NAME, sha256: DIGEST, size: 10 }]);
-    expect(JSON.parse(transport.seen[1]!.body as string)).toEqual({ operation: 'put', objects: [{ name: NAME, size: 10 }] });
+    expect(JSON.parse(transport.seen[1]!.body as string)).toEqual({ operation: 'put', objects: [{ name: NAME, sha256: DIGEST, size: 10 }] });
+    // A put without its size or digest is refused before anything is sent.
+    expect(await codeOf(() => new PresignClient(endpoint(), transport).presign('put', [{ name: NAME, size: 10 }]))).toBe('INPUT_INVALID');
+    expect(await codeOf(() => new PresignClient(endpoint(), transport).presign('put', [{ name: NAME, sha256: DIGEST }]))).toBe('INPUT_INVALID');
+    expect(transport.seen).toHaveLength(2);
     await new PresignClient(endpoint(), stubTransport(() => ({ ...ok, json: { ...ok.json, urls: [{ ...ok.json.urls[0], method: 'GET' }] } }))).presign('get', [{ name: NAME, sha256: DIGEST, size: 10 }]);
   });
 

@@ -36,11 +36,12 @@ describe('transfer engine', () => {
     expect(Math.max(...progress)).toBeLessThanOrEqual(total);
   });
 
-  it('sends no checksum when the service does not bind one (size is always signed)', async () => {
+  it('binds size and checksum into every upload, whatever the service says it verifies', async () => {
     const cloud = new FakeCloud({ checksumSha256: false });
     const { engine } = engineFor(cloud);
-    await engine.upload([{ name: objectName(1), blob: randomBlob(64, 1) }]);
-    expect(cloud.presignCalls[0]!.objects[0]).toEqual({ name: objectName(1), size: 64 });
+    const blob = randomBlob(64, 1);
+    await engine.upload([{ name: objectName(1), blob }]);
+    expect(cloud.presignCalls[0]!.objects[0]).toEqual({ name: objectName(1), size: 64, sha256: sha256(await bytesOf(blob)) });
   });
 
   it('re-presigns when the store answers 403 (URL expired mid-transfer) and succeeds', async () => {

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { IDBObjectStore as FakeObjectStore } from 'fake-indexeddb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cacheFragments, evictUploadedBlobs, getFragments, getRecord, listRecords, removeRecordAndQueueDeletes, saveNewRecord } from '../../../src/storage/record-repository.js';
+import { cacheFragments, getFragments, getRecord, listRecords, removeRecordAndQueueDeletes, saveNewRecord } from '../../../src/storage/record-repository.js';
 import { listOutbox } from '../../../src/storage/outbox-repository.js';
 import { newOutboxEntry } from '../../../src/storage/outbox-transitions.js';
 import { ensureRoomFor, estimateStorage, requestPersistentStorage } from '../../../src/storage/storage-quota.js';
@@ -78,7 +78,6 @@ describe('record repository', () => {
     const db = await freshDb();
     const local = sampleRecord(recordIdFor(6));
     await saveNewRecord(db, local);
-    await evictUploadedBlobs(db, local.record.recordId); // nothing uploaded yet: nothing evicted
     expect((await getFragments(db, local.record.recordId)).every((f) => f.blob !== null)).toBe(true);
 
     const remote = sampleRecord(recordIdFor(7));
