@@ -9,6 +9,7 @@ import type { Presigner } from './s3-presigner.js';
 import type { TokenBucketLimiter } from './rate-limiter.js';
 import { readJsonBody } from './read-json-body.js';
 import { internalError, sendApiError, sendJson } from './send-json.js';
+import type { StorageIds } from './storage-ids.js';
 import type { TokenStore } from './token-store.js';
 
 /** Public, non-secret settings the browser app reads from GET /api/config. */
@@ -35,6 +36,10 @@ export interface ApiDependencies {
   authFailures: TokenBucketLimiter;
   presigner: Presigner;
   parseRequest: (body: unknown) => PresignRequest;
+  /** Opaque storage ids for share links (issue #13). */
+  storageIds: StorageIds;
+  /** Requests to the anonymous, read-only shared presign endpoint, per client address. */
+  sharedLimiter: TokenBucketLimiter;
   originPolicy: OriginPolicy;
   publicConfig: PublicConfig;
   maxBodyBytes: number;
@@ -53,7 +58,7 @@ function methodNotAllowed(allowed: string): ApiError {
 export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const now = deps.now ?? Date.now;
 
-  async function presign(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function signedIn(req: IncomingMessage) {
     // Per address, not per token: a guesser changes the token every time. Checked before the token is,
     // so a throttled address learns nothing about its guesses (even a right one gets 429).
     const address = req.socket.remoteAddress ?? 'unknown';
@@ -70,6 +75,11 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
       if (error instanceof ApiError && error.code === 'INVALID_TOKEN') deps.authFailures.take(address);
       throw error;
     }
+    return identity;
+  }
+
+  async function presign(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const identity = await signedIn(req);
     const decision = deps.limiter.take(identity.tokenId);
     if (!decision.allowed) {
       throw new ApiError(429, 'RATE_LIMITED', 'Too many presign requests for this token.',
@@ -77,20 +87,60 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
         { 'retry-after': String(decision.retryAfterSeconds) });
     }
     const request = deps.parseRequest(await readJsonBody(req, deps.maxBodyBytes));
+    await sendUrls(res, identity.userId, request);
+  }
+
+  async function sendUrls(res: ServerResponse, userId: string, request: PresignRequest): Promise<void> {
     const signingDate = new Date(Math.floor(now() / 1000) * 1000);
     const timing = { expiresInSeconds: deps.publicConfig.expiresInSeconds, signingDate };
     const urls = await Promise.all(request.objects.map(async (object) => {
-      const signed = await deps.presigner.presign(request.operation, objectKey(identity.userId, object.name), object, timing);
+      const signed = await deps.presigner.presign(request.operation, objectKey(userId, object.name), object, timing);
       return { name: object.name, ...signed };
     }));
     const expiresAt = new Date(signingDate.getTime() + timing.expiresInSeconds * 1000).toISOString();
     sendJson(res, 200, { expiresAt, urls });
   }
 
+  /** The caller's own storage id, for the share links it makes. */
+  async function storageId(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const identity = await signedIn(req);
+    sendJson(res, 200, { storageId: deps.storageIds.idFor(identity.userId) });
+  }
+
+  /**
+   * Anyone holding a share link may read that record's objects, and nothing else: GET/HEAD only, of names
+   * they must already know (derived from the record key), in the storage the link names. No token, no LIST,
+   * no PUT, no DELETE; requests are limited per client address.
+   */
+  async function sharedPresign(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const decision = deps.sharedLimiter.take(address);
+    if (!decision.allowed) {
+      throw new ApiError(429, 'RATE_LIMITED', 'Too many shared-record requests from this address.',
+        `Wait ${decision.retryAfterSeconds} s (see Retry-After) and try again.`, { 'retry-after': String(decision.retryAfterSeconds) });
+    }
+    const body = await readJsonBody(req, deps.maxBodyBytes);
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || typeof (body as { storage?: unknown }).storage !== 'string') {
+      throw new ApiError(400, 'INVALID_STORAGE', 'body.storage: must be the storage id from the share link', 'Send {"storage": "<id from the link>", "operation": "get"|"head", "objects": [{"name": "..."}]}.');
+    }
+    const { storage, ...rest } = body as { storage: string };
+    const request = deps.parseRequest(rest);
+    if (request.operation !== 'get' && request.operation !== 'head') {
+      throw new ApiError(403, 'READ_ONLY', 'A shared record can only be read.', 'Only "get" and "head" are allowed without signing in; the owner changes or withdraws a record from their own app.');
+    }
+    const userId = deps.storageIds.userFor(storage);
+    if (userId === undefined) {
+      throw new ApiError(404, 'STORAGE_NOT_FOUND', 'This share link names a storage this service does not know.', 'Check that the link was copied whole, or ask the sender for a new link.');
+    }
+    await sendUrls(res, userId, request);
+  }
+
   const routes: Record<string, { method: 'GET' | 'POST'; handle: Route }> = {
     '/api/health': { method: 'GET', handle: (_req, res) => sendJson(res, 200, { status: 'ok', storage: deps.publicConfig.storage }) },
     '/api/config': { method: 'GET', handle: (_req, res) => sendJson(res, 200, deps.publicConfig) },
     '/api/presign': { method: 'POST', handle: presign },
+    '/api/storage-id': { method: 'GET', handle: storageId },
+    '/api/shared/presign': { method: 'POST', handle: sharedPresign },
   };
 
   return async (req, res) => {
@@ -100,7 +150,7 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       const route = routes[path];
       if (route === undefined) {
-        throw new ApiError(404, 'NOT_FOUND', `No API endpoint at ${path}.`, 'Endpoints: GET /api/health, GET /api/config, POST /api/presign.');
+        throw new ApiError(404, 'NOT_FOUND', `No API endpoint at ${path}.`, 'Endpoints: GET /api/health, GET /api/config, POST /api/presign, GET /api/storage-id, POST /api/shared/presign.');
       }
       const allowed = route.method === 'GET' ? ['GET', 'HEAD'] : [route.method];
       if (!allowed.includes(req.method ?? '')) throw methodNotAllowed(route.method);

@@ -62,6 +62,11 @@ export function stackOptionsFromEnv(env: Env = process.env, cwd: string = proces
   const failurePerSecond = number(env, 'AUTH_FAILURES_PER_SECOND');
   if (failureBurst !== undefined || failurePerSecond !== undefined) options.authFailureLimit = { burst: failureBurst ?? 20, perSecond: failurePerSecond ?? 0.2 };
 
+  const sharedBurst = number(env, 'SHARED_RATE_LIMIT_BURST');
+  const sharedPerSecond = number(env, 'SHARED_RATE_LIMIT_PER_SECOND');
+  if (sharedBurst !== undefined || sharedPerSecond !== undefined) options.sharedRateLimit = { burst: sharedBurst ?? 30, perSecond: sharedPerSecond ?? 1 };
+  set('storageIdKey', text(env, 'EHRV_STORAGE_ID_KEY'));
+
   const inline = text(env, 'EHRV_TOKENS');
   const file = text(env, 'EHRV_TOKENS_FILE');
   if (inline !== undefined && file !== undefined) throw new ConfigError('set EHRV_TOKENS or EHRV_TOKENS_FILE, not both');

@@ -54,6 +54,10 @@ export interface StackOptions {
   rateLimit?: { burst: number; perSecond: number };
   /** Wrong or expired tokens allowed per client address: `burst` at once, refilled at `perSecond`. Default 20, 0.2/s. */
   authFailureLimit?: { burst: number; perSecond: number };
+  /** Anonymous shared-record presign requests per client address. Default 30 at once, 1/s. */
+  sharedRateLimit?: { burst: number; perSecond: number };
+  /** 64 hex digits: the key of opaque storage ids in share links (EHRV_STORAGE_ID_KEY). Default: kept next to the embedded store's data. */
+  storageIdKey?: string;
   maxBodyBytes?: number;
   maxObjectsPerRequest?: number;
   maxObjectBytes?: number;
@@ -76,6 +80,8 @@ export interface ResolvedStackOptions {
   appOrigins: string[];
   rateLimit: { burst: number; perSecond: number };
   authFailureLimit: { burst: number; perSecond: number };
+  sharedRateLimit: { burst: number; perSecond: number };
+  storageIdKey: string | undefined;
   maxBodyBytes: number;
   maxObjectsPerRequest: number;
   maxObjectBytes: number;
@@ -183,6 +189,11 @@ export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOp
       burst: integer('auth failure burst', options.authFailureLimit?.burst, 20, 1, 1_000_000),
       perSecond: positive('auth failures per second', options.authFailureLimit?.perSecond, 0.2),
     },
+    sharedRateLimit: {
+      burst: integer('shared rate limit burst', options.sharedRateLimit?.burst, 30, 1, 1_000_000),
+      perSecond: positive('shared rate limit per second', options.sharedRateLimit?.perSecond, 1),
+    },
+    storageIdKey: options.storageIdKey,
     maxBodyBytes: integer('max body bytes', options.maxBodyBytes, 64 * 1024, 1024, 16 * 1024 * 1024),
     maxObjectsPerRequest: integer('max objects per request', options.maxObjectsPerRequest, 256, 1, 1000),
     maxObjectBytes: integer('max object bytes', options.maxObjectBytes, 64 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),

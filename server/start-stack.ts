@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { API_PREFIX, createApiHandler, type PublicConfig } from './api-handler.js';
 import { originPolicy } from './api-cors.js';
 import { closeServer, listen, type RequestHandler } from './http-server.js';
@@ -10,6 +11,7 @@ import { createPresigner, type Presigner, type S3Target } from './s3-presigner.j
 import { contentSecurityPolicy } from './security-headers.js';
 import { resolveStackOptions, type ResolvedStackOptions, type StackOptions } from './stack-options.js';
 import { createStaticHandler } from './static-handler.js';
+import { createStorageIds, loadStorageIdKey } from './storage-ids.js';
 import { createTokenStore, DEV_USER_ID } from './token-store.js';
 
 export interface Stack {
@@ -120,6 +122,8 @@ export async function startStack(input: StackOptions = {}): Promise<Stack> {
       authFailures: new TokenBucketLimiter(options.authFailureLimit),
       presigner,
       parseRequest: createPresignRequestParser({ maxObjects: options.maxObjectsPerRequest, maxObjectBytes: options.maxObjectBytes }),
+      storageIds: createStorageIds(loadStorageIdKey(options.storageIdKey, options.external === undefined ? join(options.localS3.dataDir, '..', 'storage-id.key') : undefined, options.log)),
+      sharedLimiter: new TokenBucketLimiter(options.sharedRateLimit),
       originPolicy: originPolicy(allowedOrigins),
       publicConfig,
       maxBodyBytes: options.maxBodyBytes,
