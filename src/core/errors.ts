@@ -113,7 +113,7 @@ export class KeyTextInvalidError extends EhrVaultError {
   }
 }
 
-export type ShareTextProblem = 'prefix' | 'locator' | 'key';
+export type ShareTextProblem = 'prefix' | 'locator' | 'key' | 'storage';
 
 export class ShareTextInvalidError extends EhrVaultError {
   readonly problem: ShareTextProblem;

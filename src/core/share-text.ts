@@ -7,7 +7,16 @@ import { RECORD_ID_LENGTH } from './object-names.js';
 export interface ShareInfo {
   readonly recordId: string;
   readonly recordKey: Uint8Array;
+  /**
+   * The owner's storage, by the opaque id its presign service gave (FORMAT.md §11.2): lets a person with
+   * another account, or none, fetch the record's objects read-only. Absent in a share text for the owner's
+   * own devices.
+   */
+  readonly storageId?: string | undefined;
 }
+
+/** Storage ids are opaque to the app: 16 to 128 base64url characters. */
+const STORAGE_ID_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
 
 export const SHARE_TEXT_PREFIX = 'ehrv1:';
 
@@ -16,12 +25,27 @@ export const SHARE_TEXT_PREFIX = 'ehrv1:';
  * it: the paper makes it the second factor, sent by another channel.
  */
 export function encodeShareText(info: ShareInfo): string {
-  return `${SHARE_TEXT_PREFIX}${info.recordId}:${encodeKeyText(info.recordKey)}`;
+  if (info.storageId !== undefined && !STORAGE_ID_PATTERN.test(info.storageId)) throw new ShareTextInvalidError('storage', 'A storage id is 16 to 128 base64url characters.');
+  return `${SHARE_TEXT_PREFIX}${info.recordId}:${encodeKeyText(info.recordKey)}${info.storageId !== undefined ? `:${info.storageId}` : ''}`;
+}
+
+/**
+ * A share link (FORMAT.md §11.2): the app's address, then `#` and the share text. Browsers never send the
+ * part after `#` to any server, so the record key stays between the two people.
+ */
+export function encodeShareLink(appUrl: string, info: ShareInfo): string {
+  const base = new URL(appUrl);
+  base.hash = '';
+  base.search = '';
+  return `${base.href.replace(/#$/u, '')}#${encodeShareText(info)}`;
 }
 
 /** Accepts pasted text with line breaks or spaces anywhere, and a trailing period from a chat app. */
 export function decodeShareText(input: string): ShareInfo {
-  const text = input.replace(/[\p{White_Space}\u200B-\u200D\uFEFF]/gu, '').replace(/[.,;]+$/u, '');
+  let text = input.replace(/[\p{White_Space}\u200B-\u200D\uFEFF]/gu, '').replace(/[.,;]+$/u, '');
+  // A whole share link pasted: the share text is what follows `#`.
+  const hash = text.indexOf('#');
+  if (hash >= 0 && /^https?:\/\//iu.test(text)) text = text.slice(hash + 1);
   if (!text.toLowerCase().startsWith(SHARE_TEXT_PREFIX)) {
     throw new ShareTextInvalidError('prefix', `This is not an EHR Vault share text: it should start with "${SHARE_TEXT_PREFIX}".`);
   }
@@ -37,8 +61,14 @@ export function decodeShareText(input: string): ShareInfo {
   if (!id || id.length !== RECORD_ID_LENGTH || recordId.length !== 22) {
     throw new ShareTextInvalidError('locator', 'The record locator in this share text is incomplete or mistyped.');
   }
-  const keyText = colon < 0 ? '' : rest.slice(colon + 1);
+  const after = colon < 0 ? '' : rest.slice(colon + 1);
+  const storageColon = after.indexOf(':');
+  const keyText = storageColon < 0 ? after : after.slice(0, storageColon);
   if (!keyText.toLowerCase().startsWith(KEY_TEXT_PREFIX)) throw new ShareTextInvalidError('key', 'The share text has no record key after the locator.');
-  return { recordId, recordKey: decodeKeyText(keyText) };
+  const recordKey = decodeKeyText(keyText);
+  if (storageColon < 0) return { recordId, recordKey };
+  const storageId = after.slice(storageColon + 1);
+  if (!STORAGE_ID_PATTERN.test(storageId)) throw new ShareTextInvalidError('storage', 'The storage part at the end of this share link is incomplete or mistyped.');
+  return { recordId, recordKey, storageId };
 }
 

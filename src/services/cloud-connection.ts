@@ -5,7 +5,7 @@ import type { AccessTokenSource } from './presign-client.js';
 import { defaultTransport } from './default-transport.js';
 import type { Transport } from './http-transport.js';
 import { OutboxRunner, type OutboxRunnerOptions } from './outbox-runner.js';
-import { PresignClient, resolveCloudEndpoint } from './presign-client.js';
+import { PresignClient, resolveCloudEndpoint, sharedEndpoint } from './presign-client.js';
 import { ServiceError } from './service-error.js';
 import { TransferEngine, type TransferEngineOptions } from './transfer-engine.js';
 
@@ -61,9 +61,24 @@ function defaultOrigin(): string {
  */
 export async function connectTransferEngine(options: CloudConnectionOptions): Promise<TransferEngine> {
   const transport = options.transport ?? defaultTransport();
+  return new TransferEngine({ ...options.engine, presigner: await connectPresignClient(options), transport });
+}
+
+/** The presign client for the service the settings name (or the app's own server). */
+export async function connectPresignClient(options: CloudConnectionOptions): Promise<PresignClient> {
+  const transport = options.transport ?? defaultTransport();
   const settings = await readCloudSettings(options.db, options.secrets);
   const endpoint = await resolveCloudEndpoint({ origin: options.origin ?? defaultOrigin(), settings, transport, signal: options.signal, oidc: options.oidc });
-  return new TransferEngine({ ...options.engine, presigner: new PresignClient(endpoint, transport), transport });
+  return new PresignClient(endpoint, transport);
+}
+
+/**
+ * A transfer engine that reads a record someone shared by link (issue #13): the app's own server's
+ * anonymous, read-only endpoint, naming the owner's storage. No token, no settings: works with no account.
+ */
+export function connectSharedTransferEngine(options: Pick<CloudConnectionOptions, 'origin' | 'transport' | 'engine'> & { readonly storageId: string }): TransferEngine {
+  const transport = options.transport ?? defaultTransport();
+  return new TransferEngine({ ...options.engine, presigner: new PresignClient(sharedEndpoint(options.origin ?? defaultOrigin(), options.storageId), transport), transport });
 }
 
 /** Creates and starts the outbox runner of this tab (it waits for the Web Lock if another tab runs one). */

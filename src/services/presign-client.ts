@@ -24,6 +24,23 @@ export interface CloudEndpoint {
   readonly accessToken?: (() => Promise<string>) | undefined;
   /** OpenID Connect: the service refused the access token (401); do not use it again. */
   readonly onUnauthorized?: (() => void) | undefined;
+  /**
+   * Reading a record someone shared (issue #13): `presignUrl` is the service's anonymous, read-only
+   * …/shared/presign and every request names the owner's storage by this opaque id, with no token.
+   */
+  readonly sharedStorage?: string | undefined;
+}
+
+/** The anonymous, read-only endpoint of the app's own server for a record shared by link. */
+export function sharedEndpoint(origin: string, storageId: string): CloudEndpoint {
+  return {
+    presignUrl: absoluteUrl('/api/shared/presign', origin),
+    token: '',
+    checksumSha256: true,
+    maxObjectsPerRequest: DEFAULT_LIMITS.maxObjectsPerRequest,
+    maxObjectBytes: DEFAULT_LIMITS.maxObjectBytes,
+    sharedStorage: storageId,
+  };
 }
 
 /** What GET /api/config says about signing in with OpenID Connect. */
@@ -133,7 +150,9 @@ export class PresignClient {
         throw new InputInvalidError('An upload must name the exact size and SHA-256 of its bytes.', { name: object.name });
       }
     }
+    const shared = this.endpoint.sharedStorage;
     const body = JSON.stringify({
+      ...(shared !== undefined ? { storage: shared } : {}),
       operation,
       objects: objects.map((o) => ({
         name: o.name,
@@ -141,12 +160,11 @@ export class PresignClient {
         ...(operation === 'put' && o.size !== undefined ? { size: o.size } : {}),
       })),
     });
-    const token = this.endpoint.accessToken !== undefined ? await this.endpoint.accessToken() : this.endpoint.token;
     const response = await this.transport.send(
       {
         method: 'POST',
         url: this.endpoint.presignUrl,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: { ...(shared === undefined ? { authorization: `Bearer ${await this.bearer()}` } : {}), 'content-type': 'application/json' },
         body,
       },
       { signal },
@@ -165,6 +183,19 @@ export class PresignClient {
     }
     if (response.status >= 500 || response.status === 408) throw new ServiceError('PRESIGN_UNAVAILABLE', message, details);
     throw new ServiceError('PRESIGN_REJECTED', message, details);
+  }
+
+  private async bearer(): Promise<string> {
+    return this.endpoint.accessToken !== undefined ? this.endpoint.accessToken() : this.endpoint.token;
+  }
+
+  /** The caller's opaque storage id (GET …/storage-id beside …/presign), for the share links it makes. */
+  async storageId(signal?: AbortSignal): Promise<string> {
+    const response = await this.transport.send({ method: 'GET', url: new URL('storage-id', this.endpoint.presignUrl).href, headers: { authorization: `Bearer ${await this.bearer()}` } }, { signal });
+    const json = await readJson(response.body);
+    if (response.status === 200 && isRecord(json) && typeof json.storageId === 'string' && /^[A-Za-z0-9_-]{16,128}$/.test(json.storageId)) return json.storageId;
+    if (response.status === 401) throw new ServiceError('PRESIGN_UNAUTHORIZED', 'The presign service did not accept the access token.', { status: 401 });
+    throw new ServiceError('SHARING_UNAVAILABLE', 'This presign service cannot make share links (it has no storage ids).', { status: response.status }, { retryable: false });
   }
 }
 

@@ -21,7 +21,9 @@ export type ServiceErrorCode =
   | 'FRAGMENT_NOT_IN_CLOUD'
   | 'CHECKSUM_MISMATCH'
   | 'FRAGMENT_UNAVAILABLE'
-  | 'SIGN_IN_REQUIRED';
+  | 'SIGN_IN_REQUIRED'
+  | 'SHARING_UNAVAILABLE'
+  | 'READ_ONLY';
 
 const HINTS: Record<ServiceErrorCode, string> = {
   CLOUD_NOT_CONFIGURED: 'Enter the presign service address and your access token in Settings.',
@@ -35,10 +37,12 @@ const HINTS: Record<ServiceErrorCode, string> = {
   TRANSFER_FORBIDDEN: 'The cloud store refused the signed address even after a fresh one. Check the device clock, and that the presign service and the store belong together.',
   TRANSFER_FAILED: 'The cloud store refused the transfer. Try again later; if it persists, check the store settings.',
   FRAGMENT_TOO_LARGE: 'This fragment is larger than the service accepts: protect the record again with a longer sequence key (more, smaller fragments).',
-  FRAGMENT_NOT_IN_CLOUD: 'This fragment is not in the cloud (yet). Check the record key and record id, or wait until the device that protected it has finished uploading.',
+  FRAGMENT_NOT_IN_CLOUD: 'The record is not in the cloud: its owner withdrew or deleted it, or it has not finished uploading. Ask the sender.',
   CHECKSUM_MISMATCH: 'The downloaded fragment differs from the one that was stored. Try again; if it persists, the stored copy is damaged.',
   FRAGMENT_UNAVAILABLE: 'This fragment is neither on this device nor downloadable right now. Try again when online.',
   SIGN_IN_REQUIRED: 'Sign in again (Settings → Account); uploads continue by themselves afterwards.',
+  SHARING_UNAVAILABLE: 'Share the record as text instead (copy the share text), or use a presign service that makes share links.',
+  READ_ONLY: 'This record was shared with you: you can open it and forget it on this device; only its owner can change or withdraw it.',
 };
 
 const DEFAULT_RETRYABLE = new Set<ServiceErrorCode>(['PRESIGN_UNAVAILABLE', 'RATE_LIMITED', 'NETWORK_OFFLINE', 'NETWORK_ERROR', 'NETWORK_TIMEOUT', 'CHECKSUM_MISMATCH']);

@@ -13,6 +13,8 @@ export interface RecordSummary {
   readonly totalBytes: number;
   readonly sync: { readonly state: 'local' | 'uploading' | 'synced' | 'failed' | 'remote' | 'deleting'; readonly uploaded: number; readonly error: { readonly code: string; readonly message: string; readonly hint: string } | null };
   readonly hasKey: boolean;
+  /** Opened from a share link: read-only here (open, forget; never a cloud delete or a re-share). */
+  readonly sharedWithMe: boolean;
 }
 
 export interface ProtectOutcome {

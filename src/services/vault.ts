@@ -1,4 +1,4 @@
-import { decodeShareText, encodeShareText } from '../core/share-text.js';
+import { decodeShareText, encodeShareLink, encodeShareText } from '../core/share-text.js';
 import { generateRecordKey } from '../core/keychain.js';
 import { generateRecordId } from '../core/object-names.js';
 import type { RecordMetadata } from '../core/metadata.js';
@@ -13,7 +13,7 @@ import { openBackup, sealBackup, type BackupEntry } from './backup.js';
 import { getRecord, listRecords as listRecordEntries } from '../storage/record-repository.js';
 import type { RecordEntry } from '../storage/schema.js';
 import { estimateStorage, requestPersistentStorage } from '../storage/storage-quota.js';
-import { connectTransferEngine, readCloudSettings, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
+import { connectPresignClient, connectSharedTransferEngine, connectTransferEngine, readCloudSettings, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
 import { EngineClient } from './engine-client.js';
 import { indexedDbCopiesBlobs, sweepScratch } from './scratch-files.js';
 import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
@@ -36,6 +36,8 @@ interface SealedRecordInfo {
   readonly kind: 'image' | 'file';
   readonly mime: string;
   readonly byteLength: number;
+  /** Set for a record someone shared with this device: the owner's storage id. Read-only here. */
+  readonly sharedFrom?: string | undefined;
 }
 
 /**
@@ -48,6 +50,8 @@ export class Vault {
   private openedScratch: string | undefined;
   /** Sequence keys used in this session, by record id: in memory only, forgotten at the lock. */
   private readonly sessionKeys = new Map<string, string>();
+  /** This user's opaque storage id, asked once per session (for share links). */
+  private storageId: Promise<string> | undefined;
 
   private constructor(
     private readonly db: VaultDb,
@@ -163,6 +167,7 @@ export class Vault {
       totalBytes: entry.totalBytes,
       sync: { state: entry.sync.state, uploaded: entry.sync.uploaded, error: entry.sync.lastError },
       hasKey: entry.wrappedKey !== null,
+      sharedWithMe: info?.sharedFrom !== undefined,
     };
   }
 
@@ -181,6 +186,32 @@ export class Vault {
     return Promise.resolve(this.sessionKeys.get(recordId));
   }
 
+  /**
+   * A share link for a record protected here (issue #13): this app's address, then after `#` the locator,
+   * the record key and the owner's opaque storage id — never the sequence key. Anyone with the link and the
+   * sequence key can open it read-only, with another account or none.
+   */
+  async shareLink(recordId: string, signal?: AbortSignal): Promise<string> {
+    const entry = await getRecord(this.db, recordId);
+    if (!entry?.wrappedKey) throw new KeyVaultError('KEY_UNAVAILABLE', 'This device has no key for that record.', 'Open it with its share text and sequence key.');
+    const info = await this.info(entry);
+    if (info?.sharedFrom !== undefined) throw new ServiceError('READ_ONLY', 'This record was shared with you; only its owner can share it on.');
+    this.storageId ??= connectPresignClient({ db: this.db, secrets: this.keys, oidc: this.oidc, signal }).then((client) => client.storageId(signal));
+    let storageId: string;
+    try {
+      storageId = await this.storageId;
+    } catch (error) {
+      this.storageId = undefined;
+      throw error;
+    }
+    const recordKey = await this.keys.unwrapRecordKey(recordId, entry.wrappedKey);
+    try {
+      return encodeShareLink(location.href, { recordId, recordKey, storageId });
+    } finally {
+      recordKey.fill(0);
+    }
+  }
+
   /** The share text of a record protected here: locator and record key (never the sequence key). */
   async shareText(recordId: string): Promise<string> {
     const entry = await getRecord(this.db, recordId);
@@ -193,22 +224,23 @@ export class Vault {
     const entry = await getRecord(this.db, recordId);
     if (!entry?.wrappedKey) return this.openShared(await this.shareText(recordId), sequenceKey, options);
     const recordKey = await this.keys.unwrapRecordKey(recordId, entry.wrappedKey);
-    return this.openWith(recordId, recordKey, sequenceKey, options);
+    return this.openWith(recordId, recordKey, sequenceKey, options, (await this.info(entry))?.sharedFrom);
   }
 
   /** Opens a record from its share text (any device): cached fragments first, then the cloud. */
   async openShared(shareText: string, sequenceKey: string, options: LongCall = {}): Promise<OpenOutcome> {
-    const { recordId, recordKey } = decodeShareText(shareText);
-    return this.openWith(recordId, recordKey, sequenceKey, options);
+    const { recordId, recordKey, storageId } = decodeShareText(shareText);
+    return this.openWith(recordId, recordKey, sequenceKey, options, storageId);
   }
 
-  private async openWith(recordId: string, recordKey: Uint8Array, sequenceKey: string, options: LongCall): Promise<OpenOutcome> {
+  /** `storageId`: a record shared by link is read through the anonymous, read-only endpoint (issue #13). */
+  private async openWith(recordId: string, recordKey: Uint8Array, sequenceKey: string, options: LongCall, storageId?: string): Promise<OpenOutcome> {
     const key = parseSequenceKey(sequenceKey);
     try {
       const known = await getRecord(this.db, recordId);
       const objects = await fetchFragments(recordId, recordKey, known?.fragmentCount, {
         db: this.db,
-        engine: () => connectTransferEngine({ db: this.db, signal: options.signal, secrets: this.keys, oidc: this.oidc }),
+        engine: async () => (storageId !== undefined ? connectSharedTransferEngine({ storageId }) : connectTransferEngine({ db: this.db, signal: options.signal, secrets: this.keys, oidc: this.oidc })),
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ phase: 'download', ...p }),
       });
@@ -221,7 +253,7 @@ export class Vault {
       // A record opened from a share text is remembered (sealed), so Records can show and reopen it.
       if (this.keys.unlocked) {
         const m = opened.metadata;
-        await this.rememberKey(recordId, recordKey, objects.length, { name: m.name, kind: m.kind, mime: m.mime, byteLength: m.byteLength });
+        await this.rememberKey(recordId, recordKey, objects.length, { name: m.name, kind: m.kind, mime: m.mime, byteLength: m.byteLength, ...(storageId !== undefined ? { sharedFrom: storageId } : {}) });
       }
       this.changed();
       if (opened.kind === 'file') {
@@ -287,7 +319,12 @@ export class Vault {
 
   /** Deletes a record here, and everywhere (its fragments in the cloud) unless `fromCloud` is false. */
   async deleteRecord(recordId: string, options: { readonly fromCloud: boolean }): Promise<void> {
-    if (options.fromCloud) await queueRecordDeletion(recordId, { db: this.db });
+    if (options.fromCloud) {
+      const entry = await getRecord(this.db, recordId);
+      // A recipient never deletes the owner's copy (the server refuses it anyway: issue #13).
+      if (entry && (await this.info(entry))?.sharedFrom !== undefined) throw new ServiceError('READ_ONLY', 'This record was shared with you; it can only be forgotten on this device.');
+      await queueRecordDeletion(recordId, { db: this.db });
+    }
     else await forgetRecordLocally(this.db, recordId);
     this.changed();
   }

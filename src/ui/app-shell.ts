@@ -23,12 +23,34 @@ const TABS: { view: Route['view']; label: string }[] = [
  * and synced tabs): the record to open is kept in memory. Old `#/open/<id>` links are cut back to `#/open`.
  */
 function parseRoute(hash: string): Route {
+  if (takeSharedLink(hash)) return { view: 'open' };
   const [view, extra] = hash.replace(/^#\/?/, '').split('/');
   if (view === 'records' || view === 'open' || view === 'settings') {
     if (extra !== undefined) history.replaceState(history.state, '', `#/${view}`);
     return { view };
   }
   return { view: 'protect' };
+}
+
+/** A share text that arrived in the address after `#` (a share link), waiting for the Open view. */
+let arrivedShareText = '';
+
+/**
+ * A share link (`…/#ehrv1:…`, issue #13): its share text is kept in memory for the Open view and cut out of
+ * the address and the history at once, so it never stays in the browser's history or synced tabs. The part
+ * after `#` was never sent to any server.
+ */
+function takeSharedLink(hash: string): boolean {
+  let text: string;
+  try {
+    text = decodeURIComponent(hash.slice(1));
+  } catch {
+    return false;
+  }
+  if (!/^ehrv1:/iu.test(text)) return false;
+  arrivedShareText = text;
+  history.replaceState(history.state, '', '#/open');
+  return true;
 }
 
 /** The application frame: bottom tabs on phones, top tabs on wider screens, one view at a time. */
@@ -175,6 +197,12 @@ export class AppShell extends LitElement {
     }
   }
 
+  private takeArrived(): string {
+    const text = arrivedShareText;
+    arrivedShareText = '';
+    return text;
+  }
+
   private renderView() {
     switch (this.route.view) {
       case 'records':
@@ -185,7 +213,7 @@ export class AppShell extends LitElement {
           }}
         ></ev-records-view>`;
       case 'open':
-        return html`<ev-open-view .recordId=${this.openRecordId}></ev-open-view>`;
+        return html`<ev-open-view .recordId=${this.openRecordId} .arrivedShareText=${this.takeArrived()}></ev-open-view>`;
       case 'settings':
         return html`<ev-settings-view @locked=${() => (this.locked = true)}></ev-settings-view>`;
       default:

@@ -33,7 +33,11 @@ export class OpenView extends LitElement {
 
   /** Set when opening a record from the list; the share text is then not needed. */
   @property({ type: String }) recordId = '';
+  /** A share text that came with a share link: fills the field, so only the sequence key is asked for. */
+  @property({ attribute: false }) arrivedShareText = '';
   @state() private shareText = '';
+  /** The share text came with a link: the view says that only the sequence key is needed. */
+  @state() private fromLink = false;
   @state() private sequenceKey = '';
   @state() private busy = false;
   @state() private progress = { phase: '', done: 0, total: 0 };
@@ -44,6 +48,10 @@ export class OpenView extends LitElement {
   private controller: AbortController | undefined;
 
   protected override async willUpdate(changed: Map<string, unknown>) {
+    if (changed.has('arrivedShareText') && this.arrivedShareText) {
+      this.shareText = this.arrivedShareText;
+      this.fromLink = true;
+    }
     if (changed.has('recordId') && this.recordId) {
       const vault = await getVault();
       const summary = await vault.summary(this.recordId);
@@ -90,11 +98,14 @@ export class OpenView extends LitElement {
     return html`
       <h2>${this.recordId ? `Open “${this.knownName ?? 'record'}”` : 'Open a shared record'}</h2>
       <form @submit=${this.open}>
+        ${this.fromLink && !this.recordId
+          ? html`<p class="card" data-from-link>A record was shared with you by link. Type the <strong>sequence key</strong> the sender gave you by another way (a call, a message on another app) to open it. You can read it and save it; you cannot change or delete it.</p>`
+          : nothing}
         ${this.recordId
           ? nothing
           : html`<div>
-              <label for="share">Share text</label>
-              <textarea id="share" .value=${this.shareText} @input=${(e: Event) => (this.shareText = (e.target as HTMLTextAreaElement).value)} autocomplete="off" spellcheck="false" placeholder="ehrv1:…"></textarea>
+              <label for="share">Share link or share text</label>
+              <textarea id="share" .value=${this.shareText} @input=${(e: Event) => (this.shareText = (e.target as HTMLTextAreaElement).value)} autocomplete="off" spellcheck="false" placeholder="ehrv1:… or a share link"></textarea>
               <ev-qr-scanner @scanned=${(e: CustomEvent<{ value: string }>) => (this.shareText = e.detail.value)}></ev-qr-scanner>
             </div>`}
         <div>

@@ -11,6 +11,7 @@ import type { FragmentRow } from '../components/fragment-list.js';
 import '../components/sequence-key-field.js';
 import '../components/progress-panel.js';
 import '../components/fragment-list.js';
+import '../components/share-link.js';
 import '../components/secret-text.js';
 import '../components/qr-code.js';
 
@@ -196,7 +197,10 @@ export class ProtectView extends LitElement {
       <h3>Fragments</h3>
       <ev-fragment-list .fragments=${this.fragmentRows(done)}></ev-fragment-list>
       <h3 style="margin-top:12px">Share</h3>
-      <p class="muted">Give the share text to the person who should open this record. Send the sequence key separately, by another channel.</p>
+      ${sync?.state === 'synced'
+        ? html`<ev-share-link .recordId=${outcome.recordId}></ev-share-link>`
+        : html`<p class="muted">A share link can be made once the record is in the cloud.</p>`}
+      <p class="muted">Or the share text (for your own devices, or to paste): the record locator and key, without the sequence key.</p>
       <ev-secret-text label="Share text" qr .value=${outcome.shareText}></ev-secret-text>
     </section>`;
   }

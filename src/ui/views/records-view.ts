@@ -6,6 +6,7 @@ import { describeError, type ErrorView } from '../controllers/describe-error.js'
 import { formatBytes, formatDate } from '../components/format.js';
 import { sharedStyles } from '../styles/shared.js';
 import '../components/secret-text.js';
+import '../components/share-link.js';
 
 /**
  * Everything protected on this device: name (decrypted locally), kind, size, date, fragments and sync
@@ -26,6 +27,13 @@ export class RecordsView extends LitElement {
       li.card {
         display: grid;
         gap: 6px;
+      }
+      .badge {
+        justify-self: start;
+        font-size: 0.8rem;
+        padding: 2px 8px;
+        border-radius: 999px;
+        border: 1px solid var(--ev-border);
       }
       .state-synced {
         color: var(--ev-ok);
@@ -120,6 +128,7 @@ export class RecordsView extends LitElement {
   private renderRecord(r: RecordSummary) {
     return html`<li class="card" data-record-id=${r.recordId}>
       <strong>${r.name ?? 'Locked record'}</strong>
+      ${r.sharedWithMe ? html`<span class="badge" data-shared-with-me>Shared with me · read-only</span>` : nothing}
       <span class="muted">
         ${r.kind === 'image' ? 'Image' : r.kind === 'file' ? (r.mime || 'File') : 'Record'} · ${r.byteLength !== null ? formatBytes(r.byteLength) : formatBytes(r.totalBytes)} ·
         ${formatDate(r.createdAt)} · ${r.fragmentCount} fragments
@@ -128,11 +137,11 @@ export class RecordsView extends LitElement {
       <div class="row">
         <button type="button" ?disabled=${!r.hasKey} @click=${() => this.dispatchEvent(new CustomEvent('open-record', { detail: { recordId: r.recordId }, bubbles: true, composed: true }))}>Open</button>
         ${r.sync.state === 'failed' ? html`<button type="button" class="secondary" @click=${() => this.retry(r)}>Retry upload</button>` : nothing}
-        ${r.hasKey ? html`<button type="button" class="secondary" @click=${() => this.share(r)}>Share</button>` : nothing}
-        <button type="button" class="secondary" @click=${() => (this.confirming = r)}>Delete…</button>
+        ${r.hasKey && !r.sharedWithMe ? html`<button type="button" class="secondary" @click=${() => this.share(r)}>Share</button>` : nothing}
+        <button type="button" class="secondary" @click=${() => (this.confirming = r)}>${r.sharedWithMe ? 'Forget…' : 'Delete…'}</button>
       </div>
       ${this.sharing?.recordId === r.recordId
-        ? html`<p class="muted">Send the sequence key separately, by another channel.</p><ev-secret-text label="Share text" qr .value=${this.sharing.text}></ev-secret-text>`
+        ? html`${r.sync.state === 'synced' ? html`<ev-share-link .recordId=${r.recordId}></ev-share-link>` : nothing}<p class="muted">Or the share text; send the sequence key separately, by another channel.</p><ev-secret-text label="Share text" qr .value=${this.sharing.text}></ev-secret-text>`
         : nothing}
     </li>`;
   }
@@ -151,7 +160,7 @@ export class RecordsView extends LitElement {
             <h3 id="confirm-title">Delete “${this.confirming.name ?? 'this record'}”?</h3>
             <p>Deleting from the cloud removes every fragment there; nobody can open the record afterwards, not even with the share text.</p>
             <div class="row">
-              <button type="button" class="danger" @click=${() => this.removeRecord(this.confirming!, true)}>Delete here and in the cloud</button>
+              ${this.confirming.sharedWithMe ? nothing : html`<button type="button" class="danger" @click=${() => this.removeRecord(this.confirming!, true)}>Delete here and in the cloud</button>`}
               <button type="button" class="secondary" @click=${() => this.removeRecord(this.confirming!, false)}>Delete from this device only</button>
               <button type="button" class="secondary" @click=${() => (this.confirming = undefined)}>Keep it</button>
             </div>
