@@ -194,7 +194,24 @@ async function sweep() {
   return { removed, left };
 }
 
-const harness = { engine, indexedDbCopiesBlobs, listScratch, poolRoundTrip, poolTamper, cancelToDisk, sweep, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
+/** Which engine-specific paths this browser's Workers take (engine-modes-worker.ts); the scratch file is removed. */
+async function engineModes(): Promise<{ read?: string; readOk?: boolean; sink?: string; error?: string; scratchAfter: number }> {
+  const worker = new Worker(new URL('./engine-modes-worker.ts', import.meta.url), { type: 'module' });
+  const scratch = newScratchName();
+  try {
+    const answer = await new Promise<{ read?: string; readOk?: boolean; sink?: string; error?: string }>((resolve, reject) => {
+      worker.onmessage = (event) => resolve(event.data);
+      worker.onerror = (event) => reject(new Error(event.message));
+      worker.postMessage({ scratch });
+    });
+    await engine.releaseScratch(scratch);
+    return { ...answer, scratchAfter: (await listScratch()).length };
+  } finally {
+    worker.terminate();
+  }
+}
+
+const harness = { engine, engineModes, indexedDbCopiesBlobs, listScratch, poolRoundTrip, poolTamper, cancelToDisk, sweep, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
 declare global {
   interface Window {
     harness: typeof harness;

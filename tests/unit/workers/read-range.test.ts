@@ -9,14 +9,14 @@ function pattern(n: number): Uint8Array<ArrayBuffer> {
 
 /** A Blob whose streams are default (not byte) streams with small chunks, as Safari's before 26.4. */
 class SafariLikeBlob extends Blob {
-  constructor(private readonly bytes: Uint8Array<ArrayBuffer>) {
-    super([bytes]);
+  constructor(private readonly data: Uint8Array<ArrayBuffer>) {
+    super([data]);
   }
-  override slice(start = 0, end = this.bytes.length): Blob {
-    return new SafariLikeBlob(this.bytes.slice(start, end));
+  override slice(start = 0, end = this.data.length): Blob {
+    return new SafariLikeBlob(this.data.slice(start, end));
   }
   override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    const bytes = this.bytes;
+    const bytes = this.data;
     let at = 0;
     return new ReadableStream<Uint8Array<ArrayBuffer>>({
       pull(controller) {
