@@ -2,8 +2,11 @@
  * Safari 16.4's gaps, imposed on Chromium: no WebKit runs here, so the e2e flows run a second time in a
  * Chromium that lacks what Safari/iOS 16.4 lacks among the APIs the app uses (per @mdn/browser-compat-data,
  * see tests/unit/compat.test.ts). The shim goes into the page (an init script) and into every Worker: worker
- * scripts are fetched through request routing and get `import '/__engine-gaps.js'` prepended, which ES
- * modules evaluate before anything else they import.
+ * scripts the page starts are fetched through request routing and get `import '/__engine-gaps.js'`
+ * prepended, which ES modules evaluate before anything else they import. Requests of nested Workers (the
+ * pool, started by the engine worker) are not routed: inside a Worker the shim wraps `Worker`, so that a
+ * module worker starts from a blob that imports the real script and then runs the shim, in the same task,
+ * before any message can arrive.
  */
 import type { BrowserContext } from '@playwright/test';
 
@@ -78,6 +81,21 @@ function safari164(): void {
   const iterator = g.Iterator as { prototype?: object } | undefined;
   for (const name of ['map', 'filter', 'take', 'drop', 'flatMap', 'reduce', 'toArray', 'forEach', 'some', 'every', 'find']) remove(iterator?.prototype, name);
   remove(iterator, 'from');
+  // Nested Workers: not routed (see above), so they start from a blob that imports the script, then shims.
+  if (typeof (g as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined' && typeof g.Worker === 'function') {
+    const NativeWorker = g.Worker as typeof Worker;
+    g.Worker = class extends NativeWorker {
+      constructor(url: string | URL, options?: WorkerOptions) {
+        if (options?.type !== 'module') {
+          super(url, options);
+          return;
+        }
+        const script = new URL(String(url), location.href).href;
+        const source = `import ${JSON.stringify(script)};\n(${safari164.toString()})();\n`;
+        super(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })), options);
+      }
+    };
+  }
 }
 
 export const SHIM_SOURCE = `(${safari164.toString()})();\n`;
@@ -87,11 +105,17 @@ export function isWorkerScript(url: URL): boolean {
   return url.searchParams.has('worker_file') || /\/assets\/[^/]*worker[^/]*\.js$/.test(url.pathname);
 }
 
-const installed = new WeakSet<BrowserContext>();
+/** Worker scripts given the shim, by context: tests check the shim reached the Workers they rely on. */
+const shimmed = new WeakMap<BrowserContext, string[]>();
+
+export function shimmedWorkers(context: BrowserContext): readonly string[] {
+  return shimmed.get(context) ?? [];
+}
 
 export async function installEngineGaps(context: BrowserContext): Promise<void> {
-  if (installed.has(context)) return;
-  installed.add(context);
+  if (shimmed.has(context)) return;
+  const scripts: string[] = [];
+  shimmed.set(context, scripts);
   await context.addInitScript({ content: SHIM_SOURCE });
   await context.route(
     (url) => url.pathname === SHIM_PATH,
@@ -100,6 +124,7 @@ export async function installEngineGaps(context: BrowserContext): Promise<void> 
   await context.route(isWorkerScript, async (route) => {
     const response = await route.fetch();
     const body = await response.text();
+    scripts.push(new URL(route.request().url()).pathname.replace(/-[\w-]{8}\.js$/, '.js'));
     await route.fulfill({ response, body: `import '${SHIM_PATH}';\n${body}`, headers: { ...response.headers(), 'cache-control': 'no-store' } });
   });
 }

@@ -124,6 +124,8 @@ test.describe('engine: protect and open in workers', () => {
 
   test('Workers take the paths this engine supports: BYOB reads and shared scratch writers in Chromium, their fallbacks with Safari 16.4\'s gaps', async ({ page, engineGaps }) => {
     const modes = await page.evaluate(() => window.harness.engineModes());
+    // A Worker started by a Worker (as the pool is by the engine worker) takes the same paths.
+    expect(await page.evaluate(() => window.harness.engineModes(true))).toEqual(modes);
     const page_ = await page.evaluate(() => ({ byob: typeof (globalThis as { ReadableStreamBYOBReader?: unknown }).ReadableStreamBYOBReader, barcode: 'BarcodeDetector' in globalThis }));
     if (engineGaps === 'safari-16.4') {
       expect(modes).toEqual({ read: 'copy', readOk: true, sink: 'disk-relay', scratchAfter: 0 });

@@ -195,14 +195,14 @@ async function sweep() {
 }
 
 /** Which engine-specific paths this browser's Workers take (engine-modes-worker.ts); the scratch file is removed. */
-async function engineModes(): Promise<{ read?: string; readOk?: boolean; sink?: string; error?: string; scratchAfter: number }> {
+async function engineModes(nested = false): Promise<{ read?: string; readOk?: boolean; sink?: string; error?: string; scratchAfter: number }> {
   const worker = new Worker(new URL('./engine-modes-worker.ts', import.meta.url), { type: 'module' });
   const scratch = newScratchName();
   try {
     const answer = await new Promise<{ read?: string; readOk?: boolean; sink?: string; error?: string }>((resolve, reject) => {
       worker.onmessage = (event) => resolve(event.data);
       worker.onerror = (event) => reject(new Error(event.message));
-      worker.postMessage({ scratch });
+      worker.postMessage({ scratch, nested });
     });
     await engine.releaseScratch(scratch);
     return { ...answer, scratchAfter: (await listScratch()).length };
