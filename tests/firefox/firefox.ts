@@ -12,7 +12,8 @@ export function firefoxAvailable(): boolean {
   return existsSync(FIREFOX_PATH);
 }
 
-export async function launchFirefox(): Promise<Browser> {
+/** A fresh profile each time, unless `userDataDir` names one (the bench keeps a profile on disk). */
+export async function launchFirefox(options: { userDataDir?: string } = {}): Promise<Browser> {
   if (!firefoxAvailable()) throw new Error(`Firefox is missing at ${FIREFOX_PATH}: install Debian's firefox-esr (.ci/run does) or set FIREFOX_PATH.`);
   return puppeteer.launch({
     browser: 'firefox',
@@ -21,6 +22,7 @@ export async function launchFirefox(): Promise<Browser> {
     protocol: 'webDriverBiDi',
     // A phone-sized window; the app's own layout decides the rest.
     defaultViewport: { width: 412, height: 915 },
+    ...options,
   });
 }
 
