@@ -248,12 +248,16 @@ describe('Firefox ESR: engine paths', () => {
   });
   afterAll(async () => vite?.close());
 
-  it('Workers read with BYOB readers and write scratch files through one writer (readwrite-unsafe is Chromium-only)', async () => {
+  it('Workers read with BYOB readers and write scratch files through one writer (readwrite-unsafe is Chromium-only); QR codes are read in a Worker', async () => {
     const page = await freshPage();
     const address = vite.httpServer!.address() as { port: number };
     await page.goto(`http://127.0.0.1:${address.port}/tests/browser/harness.html`);
     await waitFor(page, () => document.body.dataset.ready === 'true');
     const modes = await page.evaluate(() => (window as unknown as { harness: { engineModes(): Promise<unknown> } }).harness.engineModes());
     expect(modes).toEqual({ read: 'byob', readOk: true, sink: 'disk-relay', scratchAfter: 0 });
+    // No BarcodeDetector in Firefox: QR codes are read by jsQR in the app's Worker.
+    expect(await page.evaluate(() => 'BarcodeDetector' in globalThis)).toBe(false);
+    const share = 'ehrv1:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8w';
+    expect(await page.evaluate((text) => (window as unknown as { harness: { decodeQrInWorker(t: string): Promise<string | null> } }).harness.decodeQrInWorker(text), share)).toBe(share);
   });
 });
