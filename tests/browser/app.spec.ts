@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './test.js';
 import { startAppStack, type AppStack } from './app-stack.js';
 import { decodeShareText, deriveLocatorKeys, encodeKeyText, fragmentObjectName, generateRecordKey } from '../../src/core/index.js';
 

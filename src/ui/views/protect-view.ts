@@ -84,6 +84,8 @@ export class ProtectView extends LitElement {
   @state() private undecodable: File | undefined;
   @state() private dragOver = false;
   @state() private syncStates = new Map<string, RecordSync>();
+  /** Persistent storage, asked for after a record is stored (never while storing: see record-store.ts). */
+  @state() private persistence: 'unknown' | 'ask' | 'asking' | 'granted' | 'refused' = 'unknown';
   @query('#pick') private pickInput!: HTMLInputElement;
   @query('#camera') private cameraInput!: HTMLInputElement;
   private controller: AbortController | undefined;
@@ -152,7 +154,33 @@ export class ProtectView extends LitElement {
       this.busy = false;
       this.controller = undefined;
       void this.refreshSync();
+      if (this.results.length > 0 && this.persistence === 'unknown') void this.checkPersistence();
     }
+  }
+
+  /** Offers persistent storage once a record lives only here until uploaded: a moment its point is clear. */
+  private async checkPersistence() {
+    const report = await (await getVault()).storageReport().catch(() => undefined);
+    if (this.persistence === 'unknown') this.persistence = report?.persisted === false ? 'ask' : 'granted';
+  }
+
+  private async askPersistence() {
+    this.persistence = 'asking';
+    const granted = await (await getVault()).requestPersistence();
+    this.persistence = granted ? 'granted' : 'refused';
+  }
+
+  private renderPersistence() {
+    if (this.persistence === 'ask' || this.persistence === 'asking') {
+      return html`<div class="card" role="region" aria-label="Keep records on this device" data-persistence=${this.persistence}>
+        <p>Until its upload finishes, a record exists only on this device, and the browser may clear stored data when space runs low. Ask it to keep EHR Vault’s data?</p>
+        <div class="row">
+          <button type="button" ?disabled=${this.persistence === 'asking'} @click=${() => void this.askPersistence()}>Keep records on this device</button>
+          <button type="button" class="secondary" @click=${() => (this.persistence = 'refused')}>Not now</button>
+        </div>
+      </div>`;
+    }
+    return nothing;
   }
 
   private fragmentRows(done: Done): FragmentRow[] {
@@ -248,7 +276,7 @@ export class ProtectView extends LitElement {
               : nothing}
           </div>`
         : nothing}
-      ${repeat(this.results, (r) => r.outcome.recordId, (r) => this.renderResult(r))}
+      ${this.renderPersistence()} ${repeat(this.results, (r) => r.outcome.recordId, (r) => this.renderResult(r))}
     `;
   }
 }
