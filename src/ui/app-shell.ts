@@ -1,30 +1,42 @@
 import { LitElement, css, html, nothing } from 'lit';
-import { customElement, state } from 'lit/decorators.js';
+import { customElement, query, state } from 'lit/decorators.js';
 import { getVault } from '../services/vault.js';
+import { forgetSessionSequenceKey } from '../services/session-sequence-key.js';
+import { introSeen, markIntroSeen } from '../services/ui-preferences.js';
 import { describeError } from './controllers/describe-error.js';
 import { sharedStyles } from './styles/shared.js';
+import type { IntroDialog } from './components/intro-dialog.js';
 import './views/protect-view.js';
 import './views/records-view.js';
 import './views/open-view.js';
 import './views/settings-view.js';
 import './components/pwa-notices.js';
+import './components/intro-dialog.js';
 
-type Route = { view: 'protect' | 'records' | 'open' | 'settings'; recordId?: string };
+type View = 'protect' | 'records' | 'open' | 'settings';
+type Route = { view: View; recordId?: string; section?: string };
 
-const TABS: { view: Route['view']; label: string }[] = [
+const TABS: { view: View; label: string }[] = [
   { view: 'protect', label: 'Protect' },
   { view: 'records', label: 'Records' },
   { view: 'open', label: 'Open' },
   { view: 'settings', label: 'Settings' },
 ];
 
+/** Where the list and the record sit side by side. */
+const TWO_PANES = '(min-width: 800px)';
+
 function parseRoute(hash: string): Route {
-  const [view, recordId] = hash.replace(/^#\/?/, '').split('/');
-  if (view === 'records' || view === 'open' || view === 'settings') return recordId ? { view, recordId: decodeURIComponent(recordId) } : { view };
+  const [view, rest] = hash.replace(/^#\/?/, '').split('/');
+  if (view === 'settings') return rest ? { view, section: rest } : { view };
+  if (view === 'records' || view === 'open') return rest ? { view, recordId: decodeURIComponent(rest) } : { view };
   return { view: 'protect' };
 }
 
-/** The application frame: bottom tabs on phones, top tabs on wider screens, one view at a time. */
+/**
+ * The application frame: bottom tabs on phones, top tabs on wider screens; from ~800 px the records list
+ * and the open record side by side. The first-run introduction opens by itself once, and from Help.
+ */
 @customElement('ev-app')
 export class AppShell extends LitElement {
   static override styles = [
@@ -37,24 +49,35 @@ export class AppShell extends LitElement {
         color-scheme: light dark;
       }
       header {
-        padding: 12px 16px;
+        padding: 8px 16px;
         background: light-dark(#0b5c7a, #083f54);
         color: #fff;
         display: flex;
         align-items: center;
         gap: 12px;
+        min-height: 56px;
       }
       h1 {
         margin: 0;
         font-size: 1.2rem;
       }
-      .offline {
+      .header-end {
         margin-left: auto;
+        display: flex;
+        align-items: center;
+        gap: 8px;
+      }
+      .offline {
         font-size: 0.9rem;
         background: #f5c542;
         color: #2b2100;
         padding: 2px 10px;
         border-radius: 999px;
+      }
+      header button.help {
+        background: transparent;
+        color: #fff;
+        border: 1px solid rgb(255 255 255 / 60%);
       }
       nav {
         display: flex;
@@ -80,6 +103,28 @@ export class AppShell extends LitElement {
         max-width: 880px;
         margin: 0 auto;
         padding-bottom: 96px;
+      }
+      main.wide {
+        max-width: 1400px;
+      }
+      .panes {
+        display: grid;
+        grid-template-columns: minmax(300px, 2fr) minmax(0, 3fr);
+        gap: 20px;
+        align-items: start;
+      }
+      .pane-record {
+        position: sticky;
+        top: 8px;
+        max-height: calc(100dvh - 16px);
+        overflow: auto;
+        min-width: 0;
+      }
+      .placeholder {
+        border: 2px dashed var(--ev-border);
+        border-radius: 14px;
+        padding: 32px 16px;
+        text-align: center;
       }
       @media (max-width: 599px) {
         nav {
@@ -108,14 +153,19 @@ export class AppShell extends LitElement {
   @state() private locked = false;
   @state() private unlockError = '';
   @state() private ready = false;
+  @state() private twoPanes = matchMedia(TWO_PANES).matches;
+  @query('ev-intro-dialog') private intro!: IntroDialog;
+  private readonly media = matchMedia(TWO_PANES);
   private readonly onHash = () => (this.route = parseRoute(location.hash));
   private readonly onOnline = () => (this.online = navigator.onLine);
+  private readonly onMedia = () => (this.twoPanes = this.media.matches);
 
   override connectedCallback() {
     super.connectedCallback();
     addEventListener('hashchange', this.onHash);
     addEventListener('online', this.onOnline);
     addEventListener('offline', this.onOnline);
+    this.media.addEventListener('change', this.onMedia);
     void this.start();
   }
 
@@ -124,6 +174,7 @@ export class AppShell extends LitElement {
     removeEventListener('hashchange', this.onHash);
     removeEventListener('online', this.onOnline);
     removeEventListener('offline', this.onOnline);
+    this.media.removeEventListener('change', this.onMedia);
   }
 
   private async start() {
@@ -131,6 +182,12 @@ export class AppShell extends LitElement {
     this.locked = await vault.keys.hasPassphrase();
     if (!this.locked) await vault.unlock();
     this.ready = true;
+    if (!introSeen()) await this.showIntro();
+  }
+
+  private async showIntro() {
+    await this.updateComplete;
+    await this.intro.show();
   }
 
   private async unlock(e: Event) {
@@ -146,24 +203,49 @@ export class AppShell extends LitElement {
     }
   }
 
+  private onLocked() {
+    forgetSessionSequenceKey();
+    this.locked = true;
+  }
+
+  private openRecord(recordId: string) {
+    location.hash = `#/${this.twoPanes ? 'records' : 'open'}/${encodeURIComponent(recordId)}`;
+  }
+
+  private renderRecords(selected: string) {
+    const list = html`<ev-records-view .selectedId=${selected} @open-record=${(e: CustomEvent<{ recordId: string }>) => this.openRecord(e.detail.recordId)}></ev-records-view>`;
+    if (!this.twoPanes) return selected ? html`<ev-open-view .recordId=${selected}></ev-open-view>` : list;
+    return html`<div class="panes">
+      ${list}
+      <section class="pane-record" aria-label="Record">
+        ${selected ? html`<ev-open-view .recordId=${selected}></ev-open-view>` : html`<div class="placeholder muted">Choose a record in the list to open it here.</div>`}
+      </section>
+    </div>`;
+  }
+
   private renderView() {
     switch (this.route.view) {
       case 'records':
-        return html`<ev-records-view @open-record=${(e: CustomEvent<{ recordId: string }>) => (location.hash = `#/open/${encodeURIComponent(e.detail.recordId)}`)}></ev-records-view>`;
+        return this.renderRecords(this.route.recordId ?? '');
       case 'open':
-        return html`<ev-open-view .recordId=${this.route.recordId ?? ''}></ev-open-view>`;
+        return this.route.recordId ? this.renderRecords(this.route.recordId) : html`<ev-open-view></ev-open-view>`;
       case 'settings':
-        return html`<ev-settings-view @locked=${() => (this.locked = true)}></ev-settings-view>`;
+        return html`<ev-settings-view .section=${this.route.section ?? ''} @locked=${this.onLocked}></ev-settings-view>`;
       default:
         return html`<ev-protect-view></ev-protect-view>`;
     }
   }
 
   override render() {
+    const current = this.route.view === 'open' && this.route.recordId ? 'records' : this.route.view;
+    const wide = this.twoPanes && (current === 'records');
     return html`
       <header>
         <h1>EHR Vault</h1>
-        ${this.online ? nothing : html`<span class="offline" role="status">Offline</span>`}
+        <div class="header-end">
+          ${this.online ? nothing : html`<span class="offline" role="status">Offline</span>`}
+          <button type="button" class="help" @click=${this.showIntro}>Help</button>
+        </div>
       </header>
       ${this.locked
         ? html`<main><form class="card unlock" @submit=${this.unlock}>
@@ -175,11 +257,14 @@ export class AppShell extends LitElement {
           </form></main>`
         : html`
             <nav aria-label="Main">
-              ${TABS.map((t) => html`<a href="#/${t.view}" aria-current=${this.route.view === t.view ? 'page' : 'false'}>${t.label}</a>`)}
+              ${TABS.map((t) => html`<a href="#/${t.view}" aria-current=${current === t.view ? 'page' : 'false'}>${t.label}</a>`)}
             </nav>
-            <main>${this.ready ? this.renderView() : html`<p class="muted">Starting…</p>`}</main>
+            <main class=${wide ? 'wide' : ''}>
+              <ev-pwa-notices></ev-pwa-notices>
+              ${this.ready ? this.renderView() : html`<p class="muted">Starting…</p>`}
+            </main>
           `}
-      <ev-pwa-notices></ev-pwa-notices>
+      <ev-intro-dialog @intro-closed=${markIntroSeen}></ev-intro-dialog>
     `;
   }
 }

@@ -4,12 +4,14 @@ import { sharedStyles } from '../styles/shared.js';
 import { formatBytes } from './format.js';
 
 export interface FragmentRow {
-  readonly indexChar: string;
   readonly size: number;
   readonly state: 'on device' | 'uploading' | 'in the cloud' | 'failed';
 }
 
-/** The fragments of a record (paper Figure 5.3): index character, size and upload state. */
+/**
+ * The fragments of a record (paper Figure 5.3) by position, size and upload state. Their index
+ * characters are the sequence key's characters, a secret: they are never shown.
+ */
 @customElement('ev-fragment-list')
 export class FragmentList extends LitElement {
   static override styles = [
@@ -20,20 +22,16 @@ export class FragmentList extends LitElement {
         padding: 0;
         margin: 0;
         display: grid;
-        grid-template-columns: repeat(auto-fill, minmax(104px, 1fr));
-        gap: 8px;
+        grid-template-columns: repeat(auto-fill, minmax(92px, 1fr));
+        gap: 6px;
       }
       li {
         border: 1px solid var(--ev-border);
         border-radius: var(--ev-radius);
-        padding: 8px 10px;
+        padding: 6px 8px;
         display: grid;
         gap: 2px;
-      }
-      .index {
-        font-size: 1.4rem;
-        font-weight: 700;
-        font-family: ui-monospace, monospace;
+        font-size: 0.9rem;
       }
       .state-in-the-cloud {
         color: var(--ev-ok);
@@ -50,7 +48,7 @@ export class FragmentList extends LitElement {
     return html`<ol aria-label="Fragments">
       ${this.fragments.map(
         (f, i) => html`<li>
-          <span class="index" aria-label="Fragment ${i + 1}, index character">${f.indexChar}</span>
+          <strong>Part ${i + 1}</strong>
           <span class="muted">${formatBytes(f.size)}</span>
           <span class="state-${f.state.replaceAll(' ', '-')}">${f.state}</span>
         </li>`,
