@@ -45,7 +45,7 @@ const VIEWS: Record<string, { title: string; hint: string; actions: readonly Err
   TRANSFER_FORBIDDEN: { title: 'The cloud storage refused the transfer.', hint: 'Check that this device’s date and time are right, then the storage settings.', actions: [RETRY, SETTINGS] },
   TRANSFER_FAILED: { title: 'The cloud storage refused the transfer.', hint: 'Try again later; if it keeps failing, check the storage settings.', actions: [RETRY, SETTINGS] },
   FRAGMENT_TOO_LARGE: { title: 'This record is too large for the storage service in one piece.', hint: 'Protect it again with a longer sequence key: more, smaller fragments.', actions: [] },
-  STORAGE_FULL: { title: 'This device is out of storage space.', hint: 'Free some space (or remove records from this device only once they are in the cloud), then try again.', actions: [{ label: 'See records', href: '#/records' }] },
+  STORAGE_FULL: { title: 'This device is out of storage space.', hint: 'Nothing was saved. Free some space (or remove records from this device only once they are in the cloud), then try again.', actions: [{ label: 'See records', href: '#/records' }] },
   STORAGE_UNAVAILABLE: { title: 'This browser does not let EHR Vault store records.', hint: 'Leave private browsing, or allow site data for this app, then reload.', actions: [] },
   RECORD_NOT_UPLOADED: { title: 'This record is not in the cloud yet.', hint: 'Removing it from this device now would lose it. Wait until it is uploaded, or delete it everywhere.', actions: [] },
   VAULT_LOCKED: { title: 'EHR Vault is locked.', hint: 'Unlock it with your passphrase.', actions: [] },

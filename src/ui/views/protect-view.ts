@@ -336,7 +336,7 @@ export class ProtectView extends LitElement {
           : nothing}
       </section>
       <ev-error-card
-        .error=${this.error}
+        .error=${this.error && this.undecodable ? { ...this.error, actions: this.error.actions.map((a) => ('run' in a && a.run === 'protect-as-file' ? { ...a, label: `Protect “${this.undecodable!.name}” as a file` } : a)) } : this.error}
         .available=${new Set([...(this.undecodable && this.files.includes(this.undecodable) && keyOk && !this.busy ? ['protect-as-file'] : []), 'fix-sequence-key', ...(this.files.length && keyOk ? ['retry'] : [])])}
         @error-action=${this.onErrorAction}
       ></ev-error-card>

@@ -322,7 +322,7 @@ export class RecordsView extends LitElement {
   override render() {
     const c = this.confirming;
     return html`
-      <h2>Records</h2>
+      <h2>Records on this device</h2>
       <ev-backup-reminder></ev-backup-reminder>
       <ev-error-card .error=${this.error} .available=${new Set<string>()}></ev-error-card>
       ${this.renderList()}
