@@ -254,6 +254,7 @@ test('errors say what to do next: not found, wrong key and a refused token each 
   await p.locator('#presign').fill(`${stack.appUrl}/api/presign`);
   await p.locator('#token').fill('not-a-valid-token');
   await p.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(p.locator('ev-settings-view p[role="status"]')).toHaveText('Cloud settings saved.');
   await p.goto(`${stack.appUrl}/#/protect`);
   await p.locator('ev-sequence-key-field input').fill(KEY);
   await p.locator('#pick').setInputFiles(TIFF);
