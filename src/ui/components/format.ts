@@ -17,3 +17,10 @@ const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', tim
 export function formatDate(ms: number): string {
   return dateFormat.format(ms);
 }
+
+const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+/** The day only (lists); the full date and time go in a tooltip. */
+export function formatDay(ms: number): string {
+  return dayFormat.format(ms);
+}

@@ -35,8 +35,14 @@ export class SequenceKeyField extends LitElement {
         background: var(--ev-surface);
         color: inherit;
       }
-      .row {
+      .buttons {
         margin-top: 8px;
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(80px, 1fr));
+        gap: 8px;
+      }
+      .buttons button {
+        padding: 0 8px;
       }
       ul {
         margin: 8px 0 0;
@@ -110,7 +116,7 @@ export class SequenceKeyField extends LitElement {
         spellcheck="false"
         aria-describedby="key-status"
       />
-      <div class="row">
+      <div class="buttons">
         ${this.noGenerate ? '' : html`<button type="button" @click=${this.onGenerate}>Generate</button>`}
         <button type="button" class="secondary" aria-pressed=${this.visible ? 'true' : 'false'} @click=${() => (this.visible = !this.visible)}>${this.visible ? 'Hide' : 'Show'}</button>
         ${this.noGenerate ? '' : html`<button type="button" class="secondary" ?disabled=${this.value === ''} @click=${this.copy}>${this.copied ? 'Copied' : 'Copy'}</button>`}

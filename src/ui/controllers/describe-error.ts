@@ -81,7 +81,7 @@ export function describeError(error: unknown, context: ErrorContext = {}): Error
     if (view) return { code: String(error.code), ...view };
     return { code: String(error.code), title: error.message, hint: error.hint, actions: [] };
   }
-  return { code: 'UNEXPECTED', title: 'Something went wrong.', hint: 'Reload the page and try again. Nothing was sent or changed.', actions: [{ label: 'Reload', href: location.hash || '#/' }] };
+  return { code: 'UNEXPECTED', title: 'Something went wrong.', hint: 'Try again; if it happens again, reload the page.', actions: [RETRY] };
 }
 
 /** A stored upload failure (code, message, hint) in the same plain words. */

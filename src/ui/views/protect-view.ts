@@ -280,7 +280,7 @@ export class ProtectView extends LitElement {
   private renderKeyStep() {
     return html`<section class="card" aria-labelledby="key-title">
       <h3 id="key-title" class="step-title"><span class="num" aria-hidden="true">1</span> Choose your sequence key</h3>
-      <p class="muted">It decides how each record is cut into fragments; whoever opens the record needs it, so remember it or write it down, and give it only separately from the share text.</p>
+      <p class="muted">Whoever opens the record needs it: remember it or write it down, and give it only separately from the share text.</p>
       <ev-sequence-key-field
         .value=${this.sequenceKey}
         @sequence-key-change=${(e: CustomEvent<{ value: string }>) => {

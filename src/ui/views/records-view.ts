@@ -5,7 +5,7 @@ import { getVault } from '../../services/vault.js';
 import { forgetRecordExtras, listCatalog, saveRecordExtras, type CatalogRecord } from '../../services/record-catalog.js';
 import { describeError, describeStoredError, type ErrorView } from '../controllers/describe-error.js';
 import { DEFAULT_QUERY, displayName, queryRecords, type KindFilter, type RecordQuery, type RecordSort, type SyncFilter } from '../controllers/record-query.js';
-import { formatBytes, formatDate } from '../components/format.js';
+import { formatBytes, formatDate, formatDay } from '../components/format.js';
 import type { ConfirmDialog } from '../components/confirm-dialog.js';
 import { keepFocusInside } from '../controllers/focus-trap.js';
 import { sharedStyles } from '../styles/shared.js';
@@ -32,7 +32,7 @@ export class RecordsView extends LitElement {
       }
       .tools {
         display: grid;
-        grid-template-columns: repeat(3, minmax(0, 1fr));
+        grid-template-columns: repeat(auto-fit, minmax(96px, 1fr));
         gap: 8px;
         margin-bottom: 8px;
       }
@@ -65,6 +65,8 @@ export class RecordsView extends LitElement {
         list-style: none;
       }
       .record {
+        /* Each row lays out on its own: scrolling a long list does not re-lay the others. */
+        contain: content;
         background: var(--ev-surface);
         border: 1px solid var(--ev-border);
         border-radius: 12px;
@@ -101,9 +103,16 @@ export class RecordsView extends LitElement {
       .actions {
         grid-column: 1 / -1;
       }
+      .actions {
+        display: grid;
+        grid-auto-flow: column;
+        grid-auto-columns: minmax(0, 1fr);
+        gap: 6px;
+        max-width: 420px;
+      }
       .actions button {
-        min-height: 40px;
-        padding: 0 12px;
+        padding: 0 4px;
+        font-size: 0.95rem;
       }
       .state-synced,
       .state-remote {
@@ -233,7 +242,7 @@ export class RecordsView extends LitElement {
       case 'failed':
         return 'Upload failed';
       case 'remote':
-        return 'In the cloud (opened from a share)';
+        return 'In the cloud';
       case 'deleting':
         return 'Deleting from the cloud';
     }
@@ -246,17 +255,17 @@ export class RecordsView extends LitElement {
   private renderRecord = (r: CatalogRecord) => {
     const name = displayName(r);
     const canShare = r.hasKey && (r.sync.state === 'synced' || r.sync.state === 'remote');
-    const kind = r.kind === 'image' ? 'Image' : r.kind === 'file' ? r.mime || 'File' : 'Record';
+    const kind = kindWords(r);
     return html`<li class="item" data-record-id=${r.recordId}>
       <div class="record ${this.selectedId === r.recordId ? 'selected' : ''}">
         ${r.extras.thumbnail ? html`<img class="thumb" src=${r.extras.thumbnail} alt="" />` : html`<span class="thumb" aria-hidden="true">${r.kind === 'image' ? 'IMG' : 'FILE'}</span>`}
         <strong class="title">${name}</strong>
-        <span class="meta muted">${r.extras.title && r.name ? html`${r.name} · ` : nothing}${kind} · ${formatBytes(r.byteLength ?? r.totalBytes)} · ${formatDate(r.createdAt)}</span>
+        <span class="meta muted">${r.extras.title && r.name ? html`${r.name} · ` : nothing}${kind} · ${formatBytes(r.byteLength ?? r.totalBytes)} · <time datetime=${new Date(r.createdAt).toISOString()} title=${formatDate(r.createdAt)}>${formatDay(r.createdAt)}</time></span>
         <span class="meta state-${r.sync.state}" data-sync-state=${r.sync.state}>${this.stateWords(r)}</span>
         ${r.sync.state === 'failed'
           ? html`<div class="failure"><ev-error-card .error=${describeStoredError(r.sync.error)} @error-action=${() => this.retry(r)}></ev-error-card></div>`
           : nothing}
-        <div class="row actions">
+        <div class="actions">
           <button type="button" ?disabled=${!r.hasKey} @click=${() => this.open(r)} aria-label="Open ${name}">Open</button>
           ${canShare ? html`<button type="button" class="secondary" aria-expanded=${this.sharing?.recordId === r.recordId ? 'true' : 'false'} @click=${() => this.share(r)}>Share</button>` : nothing}
           ${r.hasKey ? html`<button type="button" class="secondary" @click=${() => this.edit(r)}>Edit</button>` : nothing}
@@ -354,6 +363,17 @@ export class RecordsView extends LitElement {
       </dialog>
     `;
   }
+}
+
+/** "Image", "TIFF image", "PDF", "DICOM" rather than a MIME type. */
+function kindWords(r: CatalogRecord): string {
+  if (r.kind === 'image') return 'Image';
+  const mime = r.mime ?? '';
+  if (mime.startsWith('image/')) return `${mime.slice(6).replace(/^x-/, '').toUpperCase()} image`;
+  if (mime === 'application/pdf') return 'PDF';
+  if (mime === 'application/dicom') return 'DICOM';
+  if (mime.startsWith('text/')) return 'Text';
+  return r.kind === 'file' ? 'File' : 'Record';
 }
 
 declare global {
