@@ -16,7 +16,8 @@ const MAX_TIFF_PAGES = 50;
 const BROWSER_TYPES: readonly SniffedType[] = ['png', 'jpeg', 'gif', 'webp', 'bmp', 'avif'];
 
 export const DAMAGED_REASONS = {
-  truncated: 'The file ends early: part of the image is missing. What there is is shown; the file was kept exactly as received.',
+  truncated: 'The file ends early: part of the image is missing, and this device cannot show the rest. The file was kept exactly as received.',
+  truncatedShown: 'The file ends early: part of the image is missing. What there is is shown; the file was kept exactly as received.',
   unreadable: 'The image is damaged or in a form this device cannot read. It was kept exactly as received: save it and try another viewer.',
   empty: 'The file holds no image this device can read. It was kept exactly as received.',
 } as const;
@@ -68,5 +69,5 @@ export async function prepareImageView(blob: Blob): Promise<ImageView | undefine
   const typed = new Blob([bytes], { type: MIME_BY_TYPE[type as Exclude<SniffedType, 'unknown'>] });
   const truncated = type === 'jpeg' && jpegIsTruncated(bytes);
   if (!(await canDecode(typed))) return { kind: 'damaged', reason: truncated ? DAMAGED_REASONS.truncated : DAMAGED_REASONS.unreadable };
-  return { kind: 'picture', blob: typed, animated: isAnimated(type, bytes), note: truncated ? DAMAGED_REASONS.truncated : null };
+  return { kind: 'picture', blob: typed, animated: isAnimated(type, bytes), note: truncated ? DAMAGED_REASONS.truncatedShown : null };
 }

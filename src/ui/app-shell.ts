@@ -120,6 +120,14 @@ export class AppShell extends LitElement {
         overflow: auto;
         min-width: 0;
       }
+      a.back {
+        display: inline-flex;
+        align-items: center;
+        min-height: 44px;
+        color: var(--ev-accent);
+        font-weight: 600;
+        margin-bottom: 4px;
+      }
       .placeholder {
         border: 2px dashed var(--ev-border);
         border-radius: 14px;
@@ -214,7 +222,7 @@ export class AppShell extends LitElement {
 
   private renderRecords(selected: string) {
     const list = html`<ev-records-view .selectedId=${selected} @open-record=${(e: CustomEvent<{ recordId: string }>) => this.openRecord(e.detail.recordId)}></ev-records-view>`;
-    if (!this.twoPanes) return selected ? html`<ev-open-view .recordId=${selected}></ev-open-view>` : list;
+    if (!this.twoPanes) return selected ? html`<a class="back" href="#/records">← All records</a><ev-open-view .recordId=${selected}></ev-open-view>` : list;
     return html`<div class="panes">
       ${list}
       <section class="pane-record" aria-label="Record">

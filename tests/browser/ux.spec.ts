@@ -249,6 +249,18 @@ test('errors say what to do next: not found, wrong key and a refused token each 
   await p.getByRole('button', { name: 'Open', exact: true }).click();
   await expect(p.locator('ev-image-viewer canvas')).toBeVisible({ timeout: 60_000 });
 
+  // A damaged JPEG is kept as a file; opened, it is shown with the reason, like any damaged image.
+  await p.goto(`${stack.appUrl}/#/protect`);
+  await p.locator('ev-sequence-key-field input').fill(KEY);
+  await p.locator('#pick').setInputFiles(new URL('truncated.jpg', FIXTURES).pathname);
+  await p.getByRole('button', { name: 'Protect file' }).click();
+  await expect(p.locator('section[data-record-id]')).toContainText('File: its bytes were encrypted', { timeout: 60_000 });
+  await gotoRecords(p);
+  await p.locator('li[data-record-id]').filter({ hasText: 'truncated.jpg' }).getByRole('button', { name: 'Open' }).click();
+  await p.getByRole('button', { name: 'Open', exact: true }).click();
+  await expect(p.locator('[data-image-damaged]')).toContainText('The file ends early', { timeout: 60_000 });
+  await expect(p.getByRole('link', { name: 'Save the original file' })).toBeVisible();
+
   // A refused access token: the failed upload says so and offers Settings.
   await p.goto(`${stack.appUrl}/#/settings`);
   await p.locator('#presign').fill(`${stack.appUrl}/api/presign`);
@@ -325,9 +337,18 @@ async function visitAll(p: Page, shot: (name: string) => Promise<void>) {
   await shot('protect');
   await p.locator('#pick').setInputFiles({ name: `${'Radiology-report-left-knee-MRI-with-contrast-'.repeat(3)}final.pdf`, mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n') });
   await shot('protect-file-chosen');
+  await p.locator('ev-sequence-key-field input').fill(KEY);
+  await p.getByRole('button', { name: 'Protect file' }).click();
+  const card = p.locator('section[data-record-id]');
+  await expect(card.locator('[data-sync-state]')).toHaveAttribute('data-sync-state', 'synced', { timeout: 60_000 });
+  await card.getByRole('button', { name: 'QR code' }).click();
+  await shot('protect-result');
   await p.goto(`${stack.appUrl}/#/records`);
   await expect(p.locator('li[data-record-id]').first()).toBeVisible();
   await shot('records');
+  await p.locator('li[data-record-id]').filter({ hasText: 'photo-board.jpg' }).getByRole('button', { name: 'Edit' }).click();
+  await shot('records-edit-dialog');
+  await p.keyboard.press('Escape');
   await p.locator('li[data-record-id]').filter({ hasText: 'photo-board.jpg' }).getByRole('button', { name: 'Share' }).click();
   await shot('records-share');
   await p.locator('li[data-record-id]').first().getByRole('button', { name: 'Delete…' }).click();

@@ -217,6 +217,8 @@ export class ProtectView extends LitElement {
         recordProtected();
         this.keyCleared = true;
       }
+      // On a phone the result is below the two steps: bring it into view.
+      if (protectedAny && !this.error) void this.updateComplete.then(() => this.renderRoot.querySelector('section[data-record-id]')?.scrollIntoView({ block: 'start', behavior: 'smooth' }));
       void this.refreshSync();
     }
   }
@@ -340,8 +342,8 @@ export class ProtectView extends LitElement {
         .available=${new Set([...(this.undecodable && this.files.includes(this.undecodable) && keyOk && !this.busy ? ['protect-as-file'] : []), 'fix-sequence-key', ...(this.files.length && keyOk ? ['retry'] : [])])}
         @error-action=${this.onErrorAction}
       ></ev-error-card>
-      ${this.results.length ? html`<ev-backup-reminder variant="prompt"></ev-backup-reminder>` : nothing}
       ${repeat(this.results, (r) => r.outcome.recordId, (r) => this.renderResult(r))}
+      ${this.results.length ? html`<ev-backup-reminder variant="prompt"></ev-backup-reminder>` : nothing}
     `;
   }
 }

@@ -25,6 +25,10 @@ export class SettingsView extends LitElement {
       input[type='file'] {
         max-width: 100%;
       }
+      label {
+        display: block;
+        margin: 12px 0 4px;
+      }
     `,
   ];
 
