@@ -106,6 +106,8 @@ test('the sequence key comes first, with Generate, Show/Hide and Copy, and a pas
   await page.goto(`${stack.appUrl}/#/settings`);
   await page.goto(`${stack.appUrl}/#/protect`);
   await expect(input).toHaveValue(KEY);
+  await field.getByRole('button', { name: 'Show' }).click();
+  await expect(input).toHaveAttribute('type', 'text');
 });
 
 test('three records are protected; the share card shows neither the sequence key nor its characters', async () => {
@@ -135,6 +137,9 @@ test('three records are protected; the share card shows neither the sequence key
     await expect(card.locator('ev-sequence-key-field')).toHaveCount(0);
   }
   expect(shareTexts.size).toBe(3);
+  // The kept key is still there for the next record, but back to dots next to the share cards.
+  await expect(page.locator('ev-sequence-key-field input')).toHaveValue(KEY);
+  await expect(page.locator('ev-sequence-key-field input')).toHaveAttribute('type', 'password');
   // The backup step follows the first record.
   await expect(page.locator('[data-backup-prompt]')).toContainText('save an encrypted backup');
   expect(await sideways(page)).toBe(0);
@@ -143,6 +148,8 @@ test('three records are protected; the share card shows neither the sequence key
 test('search narrows the three records by a partial name; sort and filters work', async () => {
   await page.goto(`${stack.appUrl}/#/records`);
   await expect.poll(() => records(page)).toHaveLength(3);
+  // A thumbnail made on this device for the photo.
+  await expect(page.locator('li[data-record-id]').filter({ hasText: 'photo-board.jpg' }).locator('img.thumb')).toHaveJSProperty('naturalWidth', 96);
   await page.getByLabel('Search').fill('boar');
   await expect.poll(() => records(page)).toEqual(['photo-board.jpg']);
   await page.getByLabel('Search').fill('');

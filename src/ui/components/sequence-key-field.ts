@@ -72,6 +72,11 @@ export class SequenceKeyField extends LitElement {
     if (changed.has('value')) this.validation = validateSequenceKey(this.value);
   }
 
+  /** Hides the key again (e.g. once a share card is on screen: one screenshot must not carry both secrets). */
+  conceal() {
+    this.visible = false;
+  }
+
   /** Moves the focus to the input (e.g. from an error's "check the sequence key"). */
   override focus() {
     this.renderRoot.querySelector<HTMLInputElement>('input')?.focus();

@@ -217,6 +217,8 @@ export class ProtectView extends LitElement {
         recordProtected();
         this.keyCleared = true;
       }
+      // The share card will be on screen: the kept key goes back to dots.
+      if (protectedAny) this.renderRoot.querySelector('ev-sequence-key-field')?.conceal();
       // On a phone the result is below the two steps: bring it into view.
       if (protectedAny && !this.error) void this.updateComplete.then(() => this.renderRoot.querySelector('section[data-record-id]')?.scrollIntoView({ block: 'start', behavior: 'smooth' }));
       void this.refreshSync();
