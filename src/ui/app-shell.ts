@@ -107,6 +107,11 @@ export class AppShell extends LitElement {
       main.wide {
         max-width: 1400px;
       }
+      @media (min-width: 1000px) {
+        main {
+          max-width: 1100px;
+        }
+      }
       .panes {
         display: grid;
         grid-template-columns: minmax(300px, 2fr) minmax(0, 3fr);

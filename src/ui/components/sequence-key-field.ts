@@ -40,6 +40,7 @@ export class SequenceKeyField extends LitElement {
         display: grid;
         grid-template-columns: repeat(auto-fit, minmax(80px, 1fr));
         gap: 8px;
+        max-width: 420px;
       }
       .buttons button {
         padding: 0 8px;

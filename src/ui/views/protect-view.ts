@@ -112,6 +112,18 @@ export class ProtectView extends LitElement {
         color: var(--ev-accent-ink);
         font-size: 0.9rem;
       }
+      /* Wide screens: the two steps side by side. */
+      @media (min-width: 1000px) {
+        .steps {
+          display: grid;
+          grid-template-columns: 1fr 1fr;
+          gap: 16px;
+          align-items: start;
+        }
+        .steps > .card {
+          margin-block: 0 12px;
+        }
+      }
       details summary {
         min-height: 44px;
         display: flex;
@@ -304,6 +316,7 @@ export class ProtectView extends LitElement {
     const keyOk = validateSequenceKey(this.sequenceKey).ok;
     return html`
       <h2>Protect a record</h2>
+      <div class="steps">
       ${this.renderKeyStep()}
       <section class="card" aria-labelledby="files-title">
         <h3 id="files-title" class="step-title"><span class="num" aria-hidden="true">2</span> Choose what to protect</h3>
@@ -329,7 +342,7 @@ export class ProtectView extends LitElement {
               <ul class="files">
                 ${this.files.map((f) => html`<li>${f.name} <span class="muted">(${formatBytes(f.size)})</span></li>`)}
               </ul>
-              ${keyOk ? nothing : html`<p class="muted">Choose a sequence key above first.</p>`}
+              ${keyOk ? nothing : html`<p class="muted">Choose a sequence key first (step 1).</p>`}
               ${this.busy
                 ? html`<p>File ${this.fileIndex + 1} of ${this.files.length + this.fileIndex}</p>
                     <ev-progress-panel .phase=${this.progress.phase} .done=${this.progress.done} .total=${this.progress.total} @cancel=${() => this.controller?.abort()}></ev-progress-panel>`
@@ -339,6 +352,7 @@ export class ProtectView extends LitElement {
                   </div>`}`
           : nothing}
       </section>
+      </div>
       <ev-error-card
         .error=${this.error && this.undecodable ? { ...this.error, actions: this.error.actions.map((a) => ('run' in a && a.run === 'protect-as-file' ? { ...a, label: `Protect “${this.undecodable!.name}” as a file` } : a)) } : this.error}
         .available=${new Set([...(this.undecodable && this.files.includes(this.undecodable) && keyOk && !this.busy ? ['protect-as-file'] : []), 'fix-sequence-key', ...(this.files.length && keyOk ? ['retry'] : [])])}
