@@ -231,7 +231,7 @@ export class AppShell extends LitElement {
     return html`<div class="panes">
       ${list}
       <section class="pane-record" aria-label="Record">
-        ${selected ? html`<ev-open-view .recordId=${selected}></ev-open-view>` : html`<div class="placeholder muted">Choose a record in the list to open it here.</div>`}
+        ${selected ? html`<ev-open-view auto-open .recordId=${selected}></ev-open-view>` : html`<div class="placeholder muted">Choose a record in the list to open it here.</div>`}
       </section>
     </div>`;
   }

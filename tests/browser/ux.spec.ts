@@ -362,7 +362,9 @@ async function visitAll(p: Page, shot: (name: string) => Promise<void>) {
   await shot('records-delete-dialog');
   await p.keyboard.press('Escape');
   await p.locator('li[data-record-id]').filter({ hasText: 'photo-board.jpg' }).getByRole('button', { name: 'Open' }).click();
-  await p.getByRole('button', { name: 'Open', exact: true }).click();
+  // Two panes (from 800 px): the record opens next to the list at once; on a phone, in its own view.
+  if (p.viewportSize()!.width < 800) await p.getByRole('button', { name: 'Open', exact: true }).click();
+  else await expect(p.locator('ev-records-view')).toBeVisible();
   await expect(p.locator('ev-open-view ev-image-viewer canvas')).toBeVisible({ timeout: 60_000 });
   await shot('record-open');
   await p.goto(`${stack.appUrl}/#/open`);

@@ -55,6 +55,8 @@ export class OpenView extends LitElement {
 
   /** Set when opening a record from the list; the share text is then not needed. */
   @property({ type: String }) recordId = '';
+  /** Open a listed record at once when this device remembers its sequence key (the two-pane layout). */
+  @property({ type: Boolean, attribute: 'auto-open' }) autoOpen = false;
   @state() private shareText = '';
   @state() private sequenceKey = '';
   @state() private showKey = false;
@@ -77,6 +79,7 @@ export class OpenView extends LitElement {
         const summary = await vault.summary(this.recordId);
         this.knownName = summary?.name ?? null;
         this.sequenceKey = (await vault.rememberedSequenceKey(this.recordId)) ?? '';
+        if (this.autoOpen && this.sequenceKey) void this.open();
       }
     }
   }
