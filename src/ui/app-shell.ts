@@ -114,7 +114,7 @@ export class AppShell extends LitElement {
       }
       .panes {
         display: grid;
-        grid-template-columns: minmax(300px, 2fr) minmax(0, 3fr);
+        grid-template-columns: minmax(340px, 1fr) minmax(0, 1.4fr);
         gap: 20px;
         align-items: start;
       }

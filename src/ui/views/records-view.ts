@@ -70,7 +70,7 @@ export class RecordsView extends LitElement {
         background: var(--ev-surface);
         border: 1px solid var(--ev-border);
         border-radius: 12px;
-        padding: 10px 12px;
+        padding: 10px;
         display: grid;
         grid-template-columns: 56px minmax(0, 1fr);
         gap: 4px 12px;
@@ -104,14 +104,12 @@ export class RecordsView extends LitElement {
         grid-column: 1 / -1;
       }
       .actions {
-        display: grid;
-        grid-auto-flow: column;
-        grid-auto-columns: minmax(0, 1fr);
+        display: flex;
+        flex-wrap: wrap;
         gap: 6px;
-        max-width: 420px;
       }
       .actions button {
-        padding: 0 4px;
+        padding: 0 8px;
         font-size: 0.95rem;
       }
       .state-synced,
