@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startAppStack, type AppStack } from './app-stack.js';
 import { shimmedWorkers } from './engine-gaps.js';
 import { expect, test, type Page } from './test.js';
+import { newAppContext, skipIntro } from './app-helpers.js';
 
 const KEY = 'adk21937';
 const MiB = 1024 * 1024;
@@ -80,12 +81,16 @@ function pdfBytes(): Buffer {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
+});
+
 test('a PDF comes back byte for byte in a fresh context', async ({ page, browser }) => {
   const path = join(dir, 'discharge-summary.pdf');
   const bytes = pdfBytes();
   await writeFile(path, bytes);
   const shareText = await protect(page, path);
-  const fresh = await browser.newContext();
+  const fresh = await newAppContext(browser);
   expect(await openFile(await fresh.newPage(), shareText)).toEqual({ digest: sha256(bytes), size: bytes.length, name: 'discharge-summary.pdf' });
   await fresh.close();
 });
@@ -96,7 +101,7 @@ test('a file of 100 MiB is protected and opened byte for byte in a fresh context
   const bytes = randomBytes(100 * MiB + 12_345);
   await writeFile(path, bytes);
   const shareText = await protect(page, path);
-  const fresh = await browser.newContext();
+  const fresh = await newAppContext(browser);
   expect(await openFile(await fresh.newPage(), shareText)).toEqual({ digest: sha256(bytes), size: bytes.length, name: 'whole-slide.bin' });
   // With Safari's gaps, the engine Workers ran with the shim on both sides (their pool Workers get it from
   // them: engine.spec.ts shows that a nested Worker takes the same paths).

@@ -11,6 +11,7 @@ import { chromiumLaunch } from '../../playwright.config.js';
 import { startAppStack, type AppStack } from './app-stack.js';
 import { installEngineGaps } from './engine-gaps.js';
 import { chromium, expect, test } from './test.js';
+import { newAppContext } from './app-helpers.js';
 
 const SHARE = 'ehrv1:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8w';
 
@@ -52,7 +53,7 @@ test('a share-text QR code shown to the camera fills the open form', async ({ en
     args: [...chromiumLaunch.args, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`],
   });
   try {
-    const context = await browser.newContext({ permissions: ['camera'], serviceWorkers: 'block' });
+    const context = await newAppContext(browser, { permissions: ['camera'], serviceWorkers: 'block' });
     if (engineGaps !== 'none') await installEngineGaps(context);
     const page = await context.newPage();
     await page.goto(`${stack.appUrl}/#/open`);

@@ -30,7 +30,10 @@ async function browser(): Promise<Browser> {
 }
 
 async function freshPage(): Promise<Page> {
-  return (await browser()).newPage();
+  const page = await (await browser()).newPage();
+  // The first-run introduction (a modal) has its own test in the Chromium suite; here it is marked as seen.
+  await page.evaluateOnNewDocument(() => localStorage.setItem('ehrv.intro-seen', '1'));
+  return page;
 }
 
 beforeAll(async () => {
