@@ -1,4 +1,5 @@
 import { defineConfig, devices } from '@playwright/test';
+import type { EngineGaps } from './tests/browser/test.js';
 
 const PORT = Number(process.env.EHRV_TEST_PORT ?? 5199);
 
@@ -8,7 +9,7 @@ export const chromiumLaunch = {
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-quic', '--no-first-run', '--disable-sync'],
 };
 
-export default defineConfig({
+export default defineConfig<{ engineGaps: EngineGaps }>({
   testDir: 'tests/browser',
   timeout: 180_000,
   fullyParallel: false,
@@ -28,6 +29,14 @@ export default defineConfig({
       name: 'tablet',
       testMatch: /app\.spec\.ts/,
       use: { viewport: { width: 820, height: 1180 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, browserName: 'chromium', launchOptions: chromiumLaunch },
+    },
+    {
+      // The main flows again, in a Chromium with Safari 16.4's gaps imposed (tests/browser/engine-gaps.ts): each
+      // fallback runs here. Service workers are blocked so that every Worker script is fetched, and shimmed.
+      name: 'safari',
+      testMatch: /(app|engine|clinical-dicom|cross-engine|qr-scan)\.spec\.ts/,
+      grepInvert: /installable PWA/,
+      use: { ...devices['Pixel 7'], browserName: 'chromium', launchOptions: chromiumLaunch, engineGaps: 'safari-16.4', serviceWorkers: 'block' },
     },
   ],
   webServer: {

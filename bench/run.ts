@@ -1,7 +1,10 @@
 /**
- * `npm run bench [-- --full] [-- --sizes=16,256]`: measures EHR Vault against its baselines and peers in
- * headless Debian Chromium, prints a table and writes bench/results.json. Every figure comes from this
- * run; ratios are against baselines measured in the same run on the same bytes.
+ * `npm run bench [-- --full] [-- --sizes=16,256] [-- --engine=firefox]`: measures EHR Vault against its
+ * baselines and peers in headless Debian Chromium (or stock Firefox ESR over WebDriver BiDi, where the
+ * fallbacks run: one scratch-file writer fed by the pool), prints a table and writes bench/results.json
+ * (bench/results-firefox.json). Every figure comes from this run; ratios are against baselines measured in
+ * the same run on the same bytes. Memory is sampled in Chromium only (its process tree is found by a marker
+ * argument that Firefox has no place for).
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +13,7 @@ import { chromium } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
 import { build, preview } from 'vite';
 import { chromiumLaunch } from '../playwright.config.js';
+import { launchFirefox } from '../tests/firefox/firefox.js';
 
 const MiB = 1024 * 1024;
 const args = process.argv.slice(2);
@@ -18,6 +22,8 @@ const full = args.includes('--full');
 const payloadsOnly = args.includes('--payloads-only');
 const sizesArg = args.find((a) => a.startsWith('--sizes='));
 /** Repeats per payload up to 256 MiB (1 GiB runs once); medians are reported. */
+const engine = args.find((a) => a.startsWith('--engine='))?.slice(9) ?? 'chromium';
+if (engine !== 'chromium' && engine !== 'firefox') throw new Error(`--engine=${engine}: chromium or firefox`);
 const repeats = Number(args.find((a) => a.startsWith('--repeats='))?.slice(10) ?? 3);
 const sizesMiB = sizesArg ? sizesArg.slice(8).split(',').map(Number) : full ? [16, 256, 1024] : [16, 256];
 const CALL_SIZES = [64 * 1024, 256 * 1024, 512 * 1024, 1024 * 1024, 4 * 1024 * 1024];
@@ -97,14 +103,31 @@ const address = server.httpServer.address() as { port: number };
 // A persistent profile, as an installed app has: Blobs, IndexedDB and the origin-private file system live
 // on disk. (A fresh incognito-like context keeps them all in memory, which no user's device does.)
 const profile = mkdtempSync(join(tmpdir(), 'ehrv-bench-profile-'));
-const context = await chromium.launchPersistentContext(profile, { ...chromiumLaunch, headless: true, args: [...chromiumLaunch.args, '--js-flags=--expose-gc', MARKER] });
-const page = context.pages()[0] ?? (await context.newPage());
-page.on('pageerror', (e) => console.error('page error:', e));
-await page.goto(`http://127.0.0.1:${address.port}/bench/index.html`);
-await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+/** The one thing the bench asks of a page, in either driver (Playwright for Chromium, puppeteer for Firefox). */
+type Evaluate = <R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A) => Promise<R>;
+const benchUrl = `http://127.0.0.1:${address.port}/bench/index.html`;
+let page: { evaluate: Evaluate };
+let closeBrowser: () => Promise<void>;
+if (engine === 'chromium') {
+  const context = await chromium.launchPersistentContext(profile, { ...chromiumLaunch, headless: true, args: [...chromiumLaunch.args, '--js-flags=--expose-gc', MARKER] });
+  const pw = context.pages()[0] ?? (await context.newPage());
+  pw.on('pageerror', (e) => console.error('page error:', e));
+  await pw.goto(benchUrl);
+  await pw.waitForSelector('body[data-ready="true"]', { state: 'attached' });
+  page = { evaluate: ((fn: (arg: unknown) => unknown, arg?: unknown) => pw.evaluate(fn, arg)) as Evaluate };
+  closeBrowser = () => context.close();
+} else {
+  const browser = await launchFirefox({ userDataDir: profile });
+  const ff = await browser.newPage();
+  ff.on('pageerror', (e) => console.error('page error:', e));
+  await ff.goto(benchUrl);
+  await ff.waitForFunction(() => document.body.dataset.ready === 'true', { timeout: 120_000 });
+  page = { evaluate: ((fn: (arg: unknown) => unknown, arg?: unknown) => ff.evaluate(fn, arg)) as Evaluate };
+  closeBrowser = () => browser.close();
+}
 const gc = () => page.evaluate(() => (globalThis as { gc?: () => void }).gc?.());
 
-const results: Record<string, unknown> = { date: new Date().toISOString(), chromium: await page.evaluate(() => navigator.userAgent), profile: 'persistent (disk-backed Blobs, IndexedDB, OPFS)', page: 'production build', cores: (await import('node:os')).cpus().length, payloads: [] as unknown[] };
+const results: Record<string, unknown> = { date: new Date().toISOString(), engine, browser: await page.evaluate(() => navigator.userAgent), profile: 'persistent (disk-backed Blobs, IndexedDB, OPFS)', page: 'production build', cores: (await import('node:os')).cpus().length, payloads: [] as unknown[] };
 
 // ---- chunk-size sweep, once, on 64 MiB ----
 const sweepBytes = 64 * MiB;
@@ -291,7 +314,7 @@ if (!payloadsOnly) {
 const roundAll = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' ? round(v, 1) : v && typeof v === 'object' ? roundAll(v as Record<string, unknown>) : v]));
 if (ctPng && ctDicom && ctStudy) results.clinical = roundAll({ ctSlice16BitPng: ctPng, ctSliceDicom: ctDicom, [`ctStudyDicom${studyFrames}Frames`]: ctStudy });
 
-await context.close();
+await closeBrowser();
 await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
 rmSync(profile, { recursive: true, force: true });
 
@@ -318,5 +341,6 @@ for (const mode of ctPng ? (['identity', 'deflate'] as const) : []) {
 for (const [label, d] of ctDicom && ctStudy ? ([['512×512 16-bit CT slice, DICOM', ctDicom], [`multi-frame CT study, DICOM 512×512×${studyFrames}`, ctStudy]] as const) : []) {
   console.log(`  ${label} (${round(d.fileBytes / MiB, 1)} MiB): protect ${round(d.protectMs)}, open ${round(d.openMs)}, preview open ${round(d.previewOpenMs)} + first render ${round(d.firstRenderMs)} + decode all frames ${round(d.decodeAllFramesMs)}; protect+preview ${round(d.protectPlusPreviewMs)}; re-window ${round(d.rewindowMedianMs, 1)}/render, frame scroll ${round(d.frameScrollMedianMs, 1)}/frame`);
 }
-writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-console.log('\nwrote bench/results.json');
+const resultsFile = engine === 'chromium' ? 'results.json' : `results-${engine}.json`;
+writeFileSync(new URL(`./${resultsFile}`, import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwrote bench/${resultsFile}`);

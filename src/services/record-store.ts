@@ -9,7 +9,7 @@ import type { VaultDb } from '../storage/open-vault-db.js';
 import { newOutboxEntry } from '../storage/outbox-transitions.js';
 import { cacheFragments, getFragments, removeRecordAndQueueDeletes, saveNewRecord } from '../storage/record-repository.js';
 import type { FragmentEntry, RecordEntry, SealedBytes } from '../storage/schema.js';
-import { ensureRoomFor, requestPersistentStorage, type StorageManagerLike } from '../storage/storage-quota.js';
+import { ensureRoomFor, type StorageManagerLike } from '../storage/storage-quota.js';
 import type { ProtectResult } from '../workers/engine-api.js';
 import { OUTBOX_CHANNEL_NAME } from './outbox-runner.js';
 import { ServiceError } from './service-error.js';
@@ -82,7 +82,9 @@ export async function storeProtectedRecord(
   }
   throwIfAborted(signal);
 
-  await requestPersistentStorage(options.storage);
+  // No persistence request here: in Firefox persist() opens a prompt and its promise waits for the answer,
+  // so awaiting it held the first protect at 'store' for as long as nobody answered. The app asks after a
+  // record is stored, when a person can see why (protect view), and storing never depends on the answer.
   await ensureRoomFor(total, options.storage);
 
   const now = (options.now ?? Date.now)();

@@ -1,32 +1,42 @@
 import { LitElement, css, html, nothing } from 'lit';
-import { customElement, state } from 'lit/decorators.js';
+import { customElement, query, state } from 'lit/decorators.js';
 import { getVault } from '../services/vault.js';
+import { forgetSessionSequenceKey } from '../services/session-sequence-key.js';
+import { introSeen, markIntroSeen } from '../services/ui-preferences.js';
 import { describeError } from './controllers/describe-error.js';
 import { sharedStyles } from './styles/shared.js';
+import type { IntroDialog } from './components/intro-dialog.js';
 import './views/protect-view.js';
 import './views/records-view.js';
 import './views/open-view.js';
 import './views/settings-view.js';
 import './components/pwa-notices.js';
+import './components/intro-dialog.js';
 
-type Route = { view: 'protect' | 'records' | 'open' | 'settings' };
+type View = 'protect' | 'records' | 'open' | 'settings';
+type Route = { view: View; section?: string };
 
-const TABS: { view: Route['view']; label: string }[] = [
+const TABS: { view: View; label: string }[] = [
   { view: 'protect', label: 'Protect' },
   { view: 'records', label: 'Records' },
   { view: 'open', label: 'Open' },
   { view: 'settings', label: 'Settings' },
 ];
 
+/** Where the list and the record sit side by side. */
+const TWO_PANES = '(min-width: 800px)';
+
 /**
- * Routes name a view only. A record id never goes into the URL (it would stay in the browser's history
- * and synced tabs): the record to open is kept in memory. Old `#/open/<id>` links are cut back to `#/open`.
+ * Routes name a view (and a Settings section). A record id never goes into the URL (it would stay in the
+ * browser's history and synced tabs): the record shown is kept in memory. Old `#/open/<id>` and
+ * `#/records/<id>` links are cut back to the view.
  */
 function parseRoute(hash: string): Route {
   if (takeSharedLink(hash)) return { view: 'open' };
-  const [view, extra] = hash.replace(/^#\/?/, '').split('/');
-  if (view === 'records' || view === 'open' || view === 'settings') {
-    if (extra !== undefined) history.replaceState(history.state, '', `#/${view}`);
+  const [view, rest] = hash.replace(/^#\/?/, '').split('/');
+  if (view === 'settings') return rest ? { view, section: rest } : { view };
+  if (view === 'records' || view === 'open') {
+    if (rest !== undefined) history.replaceState(history.state, '', `#/${view}`);
     return { view };
   }
   return { view: 'protect' };
@@ -53,7 +63,17 @@ function takeSharedLink(hash: string): boolean {
   return true;
 }
 
-/** The application frame: bottom tabs on phones, top tabs on wider screens, one view at a time. */
+/** Hands the arrived share text to the Open view once. */
+function takeArrived(): string {
+  const text = arrivedShareText;
+  arrivedShareText = '';
+  return text;
+}
+
+/**
+ * The application frame: bottom tabs on phones, top tabs on wider screens; from ~800 px the records list
+ * and the open record side by side. The first-run introduction opens by itself once, and from Help.
+ */
 @customElement('ev-app')
 export class AppShell extends LitElement {
   static override styles = [
@@ -66,24 +86,35 @@ export class AppShell extends LitElement {
         color-scheme: light dark;
       }
       header {
-        padding: 12px 16px;
+        padding: 8px 16px;
         background: light-dark(#0b5c7a, #083f54);
         color: #fff;
         display: flex;
         align-items: center;
         gap: 12px;
+        min-height: 56px;
       }
       h1 {
         margin: 0;
         font-size: 1.2rem;
       }
-      .offline {
+      .header-end {
         margin-left: auto;
+        display: flex;
+        align-items: center;
+        gap: 8px;
+      }
+      .offline {
         font-size: 0.9rem;
         background: #f5c542;
         color: #2b2100;
         padding: 2px 10px;
         border-radius: 999px;
+      }
+      header button.help {
+        background: transparent;
+        color: #fff;
+        border: 1px solid rgb(255 255 255 / 60%);
       }
       nav {
         display: flex;
@@ -110,6 +141,41 @@ export class AppShell extends LitElement {
         margin: 0 auto;
         padding-bottom: 96px;
       }
+      main.wide {
+        max-width: 1400px;
+      }
+      @media (min-width: 1000px) {
+        main {
+          max-width: 1100px;
+        }
+      }
+      .panes {
+        display: grid;
+        grid-template-columns: minmax(340px, 1fr) minmax(0, 1.4fr);
+        gap: 20px;
+        align-items: start;
+      }
+      .pane-record {
+        position: sticky;
+        top: 8px;
+        max-height: calc(100dvh - 16px);
+        overflow: auto;
+        min-width: 0;
+      }
+      a.back {
+        display: inline-flex;
+        align-items: center;
+        min-height: 44px;
+        color: var(--ev-accent);
+        font-weight: 600;
+        margin-bottom: 4px;
+      }
+      .placeholder {
+        border: 2px dashed var(--ev-border);
+        border-radius: 14px;
+        padding: 32px 16px;
+        text-align: center;
+      }
       @media (max-width: 599px) {
         nav {
           position: fixed;
@@ -133,25 +199,30 @@ export class AppShell extends LitElement {
   ];
 
   @state() private route: Route = parseRoute(location.hash);
-  /** The record the Open view shows, chosen in Records; in memory only (never in the URL). */
-  @state() private openRecordId = '';
+  /** The record shown (Records' second pane, or Open on a phone): in memory only, never in the URL. */
+  @state() private selectedId = '';
+  /** A message for the whole app (e.g. how a sign-in ended). */
+  @state() private notice = '';
   @state() private online = navigator.onLine;
   @state() private locked = false;
   @state() private unlockError = '';
   @state() private ready = false;
-  /** A message for the whole app (e.g. how a sign-in ended). */
-  @state() private notice = '';
+  @state() private twoPanes = matchMedia(TWO_PANES).matches;
+  @query('ev-intro-dialog') private intro!: IntroDialog;
+  private readonly media = matchMedia(TWO_PANES);
   private readonly onHash = () => {
     this.route = parseRoute(location.hash);
-    if (this.route.view !== 'open') this.openRecordId = '';
+    if (this.route.view === 'protect' || this.route.view === 'settings') this.selectedId = '';
   };
   private readonly onOnline = () => (this.online = navigator.onLine);
+  private readonly onMedia = () => (this.twoPanes = this.media.matches);
 
   override connectedCallback() {
     super.connectedCallback();
     addEventListener('hashchange', this.onHash);
     addEventListener('online', this.onOnline);
     addEventListener('offline', this.onOnline);
+    this.media.addEventListener('change', this.onMedia);
     void this.start();
   }
 
@@ -160,6 +231,7 @@ export class AppShell extends LitElement {
     removeEventListener('hashchange', this.onHash);
     removeEventListener('online', this.onOnline);
     removeEventListener('offline', this.onOnline);
+    this.media.removeEventListener('change', this.onMedia);
   }
 
   private async start() {
@@ -170,6 +242,12 @@ export class AppShell extends LitElement {
       await this.finishSignIn();
     }
     this.ready = true;
+    if (!introSeen()) await this.showIntro();
+  }
+
+  private async showIntro() {
+    await this.updateComplete;
+    await this.intro.show();
   }
 
   /** Back from the identity provider: the sign-in is completed once the vault is unlocked (its tokens are sealed). */
@@ -197,35 +275,50 @@ export class AppShell extends LitElement {
     }
   }
 
-  private takeArrived(): string {
-    const text = arrivedShareText;
-    arrivedShareText = '';
-    return text;
+  private onLocked() {
+    forgetSessionSequenceKey();
+    this.locked = true;
+  }
+
+  private openRecord(recordId: string) {
+    this.selectedId = recordId;
+    location.hash = this.twoPanes ? '#/records' : '#/open';
+  }
+
+  private renderRecords(selected: string) {
+    const list = html`<ev-records-view .selectedId=${selected} @open-record=${(e: CustomEvent<{ recordId: string }>) => this.openRecord(e.detail.recordId)}></ev-records-view>`;
+    if (!this.twoPanes) return selected ? html`<a class="back" href="#/records" @click=${() => (this.selectedId = '')}>← All records</a><ev-open-view .recordId=${selected}></ev-open-view>` : list;
+    return html`<div class="panes">
+      ${list}
+      <section class="pane-record" aria-label="Record">
+        ${selected ? html`<ev-open-view auto-open .recordId=${selected}></ev-open-view>` : html`<div class="placeholder muted">Choose a record in the list to open it here.</div>`}
+      </section>
+    </div>`;
   }
 
   private renderView() {
     switch (this.route.view) {
       case 'records':
-        return html`<ev-records-view
-          @open-record=${(e: CustomEvent<{ recordId: string }>) => {
-            this.openRecordId = e.detail.recordId;
-            location.hash = '#/open';
-          }}
-        ></ev-records-view>`;
+        return this.renderRecords(this.selectedId);
       case 'open':
-        return html`<ev-open-view .recordId=${this.openRecordId} .arrivedShareText=${this.takeArrived()}></ev-open-view>`;
+        return this.selectedId ? this.renderRecords(this.selectedId) : html`<ev-open-view .arrivedShareText=${takeArrived()}></ev-open-view>`;
       case 'settings':
-        return html`<ev-settings-view @locked=${() => (this.locked = true)}></ev-settings-view>`;
+        return html`<ev-settings-view .section=${this.route.section ?? ''} @locked=${this.onLocked}></ev-settings-view>`;
       default:
         return html`<ev-protect-view></ev-protect-view>`;
     }
   }
 
   override render() {
+    const current = this.route.view === 'open' && this.selectedId ? 'records' : this.route.view;
+    const wide = this.twoPanes && (current === 'records');
     return html`
       <header>
         <h1>EHR Vault</h1>
-        ${this.online ? nothing : html`<span class="offline" role="status">Offline</span>`}
+        <div class="header-end">
+          ${this.online ? nothing : html`<span class="offline" role="status">Offline</span>`}
+          <button type="button" class="help" @click=${this.showIntro}>Help</button>
+        </div>
       </header>
       ${this.locked
         ? html`<main><form class="card unlock" @submit=${this.unlock}>
@@ -237,14 +330,15 @@ export class AppShell extends LitElement {
           </form></main>`
         : html`
             <nav aria-label="Main">
-              ${TABS.map((t) => html`<a href="#/${t.view}" aria-current=${this.route.view === t.view ? 'page' : 'false'} @click=${() => (this.openRecordId = '')}>${t.label}</a>`)}
+              ${TABS.map((t) => html`<a href="#/${t.view}" aria-current=${current === t.view ? 'page' : 'false'} @click=${() => (this.selectedId = '')}>${t.label}</a>`)}
             </nav>
-            <main>
+            <main class=${wide ? 'wide' : ''}>
+              <ev-pwa-notices></ev-pwa-notices>
               ${this.notice ? html`<p class="card" role="status" data-notice>${this.notice}</p>` : nothing}
               ${this.ready ? this.renderView() : html`<p class="muted">Starting…</p>`}
             </main>
           `}
-      <ev-pwa-notices></ev-pwa-notices>
+      <ev-intro-dialog @intro-closed=${markIntroSeen}></ev-intro-dialog>
     `;
   }
 }

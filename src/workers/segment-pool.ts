@@ -4,7 +4,7 @@ import { AbortedError } from '../core/errors.js';
 import { throwIfAborted } from '../core/progress.js';
 import { installErrorTransfer } from './comlink-errors.js';
 import { EngineStalledError } from './engine-errors.js';
-import { closeScratchWriters } from './scratch-file.js';
+import { closeScratchWriters, writeRelayed } from './scratch-file.js';
 import { runSegmentJob, type ObjectWrap, type SegmentJob, type SegmentSink } from './segment-jobs.js';
 import type { SegmentWorkerApi } from './segment-worker.js';
 
@@ -61,8 +61,18 @@ function workerLane(): Lane {
   const worker = new Worker(new URL('./segment-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-segment' });
   const api = Comlink.wrap<SegmentWorkerApi>(worker);
   return {
-    run: (job) => api.run(job) as Promise<Blob | undefined>,
-    finish: () => api.finish() as Promise<void>,
+    run: async (job) => {
+      const result = await api.run(job);
+      if (result instanceof Blob || result === undefined) return result;
+      // A relay sink: this thread is the file's only writer (output-sink.ts).
+      if (job.sink.kind === 'disk') await writeRelayed(job.sink.file, result.relayed);
+      return undefined;
+    },
+    finish: async () => {
+      await api.finish();
+      // The writer this thread opened for relayed output, if any.
+      await closeScratchWriters();
+    },
     stop: () => {
       api[Comlink.releaseProxy]();
       worker.terminate();

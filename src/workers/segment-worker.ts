@@ -1,15 +1,19 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
 import { installErrorTransfer } from './comlink-errors.js';
-import { closeScratchWriters } from './scratch-file.js';
+import { isRelaySink } from './output-sink.js';
+import { closeScratchWriters, relayWrites, transferables, type RelayedWrite } from './scratch-file.js';
 import { runSegmentJob, type SegmentJob } from './segment-jobs.js';
 
 installErrorTransfer();
 
 /** A pool worker (started by the engine worker, see segment-pool.ts): runs segment jobs one at a time. */
 const api = {
-  run(job: SegmentJob): Promise<Blob | undefined> {
-    return runSegmentJob(job);
+  async run(job: SegmentJob): Promise<Blob | undefined | { relayed: RelayedWrite[] }> {
+    if (!isRelaySink(job.sink)) return runSegmentJob(job);
+    // One writer per file here: the output goes to the engine worker, which writes it (scratch-file.ts).
+    const relayed = await relayWrites(() => runSegmentJob(job));
+    return Comlink.transfer({ relayed }, transferables(relayed));
   },
   /** Flushes and closes this worker's scratch-file writers, before the file is read. */
   finish(): Promise<void> {

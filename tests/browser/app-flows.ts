@@ -6,8 +6,9 @@ export async function protectInApp(page: Page, appUrl: string, file: string, key
   await page.goto(`${appUrl}/#/protect`);
   // A fresh Protect view: the card of an earlier record must not be taken for this one.
   await page.reload();
-  await page.locator('#pick').setInputFiles(file);
+  // The sequence key is chosen first (step 1), then the file (step 2).
   await page.locator('ev-sequence-key-field input').fill(key);
+  await page.locator('#pick').setInputFiles(file);
   await page.getByRole('button', { name: /^Protect/ }).click();
   const card = page.locator('section[data-record-id]').first();
   await expect(card).toBeVisible({ timeout: 60_000 });

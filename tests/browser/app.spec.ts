@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import AxeBuilder from '@axe-core/playwright';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './test.js';
 import { startAppStack, type AppStack } from './app-stack.js';
+import { newAppContext, skipIntro } from './app-helpers.js';
 import { decodeShareText, deriveLocatorKeys, encodeKeyText, fragmentObjectName, generateRecordKey } from '../../src/core/index.js';
 
 const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url);
@@ -16,11 +17,15 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await stack?.close();
 });
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
+});
 
 async function protect(page: Page, file: URL, key = SEQUENCE_KEY): Promise<{ shareText: string; recordId: string }> {
   await page.goto(`${stack.appUrl}/#/protect`);
-  await page.locator('#pick').setInputFiles(file.pathname);
+  // The sequence key is chosen first, then the file.
   await page.locator('ev-sequence-key-field input').fill(key);
+  await page.locator('#pick').setInputFiles(file.pathname);
   await page.getByRole('button', { name: /^Protect/ }).click();
   const card = page.locator('section[data-record-id]').first();
   await expect(card).toBeVisible({ timeout: 60_000 });
@@ -64,7 +69,7 @@ test('a real photo is protected, uploaded, and opened pixel for pixel in a fresh
   expect((await stack.listObjects()).length).toBeGreaterThanOrEqual(8);
   await page.screenshot({ path: info.outputPath(`protect-${info.project.name}.png`), fullPage: false });
 
-  const fresh = await browser.newContext({ viewport: page.viewportSize()! });
+  const fresh = await newAppContext(browser, { viewport: page.viewportSize()! });
   const other = await fresh.newPage();
   await openShared(other, shareText);
   await expect(other.locator('ev-image-viewer')).toBeVisible({ timeout: 60_000 });
@@ -75,7 +80,7 @@ test('a real photo is protected, uploaded, and opened pixel for pixel in a fresh
 
 test('a DICOM file comes back byte for byte in a fresh context', async ({ page, browser }) => {
   const { shareText } = await protect(page, DICOM);
-  const fresh = await browser.newContext();
+  const fresh = await newAppContext(browser);
   const other = await fresh.newPage();
   await openShared(other, shareText);
   const link = other.getByRole('link', { name: 'Save the original file' });
@@ -107,7 +112,7 @@ test('share as QR code on tap; an encrypted backup restores the records on anoth
   expect(backup).not.toContain('photo-board');
   expect(backup).not.toContain('Bk9#mPq2Lz');
 
-  const fresh = await browser.newContext();
+  const fresh = await newAppContext(browser);
   const other = await fresh.newPage();
   await other.goto(`${stack.appUrl}/#/settings`);
   await other.locator('#backup-file').setInputFiles(backupPath);
@@ -150,7 +155,7 @@ test('each invalid sequence key from the paper shows its reason', async ({ page 
 
 test('wrong record key, wrong sequence key and a fragment deleted from the bucket each get their message, and no image', async ({ page, browser }) => {
   const { shareText } = await protect(page, PHOTO, 'Qw7#zR2!xK');
-  const fresh = await browser.newContext();
+  const fresh = await newAppContext(browser);
   const other = await fresh.newPage();
   const alert = other.locator('[role="alert"][data-error-code]');
 
@@ -175,7 +180,7 @@ test('wrong record key, wrong sequence key and a fragment deleted from the bucke
   const key = (await stack.listObjects()).find((k) => k.endsWith(`/${name}`));
   expect(key).toBeDefined();
   await stack.deleteObject(key!);
-  const third = await browser.newContext();
+  const third = await newAppContext(browser);
   const p3 = await third.newPage();
   await openShared(p3, shareText, 'Qw7#zR2!xK');
   await expect(p3.locator('[role="alert"][data-error-code]')).toHaveAttribute('data-error-code', 'FRAGMENT_NOT_IN_CLOUD', { timeout: 60_000 });

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './test.js';
 
 /**
  * Real DICOM files of several transfer syntaxes: protected byte for byte, then previewed. Expected stored

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, expect, test, type Page } from '@playwright/test';
+import { chromium, expect, test, type Page } from './test.js';
 import { chromiumLaunch } from '../../playwright.config.js';
 
 async function openHarness(page: Page) {
@@ -123,6 +123,20 @@ test.describe('engine: protect and open in workers', () => {
   test('typed errors cross the worker boundary: tampered, missing, wrong key, wrong sequence key', async ({ page }) => {
     const r = await page.evaluate(async () => window.harness.tamper(new Blob([new Uint8Array(300_000).fill(7)])));
     expect(r).toEqual({ tampered: 'FRAGMENT_TAMPERED', missing: 'FRAGMENT_MISSING', wrongKey: 'WRONG_RECORD_KEY', wrongSequence: 'WRONG_SEQUENCE_KEY', running: 0 });
+  });
+
+  test('Workers take the paths this engine supports: BYOB reads and shared scratch writers in Chromium, their fallbacks with Safari 16.4\'s gaps', async ({ page, engineGaps }) => {
+    const modes = await page.evaluate(() => window.harness.engineModes());
+    // A Worker started by a Worker (as the pool is by the engine worker) takes the same paths.
+    expect(await page.evaluate(() => window.harness.engineModes(true))).toEqual(modes);
+    const page_ = await page.evaluate(() => ({ byob: typeof (globalThis as { ReadableStreamBYOBReader?: unknown }).ReadableStreamBYOBReader, barcode: 'BarcodeDetector' in globalThis }));
+    if (engineGaps === 'safari-16.4') {
+      expect(modes).toEqual({ read: 'copy', readOk: true, sink: 'disk-relay', scratchAfter: 0 });
+      expect(page_).toEqual({ byob: 'undefined', barcode: false });
+    } else {
+      expect(modes).toEqual({ read: 'byob', readOk: true, sink: 'disk-shared', scratchAfter: 0 });
+      expect(page_.byob).toBe('function');
+    }
   });
 
   test('a file of several segments round-trips through the worker pool, its output in memory or in a scratch file', async ({ page }) => {

@@ -9,6 +9,7 @@ import { expect, test } from '@playwright/test';
 import { startAppStack, type AppStack } from './app-stack.js';
 import { protectInApp } from './app-flows.js';
 import { pseudoRandomBytes } from '../integration/stack-helpers.js';
+import { skipIntro } from './app-helpers.js';
 
 const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url).pathname;
 /** Two records of the same size and n (so their objects have the same length) and a photo with non-ASCII characters in its key. */
@@ -31,6 +32,10 @@ test.afterAll(async () => {
 function leadBytes(key: string): Set<number> {
   return new Set(Array.from(key, (c) => new TextEncoder().encode(c)[0]!));
 }
+
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
+});
 
 test('stored objects carry no index character, no magic, and cannot be grouped by content', async ({ page }) => {
   const dir = mkdtempSync(join(tmpdir(), 'ehrv-objects-'));

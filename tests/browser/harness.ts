@@ -2,7 +2,9 @@
  * Test-only page: exposes the real engine (workers, comlink, WebCrypto) to Playwright, plus helpers that
  * generate images in the browser. Nothing here is part of the app build.
  */
+import * as Comlink from 'comlink';
 import { EngineClient } from '../../src/services/engine-client.js';
+import type { QrWorkerApi } from '../../src/workers/qr-worker.js';
 import { generateRecordKey } from '../../src/core/keychain.js';
 import { generateRecordId } from '../../src/core/object-names.js';
 import { isEhrVaultError } from '../../src/core/errors.js';
@@ -198,7 +200,45 @@ async function sweep() {
   return { removed, left };
 }
 
-const harness = { engine, indexedDbCopiesBlobs, listScratch, poolRoundTrip, poolTamper, cancelToDisk, sweep, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
+/** Draws `text` as a QR code (dark on light, 4 px per module) and decodes it with the app's jsQR Worker. */
+async function decodeQrInWorker(text: string): Promise<string | null> {
+  const { create } = await import('qrcode');
+  const qr = create(text, { errorCorrectionLevel: 'M' });
+  const size = qr.modules.size;
+  const canvas = new OffscreenCanvas((size + 8) * 4, (size + 8) * 4);
+  const context = canvas.getContext('2d')!;
+  context.fillStyle = '#fff';
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  context.fillStyle = '#000';
+  for (let r = 0; r < size; r++) for (let c = 0; c < size; c++) if (qr.modules.get(r, c)) context.fillRect((c + 4) * 4, (r + 4) * 4, 4, 4);
+  const worker = new Worker(new URL('../../src/workers/qr-worker.ts', import.meta.url), { type: 'module' });
+  try {
+    const api = Comlink.wrap<QrWorkerApi>(worker);
+    const frame = canvas.transferToImageBitmap();
+    return await api.decode(Comlink.transfer(frame, [frame]));
+  } finally {
+    worker.terminate();
+  }
+}
+
+/** Which engine-specific paths this browser's Workers take (engine-modes-worker.ts); the scratch file is removed. */
+async function engineModes(nested = false): Promise<{ read?: string; readOk?: boolean; sink?: string; error?: string; scratchAfter: number }> {
+  const worker = new Worker(new URL('./engine-modes-worker.ts', import.meta.url), { type: 'module' });
+  const scratch = newScratchName();
+  try {
+    const answer = await new Promise<{ read?: string; readOk?: boolean; sink?: string; error?: string }>((resolve, reject) => {
+      worker.onmessage = (event) => resolve(event.data);
+      worker.onerror = (event) => reject(new Error(event.message));
+      worker.postMessage({ scratch, nested });
+    });
+    await engine.releaseScratch(scratch);
+    return { ...answer, scratchAfter: (await listScratch()).length };
+  } finally {
+    worker.terminate();
+  }
+}
+
+const harness = { engine, engineModes, decodeQrInWorker, indexedDbCopiesBlobs, listScratch, poolRoundTrip, poolTamper, cancelToDisk, sweep, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
 declare global {
   interface Window {
     harness: typeof harness;

@@ -9,6 +9,7 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 import { startStack, type Stack } from '../../server/start.js';
 import { decodeShareText, toBase64Url } from '../../src/core/index.js';
 import { protectInApp } from './app-flows.js';
+import { newAppContext, skipIntro } from './app-helpers.js';
 
 const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url).pathname;
 const ALICE = 'alice-token-0123456789abcdef';
@@ -44,7 +45,7 @@ async function viewerDigest(page: Page): Promise<string> {
 }
 
 async function openLink(browser: Browser, link: string, token?: string) {
-  const context = await browser.newContext();
+  const context = await newAppContext(browser);
   const requests: string[] = [];
   context.on('request', (r) => requests.push(`${r.method()} ${r.url()} ${JSON.stringify(r.headers())} ${r.postData() ?? ''}`));
   const page = await context.newPage();
@@ -57,6 +58,10 @@ async function openLink(browser: Browser, link: string, token?: string) {
   await page.getByRole('button', { name: 'Open', exact: true }).click();
   return { context, page, requests };
 }
+
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
+});
 
 test('a link opens read-only with no account and with another account, pixel for pixel; the owner withdraws it', async ({ page, browser }) => {
   await signIn(page, ALICE);
@@ -106,7 +111,7 @@ test('a link opens read-only with no account and with another account, pixel for
   await page.locator(`li[data-record-id="${recordId}"]`).getByRole('button', { name: 'Delete…' }).click();
   await page.getByRole('button', { name: 'Delete here and in the cloud' }).click();
   await expect(page.locator(`li[data-record-id="${recordId}"]`)).toHaveCount(0);
-  const later = await browser.newContext();
+  const later = await newAppContext(browser);
   const latePage = await later.newPage();
   await expect.poll(async () => {
     await latePage.goto(link);

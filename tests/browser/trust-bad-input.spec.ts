@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { expect, test, type Page } from '@playwright/test';
 import { encode as encodePng } from 'fast-png';
 import { dumpIndexedDb, pickFiles, startTrustStack, vaultCounts, type FilePayload, type TrustStack } from './trust-helpers.js';
+import { newAppContext, skipIntro } from './app-helpers.js';
 
 const KEY = 'Bn6^Fj2*Ty';
 
@@ -18,6 +19,10 @@ let stack: TrustStack;
 test.describe.configure({ mode: 'serial' });
 test.beforeAll(async () => {
   stack = await startTrustStack();
+});
+// The first-run introduction is tested in ux.spec.ts.
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
 });
 test.afterAll(async () => {
   await stack?.close();
@@ -262,12 +267,13 @@ test('pasted share texts: line breaks and blanks still open; a wrong or missing 
   const result = await protect(page, { name: 'share-me.txt', mimeType: 'text/plain', buffer: Buffer.from('shared record') }, KEY);
   expect(result.ok).toBe(true);
   const card = page.locator('section[data-record-id]').first();
+  // The share text is offered once the record is in the cloud.
+  await expect(card.locator('[data-sync-state]')).toHaveAttribute('data-sync-state', 'synced', { timeout: 60_000 });
   await card.getByRole('button', { name: 'Show', exact: true }).click();
   const shareText = (await card.locator('code[data-secret]').textContent())!.trim();
-  await expect(card.locator('[data-sync-state]')).toHaveAttribute('data-sync-state', 'synced', { timeout: 60_000 });
 
   // Another device: a fresh profile.
-  const context = await browser.newContext();
+  const context = await newAppContext(browser);
   const other = await context.newPage();
   await other.goto(`${stack.appUrl}/#/open`);
   const alert = other.locator('[role="alert"][data-error-code]');
@@ -286,7 +292,8 @@ test('pasted share texts: line breaks and blanks still open; a wrong or missing 
   for (const bad of [wrong, shareText.slice(0, -1), shareText.replace('ehrvk1.', 'ehrvk1.x')]) {
     await open(bad);
     await expect(alert).toHaveAttribute('data-error-code', 'KEY_TEXT_INVALID', { timeout: 30_000 });
-    await expect(alert).toContainText('The record key in the share text is not valid.');
+    await expect(alert).toContainText('This is not a complete share text.');
+    await expect(alert.getByRole('button', { name: 'Check the share text' })).toBeVisible();
     expect(await vaultCounts(other)).toEqual({ records: 0, fragments: 0, outbox: 0 });
   }
 

@@ -8,6 +8,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { encode as encodePng } from 'fast-png';
 import { readFile } from 'node:fs/promises';
 import { pickFiles, startTrustStack, vaultCounts, type FilePayload, type TrustStack } from './trust-helpers.js';
+import { skipIntro } from './app-helpers.js';
 
 const SEQUENCE_KEY = 'Xs5%Hq3@Lp';
 const PNG = Buffer.from(encodePng({ width: 2, height: 2, data: new Uint8Array([255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255, 9, 9, 9, 255]), channels: 4, depth: 8 }));
@@ -34,6 +35,10 @@ let stack: TrustStack;
 test.describe.configure({ mode: 'serial' });
 test.beforeAll(async () => {
   stack = await startTrustStack();
+});
+// The first-run introduction is tested in ux.spec.ts.
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
 });
 test.afterAll(async () => {
   await stack?.close();

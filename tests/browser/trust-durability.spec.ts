@@ -7,6 +7,7 @@
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { pseudoRandomBytes } from '../integration/stack-helpers.js';
 import { dumpIndexedDb, pickFiles, protectThroughUi, recordRequests, startTrustStack, vaultCounts, type FilePayload, type TrustStack, type VaultDump } from './trust-helpers.js';
+import { newAppContext, skipIntro } from './app-helpers.js';
 
 const SEQUENCE_KEY = 'Dq8!Wm3#Rv';
 
@@ -14,6 +15,10 @@ let stack: TrustStack;
 test.describe.configure({ mode: 'serial' });
 test.beforeAll(async () => {
   stack = await startTrustStack();
+});
+// The first-run introduction is tested in ux.spec.ts.
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
 });
 test.afterAll(async () => {
   await stack?.close();
@@ -114,7 +119,7 @@ test('a tab closed while a record is being stored leaves it complete or absent, 
   // the write, with the transaction kept busy from the third fragment on (so it cannot have committed
   // when the tab dies); and as the last fragment is written (either outcome is allowed).
   for (const moment of ['protect-pressed', 'mid-transaction', 'last-fragment-write'] as const) {
-    const context: BrowserContext = await browser.newContext();
+    const context: BrowserContext = await newAppContext(browser);
     const page = await context.newPage();
     let signalClose!: () => void;
     const closeNow = new Promise<void>((resolve) => (signalClose = resolve));

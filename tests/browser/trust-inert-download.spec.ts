@@ -8,6 +8,7 @@
 import { expect, test } from '@playwright/test';
 import { readFile } from 'node:fs/promises';
 import { openSharedThroughUi, protectThroughUi, startTrustStack, type FilePayload, type TrustStack } from './trust-helpers.js';
+import { skipIntro } from './app-helpers.js';
 
 const SEQUENCE_KEY = 'Qz7#Wm2!Rk';
 
@@ -43,6 +44,10 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => {
   await stack?.close();
+});
+
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
 });
 
 test('a record typed as HTML, SVG or XHTML is saved as inert bytes and never renders in the app origin', async ({ page, context }) => {

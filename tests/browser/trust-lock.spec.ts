@@ -5,6 +5,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { protectThroughUi, startTrustStack, type TrustStack } from './trust-helpers.js';
+import { skipIntro } from './app-helpers.js';
 
 const SEQUENCE_KEY = 'Rk3&Wv7#Yb';
 const STRONG = 'violet tractor under my pillow';
@@ -35,6 +36,10 @@ async function everythingShown(page: Page): Promise<string> {
     return parts.join('\n');
   });
 }
+
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
+});
 
 test('weak passphrases are refused with the reason; a locked app shows nothing of the records', async ({ page }) => {
   const file = { name: 'cardiology-report-2024.txt', mimeType: 'text/plain', buffer: Buffer.from('x'.repeat(123_457)) };

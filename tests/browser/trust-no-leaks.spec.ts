@@ -28,6 +28,7 @@ import {
   type TrustStack,
   type VaultDump,
 } from './trust-helpers.js';
+import { newAppContext, skipIntro } from './app-helpers.js';
 
 const PHOTO_NAME = 'Jane-Doe-chest-xray.jpg';
 const DICOM_NAME = 'Jane-Doe-CT-head-1970-01-01.dcm';
@@ -43,6 +44,10 @@ test.beforeAll(async () => {
   temp = await mkdtemp(join(tmpdir(), 'ehrv-trust-files-'));
   await copyFile(new URL('../fixtures/photo-board.jpg', import.meta.url), join(temp, PHOTO_NAME));
   await copyFile(new URL('../fixtures/CT_small.dcm', import.meta.url), join(temp, DICOM_NAME));
+});
+// The first-run introduction is tested in ux.spec.ts.
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
 });
 test.afterAll(async () => {
   await stack?.close();
@@ -97,7 +102,7 @@ test('a full session sends, stores and caches no plaintext, key, sequence key, f
   expect(objects).toHaveLength(PHOTO_KEY.length + DICOM_KEY.length);
 
   // Another browser opens the DICOM file with its share text and gets the same bytes back.
-  const laptopContext = await browser.newContext();
+  const laptopContext = await newAppContext(browser);
   const laptop = recordRequests(laptopContext, 'laptop');
   const laptopPage = await laptopContext.newPage();
   await openSharedThroughUi(laptopPage, stack.appUrl, dicomRecord.shareText, DICOM_KEY);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { startStack, type Stack } from '../../server/start.js';
 import { API_AUDIENCE, CLIENT_ID, startTestProvider, type TestProvider } from '../server/oidc-test-provider.js';
 import { dumpIndexedDb, openSharedThroughUi, protectThroughUi } from './trust-helpers.js';
+import { skipIntro } from './app-helpers.js';
 
 const SEQUENCE_KEY = 'Hm6$Pz9!Qw';
 /** Short-lived access tokens, so that "expired" happens within the test. */
@@ -65,6 +66,10 @@ function watchTokens(page: Page): { refreshTokens: string[]; accessTokens: strin
   });
   return seen;
 }
+
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
+});
 
 test('sign in at the provider, protect, upload, reload, open; a revoked session gets "sign in again"', async ({ page }) => {
   const tokens = watchTokens(page);

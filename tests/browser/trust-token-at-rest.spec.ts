@@ -4,6 +4,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { dumpIndexedDb, startTrustStack, type TrustStack } from './trust-helpers.js';
+import { skipIntro } from './app-helpers.js';
 
 const TOKEN = 'hospital-token-4f9c2a7e1b8d3c6f0a5e';
 
@@ -13,6 +14,10 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => {
   await stack?.close();
+});
+
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
 });
 
 test('a presign token saved in Settings is stored only sealed, and still used', async ({ page }) => {

@@ -4,6 +4,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { protectThroughUi, startTrustStack, type TrustStack } from './trust-helpers.js';
+import { skipIntro } from './app-helpers.js';
 
 const SEQUENCE_KEY = 'Lp4&Tn8#Vx';
 
@@ -13,6 +14,10 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => {
   await stack?.close();
+});
+
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
 });
 
 test('opening a record from Records keeps its id out of the URL and the history', async ({ page }) => {

@@ -11,8 +11,8 @@ export interface FragmentRow {
 }
 
 /**
- * The sealed fragments of a record (paper Figure 5.3): number, size and upload state. Their index
- * characters are the sequence key, so they are never drawn (a screenshot of a share card must not carry it).
+ * The fragments of a record (paper Figure 5.3) by position, size and upload state. Their index
+ * characters are the sequence key's characters, a secret: they are never shown.
  */
 @customElement('ev-fragment-list')
 export class FragmentList extends LitElement {
@@ -24,20 +24,16 @@ export class FragmentList extends LitElement {
         padding: 0;
         margin: 0;
         display: grid;
-        grid-template-columns: repeat(auto-fill, minmax(104px, 1fr));
-        gap: 8px;
+        grid-template-columns: repeat(auto-fill, minmax(92px, 1fr));
+        gap: 6px;
       }
       li {
         border: 1px solid var(--ev-border);
         border-radius: var(--ev-radius);
-        padding: 8px 10px;
+        padding: 6px 8px;
         display: grid;
         gap: 2px;
-      }
-      .index {
-        font-size: 1.4rem;
-        font-weight: 700;
-        font-family: ui-monospace, monospace;
+        font-size: 0.9rem;
       }
       .state-in-the-cloud {
         color: var(--ev-ok);
@@ -54,7 +50,7 @@ export class FragmentList extends LitElement {
     return html`<ol aria-label="Fragments">
       ${this.fragments.map(
         (f, i) => html`<li>
-          <span class="index" aria-label="Fragment ${f.slot + 1} of ${this.fragments.length}">${i + 1}</span>
+          <strong>Part ${i + 1}</strong>
           <span class="muted">${formatBytes(f.size)}</span>
           <span class="state-${f.state.replaceAll(' ', '-')}">${f.state}</span>
         </li>`,

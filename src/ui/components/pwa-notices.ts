@@ -3,24 +3,22 @@ import { customElement, state } from 'lit/decorators.js';
 import { registerServiceWorker } from '../../pwa/register.js';
 import { sharedStyles } from '../styles/shared.js';
 
-/** The quiet service-worker flow: "ready to work offline" once, "update available" with a reload button. */
+/**
+ * The quiet service-worker flow: "ready to work offline" once, "update available" with a reload button.
+ * Shown in the page's flow above the view, never over it: no toast can cover a primary action.
+ */
 @customElement('ev-pwa-notices')
 export class PwaNotices extends LitElement {
   static override styles = [
     sharedStyles,
     css`
       .toast {
-        position: fixed;
-        left: 50%;
-        transform: translateX(-50%);
-        bottom: 72px;
         background: var(--ev-surface);
         border: 1px solid var(--ev-border);
+        border-left: 6px solid var(--ev-ok);
         border-radius: 12px;
-        padding: 10px 14px;
-        box-shadow: 0 4px 16px rgb(0 0 0 / 20%);
-        z-index: 20;
-        max-width: 92vw;
+        padding: 8px 14px;
+        margin-bottom: 12px;
       }
     `,
   ];

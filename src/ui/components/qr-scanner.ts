@@ -1,18 +1,11 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
+import { createQrReader, type QrReader } from '../../services/qr-reader.js';
 import { sharedStyles } from '../styles/shared.js';
 
-interface DetectedBarcode {
-  readonly rawValue: string;
-}
-interface BarcodeDetectorLike {
-  detect(source: HTMLVideoElement): Promise<DetectedBarcode[]>;
-}
-type BarcodeDetectorConstructor = new (options: { formats: string[] }) => BarcodeDetectorLike;
-
 /**
- * Scans a share-text QR code with the camera, using the browser's own BarcodeDetector (the frames
- * never leave the device, and the page does no pixel work). Where the browser has none, it says so.
+ * Scans a share-text QR code with the camera: with the browser's own BarcodeDetector where there is one,
+ * elsewhere (Safari, Firefox) with jsQR in a Worker (services/qr-reader.ts). Frames never leave the device.
  *
  * @fires scanned - detail `{ value: string }` with the decoded text; the camera is then stopped.
  */
@@ -35,15 +28,11 @@ export class QrScanner extends LitElement {
   @query('video') private video!: HTMLVideoElement;
   private stream: MediaStream | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
-
-  private get detectorClass(): BarcodeDetectorConstructor | undefined {
-    return (globalThis as { BarcodeDetector?: BarcodeDetectorConstructor }).BarcodeDetector;
-  }
+  private reader: QrReader | undefined;
 
   private async start() {
-    const Detector = this.detectorClass;
-    if (!Detector || !navigator.mediaDevices?.getUserMedia) {
-      this.message = 'This browser cannot scan QR codes. Paste the share text instead.';
+    if (!navigator.mediaDevices?.getUserMedia) {
+      this.message = 'This browser cannot use the camera here. Paste the share text instead.';
       return;
     }
     try {
@@ -57,11 +46,14 @@ export class QrScanner extends LitElement {
     await this.updateComplete;
     this.video.srcObject = this.stream;
     await this.video.play().catch(() => undefined);
-    const detector = new Detector({ formats: ['qr_code'] });
+    const reader = await createQrReader();
+    this.reader = reader;
+    this.dataset.reader = reader.kind;
     const tick = async () => {
-      if (!this.active) return;
-      const found = await detector.detect(this.video).catch(() => []);
-      const value = found.find((b) => b.rawValue.toLowerCase().startsWith('ehrv1:'))?.rawValue;
+      if (!this.active || this.reader !== reader) return;
+      const found = await reader.read(this.video).catch(() => [] as string[]);
+      if (!this.active || this.reader !== reader) return;
+      const value = found.find((text) => text.toLowerCase().startsWith('ehrv1:'));
       if (value) {
         this.stop();
         this.dispatchEvent(new CustomEvent('scanned', { detail: { value }, bubbles: true, composed: true }));
@@ -75,6 +67,8 @@ export class QrScanner extends LitElement {
   stop() {
     this.active = false;
     clearTimeout(this.timer);
+    this.reader?.close();
+    this.reader = undefined;
     this.stream?.getTracks().forEach((t) => t.stop());
     this.stream = undefined;
     this.message = '';

@@ -2,18 +2,24 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { getVault } from '../../services/vault.js';
 import type { OpenOutcome } from '../../services/vault-types.js';
+import { discardFailedOpen } from '../../services/record-catalog.js';
+import { prepareImageView, type ImageView } from '../../services/image-view.js';
+import { rememberThumbnail } from '../../services/thumbnails.js';
 import { describeError, type ErrorView } from '../controllers/describe-error.js';
 import { formatBytes } from '../components/format.js';
 import { inertObjectUrl, safeFileName, saveAs } from '../components/inert-download.js';
 import { sharedStyles } from '../styles/shared.js';
 import '../components/progress-panel.js';
 import '../components/image-viewer.js';
+import '../components/image-file-view.js';
 import '../components/scan-preview.js';
 import '../components/qr-scanner.js';
+import '../components/error-card.js';
 
 /**
  * Open a record from this device's list (by `recordId`) or one shared from elsewhere (share text +
- * sequence key): fetch the fragments, merge, decrypt, and show the image or offer the file.
+ * sequence key): fetch the fragments, merge, decrypt, and show the image or offer the file. Images kept
+ * as files (GIF, TIFF, damaged JPEGs) are shown too, or say why they cannot be.
  * Nothing is shown unless every byte checked out.
  */
 @customElement('ev-open-view')
@@ -21,12 +27,29 @@ export class OpenView extends LitElement {
   static override styles = [
     sharedStyles,
     css`
+      :host {
+        display: block;
+        min-width: 0;
+      }
       form {
         display: grid;
         gap: 12px;
       }
       textarea {
         min-height: 88px;
+      }
+      h2,
+      h3 {
+        overflow-wrap: anywhere;
+      }
+      .key-row {
+        display: flex;
+        gap: 8px;
+      }
+      .key-row input {
+        flex: 1;
+        min-width: 0;
+        font-family: ui-monospace, monospace;
       }
     `,
   ];
@@ -35,13 +58,17 @@ export class OpenView extends LitElement {
   @property({ type: String }) recordId = '';
   /** A share text that came with a share link: fills the field, so only the sequence key is asked for. */
   @property({ attribute: false }) arrivedShareText = '';
+  /** Open a listed record at once when this device remembers its sequence key (the two-pane layout). */
+  @property({ type: Boolean, attribute: 'auto-open' }) autoOpen = false;
   @state() private shareText = '';
   /** The share text came with a link: the view says that only the sequence key is needed. */
   @state() private fromLink = false;
   @state() private sequenceKey = '';
+  @state() private showKey = false;
   @state() private busy = false;
   @state() private progress = { phase: '', done: 0, total: 0 };
   @state() private outcome: OpenOutcome | undefined;
+  @state() private imageView: ImageView | undefined;
   @state() private downloadUrl: string | undefined;
   @state() private error: ErrorView | undefined;
   @state() private knownName: string | null = null;
@@ -52,11 +79,17 @@ export class OpenView extends LitElement {
       this.shareText = this.arrivedShareText;
       this.fromLink = true;
     }
-    if (changed.has('recordId') && this.recordId) {
-      const vault = await getVault();
-      const summary = await vault.summary(this.recordId);
-      this.knownName = summary?.name ?? null;
-      this.sequenceKey = (await vault.rememberedSequenceKey(this.recordId)) ?? '';
+    if (changed.has('recordId')) {
+      this.reset();
+      this.knownName = null;
+      this.sequenceKey = '';
+      if (this.recordId) {
+        const vault = await getVault();
+        const summary = await vault.summary(this.recordId);
+        this.knownName = summary?.name ?? null;
+        this.sequenceKey = (await vault.rememberedSequenceKey(this.recordId)) ?? '';
+        if (this.autoOpen && this.sequenceKey) void this.open();
+      }
     }
   }
 
@@ -66,27 +99,55 @@ export class OpenView extends LitElement {
     if (this.downloadUrl) URL.revokeObjectURL(this.downloadUrl);
   }
 
-  private async open(e: Event) {
-    e.preventDefault();
-    this.busy = true;
+  private reset() {
+    this.controller?.abort();
     this.error = undefined;
     this.outcome = undefined;
+    this.imageView = undefined;
     if (this.downloadUrl) URL.revokeObjectURL(this.downloadUrl);
     this.downloadUrl = undefined;
+  }
+
+  private async open(e?: Event) {
+    e?.preventDefault();
+    this.reset();
+    this.busy = true;
     this.controller = new AbortController();
     const options = { signal: this.controller.signal, onProgress: (p: { phase: string; done: number; total: number }) => (this.progress = p) };
+    const shareText = this.shareText.trim();
+    const sequenceKey = this.sequenceKey.trim();
+    const vault = await getVault();
     try {
-      const vault = await getVault();
-      const outcome = this.recordId ? await vault.openLocal(this.recordId, this.sequenceKey, options) : await vault.openShared(this.shareText, this.sequenceKey, options);
+      const outcome = this.recordId ? await vault.openLocal(this.recordId, sequenceKey, options) : await vault.openShared(shareText, sequenceKey, options);
       this.outcome = outcome;
-      // Typed application/octet-stream whatever the record says: opened in a tab it downloads, never renders.
-      if (outcome.kind === 'file') this.downloadUrl = inertObjectUrl(outcome.blob);
+      if (outcome.kind === 'file') {
+        // Typed application/octet-stream whatever the record says: opened in a tab it downloads, never renders.
+        this.downloadUrl = inertObjectUrl(outcome.blob);
+        if (outcome.preview?.kind !== 'dicom') this.imageView = await prepareImageView(outcome.blob);
+      } else if (this.recordId) {
+        void rememberThumbnail(this.recordId, outcome.bitmap);
+      }
     } catch (error) {
-      this.error = describeError(error);
+      // What this device knows about the record tells "not uploaded yet" from "not found" and "withdrawn".
+      const known = this.recordId ? await vault.summary(this.recordId) : undefined;
+      this.error = describeError(error, { syncState: known?.sync.state });
+      if (!this.recordId) await discardFailedOpen(shareText);
     } finally {
       this.busy = false;
       this.controller = undefined;
     }
+  }
+
+  private onErrorAction(e: CustomEvent<{ run: string }>) {
+    if (e.detail.run === 'retry') void this.open();
+    if (e.detail.run === 'fix-sequence-key') this.focusField('#seq');
+    if (e.detail.run === 'fix-share-text') this.focusField('#share');
+  }
+
+  private focusField(selector: string) {
+    const field = this.renderRoot.querySelector<HTMLInputElement | HTMLTextAreaElement>(selector);
+    field?.focus();
+    field?.select();
   }
 
   private async savePng() {
@@ -97,6 +158,7 @@ export class OpenView extends LitElement {
   override render() {
     return html`
       <h2>${this.recordId ? `Open “${this.knownName ?? 'record'}”` : 'Open a shared record'}</h2>
+      ${this.recordId ? nothing : html`<p class="muted">You need the two secrets from the sender: the share text (or its QR code) and the sequence key.</p>`}
       <form @submit=${this.open}>
         ${this.fromLink && !this.recordId
           ? html`<p class="card" data-from-link>A record was shared with you by link. Type the <strong>sequence key</strong> the sender gave you by another way (a call, a message on another app) to open it. You can read it and save it; you cannot change or delete it.</p>`
@@ -106,17 +168,20 @@ export class OpenView extends LitElement {
           : html`<div>
               <label for="share">Share link or share text</label>
               <textarea id="share" .value=${this.shareText} @input=${(e: Event) => (this.shareText = (e.target as HTMLTextAreaElement).value)} autocomplete="off" spellcheck="false" placeholder="ehrv1:… or a share link"></textarea>
-              <ev-qr-scanner @scanned=${(e: CustomEvent<{ value: string }>) => (this.shareText = e.detail.value)}></ev-qr-scanner>
+              <ev-qr-scanner @scanned=${(e: CustomEvent<{ value: string }>) => (this.shareText = e.detail.value.trim())}></ev-qr-scanner>
             </div>`}
         <div>
           <label for="seq">Sequence key</label>
-          <input id="seq" type="text" .value=${this.sequenceKey} @input=${(e: Event) => (this.sequenceKey = (e.target as HTMLInputElement).value)} autocomplete="off" autocapitalize="off" spellcheck="false" />
+          <div class="key-row">
+            <input id="seq" type=${this.showKey ? 'text' : 'password'} .value=${this.sequenceKey} @input=${(e: Event) => (this.sequenceKey = (e.target as HTMLInputElement).value)} @blur=${() => (this.sequenceKey = this.sequenceKey.trim())} autocomplete="off" autocapitalize="off" spellcheck="false" />
+            <button type="button" class="secondary" aria-pressed=${this.showKey ? 'true' : 'false'} @click=${() => (this.showKey = !this.showKey)}>${this.showKey ? 'Hide' : 'Show'}</button>
+          </div>
         </div>
         ${this.busy
           ? html`<ev-progress-panel .phase=${this.progress.phase} .done=${this.progress.done} .total=${this.progress.total} @cancel=${() => this.controller?.abort()}></ev-progress-panel>`
-          : html`<div class="row"><button type="submit" ?disabled=${!this.sequenceKey || (!this.recordId && !this.shareText)}>Open</button></div>`}
+          : html`<div class="row"><button type="submit" ?disabled=${!this.sequenceKey.trim() || (!this.recordId && !this.shareText.trim())}>Open</button></div>`}
       </form>
-      ${this.error ? html`<div class="card error" role="alert" data-error-code=${this.error.code}><strong>${this.error.title}</strong><p>${this.error.hint}</p></div>` : nothing}
+      <ev-error-card .error=${this.error} @error-action=${this.onErrorAction}></ev-error-card>
       ${this.outcome?.kind === 'image'
         ? html`<div class="card">
             <h3>${this.outcome.metadata.name}</h3>
@@ -131,7 +196,8 @@ export class OpenView extends LitElement {
         ? html`<div class="card">
             <h3>${this.outcome.metadata.name}</h3>
             <p class="muted">${this.outcome.metadata.mime || 'File'}, ${formatBytes(this.outcome.metadata.byteLength)}, verified.</p>
-            <a class="button" href=${this.downloadUrl} download=${safeFileName(this.outcome.metadata.name)} type="application/octet-stream" rel="noopener">Save the original file</a>
+            ${this.imageView ? html`<ev-image-file-view .view=${this.imageView} label=${this.outcome.metadata.name}></ev-image-file-view>` : nothing}
+            <div class="row" style="margin-top:8px"><a class="button" href=${this.downloadUrl} download=${safeFileName(this.outcome.metadata.name)} type="application/octet-stream" rel="noopener">Save the original file</a></div>
             ${this.outcome.preview ? html`<h3 style="margin-top:12px">Preview</h3><ev-scan-preview .source=${this.outcome.preview}></ev-scan-preview>` : nothing}
           </div>`
         : nothing}

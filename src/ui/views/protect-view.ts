@@ -4,6 +4,8 @@ import { repeat } from 'lit/directives/repeat.js';
 import { getVault } from '../../services/vault.js';
 import type { ProtectOutcome } from '../../services/vault-types.js';
 import { validateSequenceKey } from '../../services/sequence-keys.js';
+import { onSessionSequenceKeyChange, recordProtected, sessionSequenceKey, setSessionSequenceKey } from '../../services/session-sequence-key.js';
+import { rememberThumbnail } from '../../services/thumbnails.js';
 import { describeError, type ErrorView } from '../controllers/describe-error.js';
 import { sharedStyles } from '../styles/shared.js';
 import { formatBytes } from '../components/format.js';
@@ -14,6 +16,8 @@ import '../components/fragment-list.js';
 import '../components/share-link.js';
 import '../components/secret-text.js';
 import '../components/qr-code.js';
+import '../components/error-card.js';
+import '../components/backup-reminder.js';
 
 interface Done {
   readonly file: File;
@@ -22,9 +26,9 @@ interface Done {
 }
 
 /**
- * Protect: pick, photograph or drop files; see the original next to its cipher noise (paper Fig. 5.1);
- * choose a sequence key (Fig. 5.2); watch progress, cancel; then see the fragments (Fig. 5.3) and how
- * to share the record.
+ * Protect: first the sequence key (generate, copy, show; kept until the lock if wished), then pick,
+ * photograph or drop files; see the original next to its cipher noise (paper Fig. 5.1); watch progress,
+ * cancel; then the upload state and, once in the cloud, the share text — never next to the sequence key.
  */
 @customElement('ev-protect-view')
 export class ProtectView extends LitElement {
@@ -37,12 +41,15 @@ export class ProtectView extends LitElement {
       .drop {
         border: 2px dashed var(--ev-border);
         border-radius: 14px;
-        padding: 20px;
+        padding: 16px;
         text-align: center;
       }
       .drop.over {
         border-color: var(--ev-accent);
         background: light-dark(#e4f2f7, #10303b);
+      }
+      .drop p {
+        margin: 0 0 10px;
       }
       input[type='file'] {
         display: none;
@@ -54,6 +61,7 @@ export class ProtectView extends LitElement {
       }
       .pair figure {
         margin: 0;
+        min-width: 0;
       }
       .pair img,
       .pair canvas {
@@ -70,12 +78,66 @@ export class ProtectView extends LitElement {
       }
       ul.files {
         padding-left: 20px;
+        margin: 0 0 12px;
+      }
+      ul.files li,
+      h3 {
+        overflow-wrap: anywhere;
+      }
+      .keep {
+        display: flex;
+        gap: 10px;
+        align-items: center;
+        margin-top: 10px;
+        font-weight: 400;
+        min-height: 44px;
+      }
+      .keep input {
+        width: 22px;
+        height: 22px;
+        flex: none;
+      }
+      .step-title {
+        display: flex;
+        gap: 8px;
+        align-items: baseline;
+      }
+      .num {
+        flex: none;
+        display: inline-grid;
+        place-items: center;
+        width: 1.6em;
+        height: 1.6em;
+        border-radius: 50%;
+        background: var(--ev-accent);
+        color: var(--ev-accent-ink);
+        font-size: 0.9rem;
+      }
+      /* Wide screens: the two steps side by side. */
+      @media (min-width: 1000px) {
+        .steps {
+          display: grid;
+          grid-template-columns: 1fr 1fr;
+          gap: 16px;
+          align-items: start;
+        }
+        .steps > .card {
+          margin-block: 0 12px;
+        }
+      }
+      details summary {
+        min-height: 44px;
+        display: flex;
+        align-items: center;
+        cursor: pointer;
+        font-weight: 600;
       }
     `,
   ];
 
   @state() private files: File[] = [];
-  @state() private sequenceKey = '';
+  @state() private sequenceKey = sessionSequenceKey().value;
+  @state() private keepKey = sessionSequenceKey().keep;
   @state() private busy = false;
   @state() private progress = { phase: '', done: 0, total: 0 };
   @state() private fileIndex = 0;
@@ -85,22 +147,32 @@ export class ProtectView extends LitElement {
   @state() private undecodable: File | undefined;
   @state() private dragOver = false;
   @state() private syncStates = new Map<string, RecordSync>();
+  /** Persistent storage, asked for after a record is stored (never while storing: see record-store.ts). */
+  @state() private persistence: 'unknown' | 'ask' | 'asking' | 'granted' | 'refused' = 'unknown';
+  @state() private keyCleared = false;
   @query('#pick') private pickInput!: HTMLInputElement;
   @query('#camera') private cameraInput!: HTMLInputElement;
   private controller: AbortController | undefined;
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeKey: (() => void) | undefined;
 
   override connectedCallback() {
     super.connectedCallback();
     void getVault().then((vault) => {
       this.unsubscribe = vault.onRecordsChanged(() => void this.refreshSync());
     });
+    this.unsubscribeKey = onSessionSequenceKeyChange((key) => {
+      this.sequenceKey = key.value;
+      this.keepKey = key.keep;
+    });
   }
 
   override disconnectedCallback() {
     super.disconnectedCallback();
     this.unsubscribe?.();
+    this.unsubscribeKey?.();
     this.controller?.abort();
+    for (const r of this.results) if (r.originalUrl) URL.revokeObjectURL(r.originalUrl);
   }
 
   private async refreshSync() {
@@ -130,9 +202,11 @@ export class ProtectView extends LitElement {
     this.busy = true;
     this.error = undefined;
     this.undecodable = undefined;
+    this.keyCleared = false;
     this.controller = new AbortController();
     const queue = [...this.files];
     let current: File | undefined;
+    let protectedAny = false;
     try {
       for (const [i, file] of queue.entries()) {
         this.fileIndex = i;
@@ -142,7 +216,9 @@ export class ProtectView extends LitElement {
           onProgress: (p) => (this.progress = { phase: p.phase, done: p.done, total: p.total }),
           asFile: file === asFile,
         });
+        protectedAny = true;
         const originalUrl = outcome.metadata.kind === 'image' ? URL.createObjectURL(file) : undefined;
+        if (file.type.startsWith('image/')) void rememberThumbnail(outcome.recordId, file);
         this.results = [{ file, outcome, originalUrl }, ...this.results];
         this.files = this.files.filter((f) => f !== file);
       }
@@ -152,8 +228,48 @@ export class ProtectView extends LitElement {
     } finally {
       this.busy = false;
       this.controller = undefined;
+      if (protectedAny && this.files.length === 0 && !this.keepKey) {
+        recordProtected();
+        this.keyCleared = true;
+      }
+      // The share card will be on screen: the kept key goes back to dots.
+      if (protectedAny) this.renderRoot.querySelector('ev-sequence-key-field')?.conceal();
+      // On a phone the result is below the two steps: bring it into view.
+      if (protectedAny && !this.error) void this.updateComplete.then(() => this.renderRoot.querySelector('section[data-record-id]')?.scrollIntoView({ block: 'start', behavior: 'smooth' }));
       void this.refreshSync();
+      if (this.results.length > 0 && this.persistence === 'unknown') void this.checkPersistence();
     }
+  }
+
+  /** Offers persistent storage once a record lives only here until uploaded: a moment its point is clear. */
+  private async checkPersistence() {
+    const report = await (await getVault()).storageReport().catch(() => undefined);
+    if (this.persistence === 'unknown') this.persistence = report?.persisted === false ? 'ask' : 'granted';
+  }
+
+  private async askPersistence() {
+    this.persistence = 'asking';
+    const granted = await (await getVault()).requestPersistence();
+    this.persistence = granted ? 'granted' : 'refused';
+  }
+
+  private renderPersistence() {
+    if (this.persistence === 'ask' || this.persistence === 'asking') {
+      return html`<div class="card" role="region" aria-label="Keep records on this device" data-persistence=${this.persistence}>
+        <p>Until its upload finishes, a record exists only on this device, and the browser may clear stored data when space runs low. Ask it to keep EHR Vault’s data?</p>
+        <div class="row">
+          <button type="button" ?disabled=${this.persistence === 'asking'} @click=${() => void this.askPersistence()}>Keep records on this device</button>
+          <button type="button" class="secondary" @click=${() => (this.persistence = 'refused')}>Not now</button>
+        </div>
+      </div>`;
+    }
+    return nothing;
+  }
+
+  private onErrorAction(e: CustomEvent<{ run: string }>) {
+    if (e.detail.run === 'protect-as-file' && this.undecodable) void this.protect(this.undecodable);
+    if (e.detail.run === 'retry') void this.protect();
+    if (e.detail.run === 'fix-sequence-key') this.renderRoot.querySelector('ev-sequence-key-field')?.focus();
   }
 
   private fragmentRows(done: Done): FragmentRow[] {
@@ -181,6 +297,7 @@ export class ProtectView extends LitElement {
   private renderResult(done: Done) {
     const { outcome } = done;
     const sync = this.syncStates.get(outcome.recordId);
+    const inCloud = sync?.state === 'synced';
     return html`<section class="card" aria-label="Protected ${done.file.name}" data-record-id=${outcome.recordId}>
       <h3>${done.file.name}</h3>
       <p class="muted">
@@ -194,14 +311,35 @@ export class ProtectView extends LitElement {
             <figure><canvas data-record=${outcome.recordId} role="img" aria-label="Encrypted image: noise"></canvas><figcaption>Encrypted (ciphertext)</figcaption></figure>
           </div>`
         : nothing}
-      <h3>Fragments</h3>
-      <ev-fragment-list .fragments=${this.fragmentRows(done)}></ev-fragment-list>
+      <details>
+        <summary>Fragments (${outcome.fragments.length})</summary>
+        <ev-fragment-list .fragments=${this.fragmentRows(done)}></ev-fragment-list>
+      </details>
       <h3 style="margin-top:12px">Share</h3>
-      ${sync?.state === 'synced'
-        ? html`<ev-share-link .recordId=${outcome.recordId}></ev-share-link>`
-        : html`<p class="muted">A share link can be made once the record is in the cloud.</p>`}
-      <p class="muted">Or the share text (for your own devices, or to paste): the record locator and key, without the sequence key.</p>
-      <ev-secret-text label="Share text" qr .value=${outcome.shareText}></ev-secret-text>
+      ${inCloud
+        ? html`<ev-share-link .recordId=${outcome.recordId}></ev-share-link>
+            <p class="muted">Or the share text (for your own devices, or to paste). Tell the sequence key another way, never in the same message or picture.</p>
+            <ev-secret-text label="Share text" qr .value=${outcome.shareText}></ev-secret-text>`
+        : html`<p class="muted" data-share-pending>The share text appears here once the record is in the cloud: before that, nobody else could open it.</p>`}
+    </section>`;
+  }
+
+  private renderKeyStep() {
+    return html`<section class="card" aria-labelledby="key-title">
+      <h3 id="key-title" class="step-title"><span class="num" aria-hidden="true">1</span> Choose your sequence key</h3>
+      <p class="muted">Whoever opens the record needs it: remember it or write it down, and give it only separately from the share text.</p>
+      <ev-sequence-key-field
+        .value=${this.sequenceKey}
+        @sequence-key-change=${(e: CustomEvent<{ value: string }>) => {
+          this.keyCleared = false;
+          setSessionSequenceKey(e.detail.value, this.keepKey);
+        }}
+      ></ev-sequence-key-field>
+      <label class="keep">
+        <input type="checkbox" .checked=${this.keepKey} @change=${(e: Event) => setSessionSequenceKey(this.sequenceKey, (e.target as HTMLInputElement).checked)} />
+        Keep using this key until I lock the app
+      </label>
+      ${this.keyCleared ? html`<p class="muted" role="status">The key was cleared after protecting. To see it again, open the record from Records.</p>` : nothing}
     </section>`;
   }
 
@@ -209,50 +347,51 @@ export class ProtectView extends LitElement {
     const keyOk = validateSequenceKey(this.sequenceKey).ok;
     return html`
       <h2>Protect a record</h2>
-      <div
-        class="drop ${this.dragOver ? 'over' : ''}"
-        @dragover=${(e: DragEvent) => {
-          e.preventDefault();
-          this.dragOver = true;
-        }}
-        @dragleave=${() => (this.dragOver = false)}
-        @drop=${this.onDrop}
-      >
-        <p>Drop scans, X-rays, photos, PDFs or DICOM files here, or</p>
-        <div class="row" style="justify-content:center">
-          <button type="button" @click=${() => this.pickInput.click()} ?disabled=${this.busy}>Choose files</button>
-          <button type="button" class="secondary" @click=${() => this.cameraInput.click()} ?disabled=${this.busy}>Take a photo</button>
+      <div class="steps">
+      ${this.renderKeyStep()}
+      <section class="card" aria-labelledby="files-title">
+        <h3 id="files-title" class="step-title"><span class="num" aria-hidden="true">2</span> Choose what to protect</h3>
+        <div
+          class="drop ${this.dragOver ? 'over' : ''}"
+          @dragover=${(e: DragEvent) => {
+            e.preventDefault();
+            this.dragOver = true;
+          }}
+          @dragleave=${() => (this.dragOver = false)}
+          @drop=${this.onDrop}
+        >
+          <p>Scans, X-rays, photos, PDFs or DICOM files: drop them here, or</p>
+          <div class="row" style="justify-content:center">
+            <button type="button" @click=${() => this.pickInput.click()} ?disabled=${this.busy}>Choose files</button>
+            <button type="button" class="secondary" @click=${() => this.cameraInput.click()} ?disabled=${this.busy}>Take a photo</button>
+          </div>
+          <input id="pick" type="file" multiple aria-label="Choose files" @change=${(e: Event) => this.addFiles((e.target as HTMLInputElement).files)} />
+          <input id="camera" type="file" accept="image/*" capture="environment" aria-label="Take a photo" @change=${(e: Event) => this.addFiles((e.target as HTMLInputElement).files)} />
         </div>
-        <input id="pick" type="file" multiple aria-label="Choose files" @change=${(e: Event) => this.addFiles((e.target as HTMLInputElement).files)} />
-        <input id="camera" type="file" accept="image/*" capture="environment" aria-label="Take a photo" @change=${(e: Event) => this.addFiles((e.target as HTMLInputElement).files)} />
+        ${this.files.length > 0
+          ? html`<h3 style="margin-top:12px">Selected</h3>
+              <ul class="files">
+                ${this.files.map((f) => html`<li>${f.name} <span class="muted">(${formatBytes(f.size)})</span></li>`)}
+              </ul>
+              ${keyOk ? nothing : html`<p class="muted">Choose a sequence key first (step 1).</p>`}
+              ${this.busy
+                ? html`<p>File ${this.fileIndex + 1} of ${this.files.length + this.fileIndex}</p>
+                    <ev-progress-panel .phase=${this.progress.phase} .done=${this.progress.done} .total=${this.progress.total} @cancel=${() => this.controller?.abort()}></ev-progress-panel>`
+                : html`<div class="row">
+                    <button type="button" ?disabled=${!keyOk} @click=${() => this.protect()}>Protect ${this.files.length === 1 ? 'file' : `${this.files.length} files`}</button>
+                    <button type="button" class="secondary" @click=${() => (this.files = [])}>Clear</button>
+                  </div>`}`
+          : nothing}
+      </section>
       </div>
-      ${this.files.length > 0
-        ? html`<div class="card">
-            <h3>Selected</h3>
-            <ul class="files">
-              ${this.files.map((f) => html`<li>${f.name} <span class="muted">(${formatBytes(f.size)})</span></li>`)}
-            </ul>
-            <ev-sequence-key-field .value=${this.sequenceKey} @sequence-key-change=${(e: CustomEvent<{ value: string }>) => (this.sequenceKey = e.detail.value)}></ev-sequence-key-field>
-            <p class="muted">Keep the sequence key: it is needed, with the share text, to open the record.</p>
-            ${this.busy
-              ? html`<p>File ${this.fileIndex + 1} of ${this.files.length + this.fileIndex}</p>
-                  <ev-progress-panel .phase=${this.progress.phase} .done=${this.progress.done} .total=${this.progress.total} @cancel=${() => this.controller?.abort()}></ev-progress-panel>`
-              : html`<div class="row">
-                  <button type="button" ?disabled=${!keyOk} @click=${this.protect}>Protect ${this.files.length === 1 ? 'file' : `${this.files.length} files`}</button>
-                  <button type="button" class="secondary" @click=${() => (this.files = [])}>Clear</button>
-                </div>`}
-          </div>`
-        : nothing}
-      ${this.error
-        ? html`<div class="card error" role="alert" data-error-code=${this.error.code}>
-            <strong>${this.error.title}</strong>
-            <p>${this.error.hint}</p>
-            ${this.undecodable && this.files.includes(this.undecodable)
-              ? html`<button type="button" class="secondary" ?disabled=${!keyOk || this.busy} @click=${() => this.protect(this.undecodable)}>Protect “${this.undecodable.name}” as a file</button>`
-              : nothing}
-          </div>`
-        : nothing}
+      <ev-error-card
+        .error=${this.error && this.undecodable ? { ...this.error, actions: this.error.actions.map((a) => ('run' in a && a.run === 'protect-as-file' ? { ...a, label: `Protect “${this.undecodable!.name}” as a file` } : a)) } : this.error}
+        .available=${new Set([...(this.undecodable && this.files.includes(this.undecodable) && keyOk && !this.busy ? ['protect-as-file'] : []), 'fix-sequence-key', ...(this.files.length && keyOk ? ['retry'] : [])])}
+        @error-action=${this.onErrorAction}
+      ></ev-error-card>
+      ${this.renderPersistence()}
       ${repeat(this.results, (r) => r.outcome.recordId, (r) => this.renderResult(r))}
+      ${this.results.length ? html`<ev-backup-reminder variant="prompt"></ev-backup-reminder>` : nothing}
     `;
   }
 }

@@ -1,16 +1,24 @@
 import { LitElement, css, html, nothing } from 'lit';
-import { customElement, state } from 'lit/decorators.js';
+import { customElement, property, query, state } from 'lit/decorators.js';
+import '@lit-labs/virtualizer';
 import { getVault } from '../../services/vault.js';
-import type { RecordSummary } from '../../services/vault-types.js';
-import { describeError, type ErrorView } from '../controllers/describe-error.js';
-import { formatBytes, formatDate } from '../components/format.js';
+import { forgetRecordExtras, listCatalog, saveRecordExtras, type CatalogRecord } from '../../services/record-catalog.js';
+import { describeError, describeStoredError, type ErrorView } from '../controllers/describe-error.js';
+import { DEFAULT_QUERY, displayName, queryRecords, type KindFilter, type RecordQuery, type RecordSort, type SyncFilter } from '../controllers/record-query.js';
+import { formatBytes, formatDate, formatDay } from '../components/format.js';
+import type { ConfirmDialog } from '../components/confirm-dialog.js';
+import { keepFocusInside } from '../controllers/focus-trap.js';
 import { sharedStyles } from '../styles/shared.js';
 import '../components/secret-text.js';
+import '../components/confirm-dialog.js';
 import '../components/share-link.js';
+import '../components/error-card.js';
+import '../components/backup-reminder.js';
 
 /**
- * Everything protected on this device: name (decrypted locally), kind, size, date, fragments and sync
- * state, with open, retry and delete (with a confirmation).
+ * Everything protected on this device, as a virtualized list with search, sort and filters: title (or
+ * name, decrypted locally), thumbnail, kind, size, date and sync state, with open, share (once in the
+ * cloud), edit title and notes, retry and delete (a modal confirmation).
  *
  * @fires open-record - detail `{ recordId }` when the person wants to open a record.
  */
@@ -19,13 +27,86 @@ export class RecordsView extends LitElement {
   static override styles = [
     sharedStyles,
     css`
-      ul {
-        list-style: none;
-        padding: 0;
-        margin: 0;
+      :host {
+        display: block;
+        min-width: 0;
       }
-      li.card {
+      .tools {
         display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(96px, 1fr));
+        gap: 8px;
+        margin-bottom: 8px;
+      }
+      .tools .search {
+        grid-column: 1 / -1;
+      }
+      .tools label {
+        display: block;
+        font-size: 0.85rem;
+        margin-bottom: 2px;
+      }
+      select,
+      input[type='search'] {
+        width: 100%;
+        min-width: 0;
+        min-height: 44px;
+        font: inherit;
+        padding: 0 8px;
+        border-radius: var(--ev-radius);
+        border: 1px solid var(--ev-border);
+        background: var(--ev-surface);
+        color: inherit;
+      }
+      lit-virtualizer {
+        width: 100%;
+      }
+      .item {
+        width: 100%;
+        padding-bottom: 8px;
+        list-style: none;
+      }
+      .record {
+        /* Each row lays out on its own: scrolling a long list does not re-lay the others. */
+        contain: content;
+        background: var(--ev-surface);
+        border: 1px solid var(--ev-border);
+        border-radius: 12px;
+        padding: 10px;
+        display: grid;
+        grid-template-columns: 56px minmax(0, 1fr);
+        gap: 4px 12px;
+      }
+      .record.selected {
+        border-color: var(--ev-accent);
+        box-shadow: inset 4px 0 0 var(--ev-accent);
+      }
+      .thumb {
+        grid-row: span 3;
+        width: 56px;
+        height: 56px;
+        border-radius: 8px;
+        object-fit: cover;
+        background: light-dark(#e4eef2, #0d1a1f);
+        display: grid;
+        place-items: center;
+        font-size: 0.75rem;
+        font-weight: 700;
+        color: var(--ev-muted);
+      }
+      .title {
+        font-weight: 700;
+        overflow-wrap: anywhere;
+      }
+      .meta {
+        font-size: 0.9rem;
+        overflow-wrap: anywhere;
+      }
+      .actions {
+        grid-column: 1 / -1;
+      }
+      .actions {
+        display: flex;
+        flex-wrap: wrap;
         gap: 6px;
       }
       .badge {
@@ -35,31 +116,52 @@ export class RecordsView extends LitElement {
         border-radius: 999px;
         border: 1px solid var(--ev-border);
       }
-      .state-synced {
+      .actions button {
+        padding: 0 8px;
+        font-size: 0.95rem;
+      }
+      .state-synced,
+      .state-remote {
         color: var(--ev-ok);
       }
       .state-failed {
         color: var(--ev-danger);
       }
-      dialog {
-        /* Above the phone's fixed bottom navigation, so every button can be tapped. */
-        position: fixed;
-        inset: auto 8px 72px 8px;
-        margin: 0 auto;
-        z-index: 30;
+      .share,
+      .failure {
+        grid-column: 1 / -1;
+      }
+      dialog.edit {
         border: 1px solid var(--ev-border);
         border-radius: 14px;
         background: var(--ev-surface);
-        color: inherit;
-        max-width: 420px;
+        color: var(--ev-ink);
+        width: min(480px, calc(100vw - 24px));
+        padding: 20px;
+      }
+      dialog.edit::backdrop {
+        background: rgb(0 0 0 / 55%);
+      }
+      dialog.edit form {
+        display: grid;
+        gap: 8px;
+      }
+      textarea {
+        min-height: 120px;
       }
     `,
   ];
 
-  @state() private records: RecordSummary[] | undefined;
+  /** The record shown next to the list (two-pane layout). */
+  @property({ type: String }) selectedId = '';
+  @state() private records: CatalogRecord[] | undefined;
   @state() private error: ErrorView | undefined;
-  @state() private confirming: RecordSummary | undefined;
+  @state() private confirming: CatalogRecord | undefined;
+  @state() private editing: CatalogRecord | undefined;
   @state() private sharing: { recordId: string; text: string } | undefined;
+  @state() private query: RecordQuery = DEFAULT_QUERY;
+  @query('ev-confirm-dialog') private confirmDialog!: ConfirmDialog;
+  @query('dialog.edit') private editDialog!: HTMLDialogElement;
   private unsubscribe: (() => void) | undefined;
 
   override connectedCallback() {
@@ -75,23 +177,30 @@ export class RecordsView extends LitElement {
 
   private async load() {
     try {
-      this.records = await (await getVault()).listRecords();
+      this.records = await listCatalog();
     } catch (error) {
       this.error = describeError(error);
     }
   }
 
-  private async removeRecord(record: RecordSummary, fromCloud: boolean) {
+  private async askDelete(record: CatalogRecord) {
+    this.confirming = record;
+    const choice = await this.confirmDialog.show();
     this.confirming = undefined;
+    if (choice === 'everywhere' || choice === 'device') await this.removeRecord(record, choice === 'everywhere');
+  }
+
+  private async removeRecord(record: CatalogRecord, fromCloud: boolean) {
     try {
       await (await getVault()).deleteRecord(record.recordId, { fromCloud });
+      await forgetRecordExtras(record.recordId);
       await this.load();
     } catch (error) {
       this.error = describeError(error);
     }
   }
 
-  private async share(record: RecordSummary) {
+  private async share(record: CatalogRecord) {
     if (this.sharing?.recordId === record.recordId) {
       this.sharing = undefined;
       return;
@@ -103,71 +212,184 @@ export class RecordsView extends LitElement {
     }
   }
 
-  private async retry(record: RecordSummary) {
+  private async retry(record: CatalogRecord) {
     await (await getVault()).retryUpload(record.recordId);
     await this.load();
   }
 
-  private stateWords(r: RecordSummary): string {
+  private async edit(record: CatalogRecord) {
+    this.editing = record;
+    await this.updateComplete;
+    this.editDialog.showModal();
+  }
+
+  private async saveEdit(e: SubmitEvent) {
+    const record = this.editing;
+    const submitter = e.submitter as HTMLButtonElement | null;
+    if (!record || submitter?.value !== 'save') return;
+    const form = e.target as HTMLFormElement;
+    const data = new FormData(form);
+    try {
+      await saveRecordExtras(record.recordId, { title: String(data.get('title') ?? ''), notes: String(data.get('notes') ?? '') });
+      await this.load();
+    } catch (error) {
+      this.error = describeError(error);
+    }
+  }
+
+  private stateWords(r: CatalogRecord): string {
     switch (r.sync.state) {
       case 'local':
-        return 'On this device only';
+        return 'On this device only, waiting to upload';
       case 'uploading':
         return `Uploading ${r.sync.uploaded} of ${r.fragmentCount}`;
       case 'synced':
         return 'In the cloud';
       case 'failed':
-        return `Upload failed: ${r.sync.error?.message ?? ''}`;
+        return 'Upload failed';
       case 'remote':
-        return 'Opened from the cloud';
+        return 'In the cloud';
       case 'deleting':
         return 'Deleting from the cloud';
     }
   }
 
-  private renderRecord(r: RecordSummary) {
-    return html`<li class="card" data-record-id=${r.recordId}>
-      <strong>${r.name ?? 'Locked record'}</strong>
-      ${r.sharedWithMe ? html`<span class="badge" data-shared-with-me>Shared with me · read-only</span>` : nothing}
-      <span class="muted">
-        ${r.kind === 'image' ? 'Image' : r.kind === 'file' ? (r.mime || 'File') : 'Record'} · ${r.byteLength !== null ? formatBytes(r.byteLength) : formatBytes(r.totalBytes)} ·
-        ${formatDate(r.createdAt)} · ${r.fragmentCount} fragments
-      </span>
-      <span class="state-${r.sync.state}" data-sync-state=${r.sync.state}>${this.stateWords(r)}</span>
-      <div class="row">
-        <button type="button" ?disabled=${!r.hasKey} @click=${() => this.dispatchEvent(new CustomEvent('open-record', { detail: { recordId: r.recordId }, bubbles: true, composed: true }))}>Open</button>
-        ${r.sync.state === 'failed' ? html`<button type="button" class="secondary" @click=${() => this.retry(r)}>Retry upload</button>` : nothing}
-        ${r.hasKey && !r.sharedWithMe ? html`<button type="button" class="secondary" @click=${() => this.share(r)}>Share</button>` : nothing}
-        <button type="button" class="secondary" @click=${() => (this.confirming = r)}>${r.sharedWithMe ? 'Forget…' : 'Delete…'}</button>
+  private open(r: CatalogRecord) {
+    this.dispatchEvent(new CustomEvent('open-record', { detail: { recordId: r.recordId }, bubbles: true, composed: true }));
+  }
+
+  private renderRecord = (r: CatalogRecord) => {
+    const name = displayName(r);
+    // A record shared with this device is read-only here: it is opened or forgotten, never shared on.
+    const canShare = r.hasKey && !r.sharedWithMe && (r.sync.state === 'synced' || r.sync.state === 'remote');
+    const kind = kindWords(r);
+    return html`<li class="item" data-record-id=${r.recordId}>
+      <div class="record ${this.selectedId === r.recordId ? 'selected' : ''}">
+        ${r.extras.thumbnail ? html`<img class="thumb" src=${r.extras.thumbnail} alt="" />` : html`<span class="thumb" aria-hidden="true">${r.kind === 'image' ? 'IMG' : 'FILE'}</span>`}
+        <strong class="title">${name}</strong>
+        ${r.sharedWithMe ? html`<span class="badge" data-shared-with-me>Shared with me · read-only</span>` : nothing}
+        <span class="meta muted">${r.extras.title && r.name ? html`${r.name} · ` : nothing}${kind} · ${formatBytes(r.byteLength ?? r.totalBytes)} · <time datetime=${new Date(r.createdAt).toISOString()} title=${formatDate(r.createdAt)}>${formatDay(r.createdAt)}</time></span>
+        <span class="meta state-${r.sync.state}" data-sync-state=${r.sync.state}>${this.stateWords(r)}</span>
+        ${r.sync.state === 'failed'
+          ? html`<div class="failure"><ev-error-card .error=${describeStoredError(r.sync.error)} @error-action=${() => this.retry(r)}></ev-error-card></div>`
+          : nothing}
+        <div class="actions">
+          <button type="button" ?disabled=${!r.hasKey} @click=${() => this.open(r)} aria-label="Open ${name}">Open</button>
+          ${canShare ? html`<button type="button" class="secondary" aria-expanded=${this.sharing?.recordId === r.recordId ? 'true' : 'false'} @click=${() => this.share(r)}>Share</button>` : nothing}
+          ${r.hasKey ? html`<button type="button" class="secondary" @click=${() => this.edit(r)}>Edit</button>` : nothing}
+          <button type="button" class="secondary" @click=${() => this.askDelete(r)}>${r.sharedWithMe ? 'Forget…' : 'Delete…'}</button>
+        </div>
+        ${this.sharing?.recordId === r.recordId
+          ? html`<div class="share">
+              <ev-share-link .recordId=${r.recordId}></ev-share-link>
+              <p class="muted">Or the share text (for your own devices): tell the sequence key another way, never in the same message or picture.</p>
+              <ev-secret-text label="Share text" qr .value=${this.sharing.text}></ev-secret-text>
+            </div>`
+          : nothing}
       </div>
-      ${this.sharing?.recordId === r.recordId
-        ? html`${r.sync.state === 'synced' ? html`<ev-share-link .recordId=${r.recordId}></ev-share-link>` : nothing}<p class="muted">Or the share text; send the sequence key separately, by another channel.</p><ev-secret-text label="Share text" qr .value=${this.sharing.text}></ev-secret-text>`
-        : nothing}
     </li>`;
+  };
+
+  private setQuery(change: Partial<RecordQuery>) {
+    this.query = { ...this.query, ...change };
+  }
+
+  private renderTools() {
+    return html`<div class="tools" role="search">
+      <div class="search">
+        <label for="search">Search</label>
+        <input id="search" type="search" placeholder="Title, file name or notes" .value=${this.query.search} @input=${(e: Event) => this.setQuery({ search: (e.target as HTMLInputElement).value })} />
+      </div>
+      <div>
+        <label for="sort">Sort</label>
+        <select id="sort" @change=${(e: Event) => this.setQuery({ sort: (e.target as HTMLSelectElement).value as RecordSort })}>
+          <option value="newest" ?selected=${this.query.sort === 'newest'}>Newest</option>
+          <option value="oldest" ?selected=${this.query.sort === 'oldest'}>Oldest</option>
+          <option value="name" ?selected=${this.query.sort === 'name'}>Name</option>
+          <option value="size" ?selected=${this.query.sort === 'size'}>Size</option>
+        </select>
+      </div>
+      <div>
+        <label for="kind">Kind</label>
+        <select id="kind" @change=${(e: Event) => this.setQuery({ kind: (e.target as HTMLSelectElement).value as KindFilter })}>
+          <option value="all">All</option>
+          <option value="image">Images</option>
+          <option value="file">Files</option>
+        </select>
+      </div>
+      <div>
+        <label for="sync">State</label>
+        <select id="sync" @change=${(e: Event) => this.setQuery({ sync: (e.target as HTMLSelectElement).value as SyncFilter })}>
+          <option value="all">All</option>
+          <option value="cloud">In the cloud</option>
+          <option value="device">Device only</option>
+          <option value="failed">Failed</option>
+        </select>
+      </div>
+    </div>`;
+  }
+
+  private renderList() {
+    if (this.records === undefined) return html`<p class="muted">Loading…</p>`;
+    if (this.records.length === 0) return html`<p class="muted">Nothing protected yet. <a href="#/protect">Protect a record</a> to see it here.</p>`;
+    const shown = queryRecords(this.records, this.query);
+    return html`${this.renderTools()}
+      <p class="muted" role="status" data-count=${shown.length}>${shown.length === this.records.length ? `${shown.length} record${shown.length === 1 ? '' : 's'}` : `${shown.length} of ${this.records.length} records`}</p>
+      ${shown.length === 0
+        ? html`<p>No record matches. <button type="button" class="secondary" @click=${() => (this.query = DEFAULT_QUERY)}>Show all</button></p>`
+        : html`<lit-virtualizer role="list" aria-label="Records" .items=${shown} .keyFunction=${(r: CatalogRecord) => r.recordId} .renderItem=${this.renderRecord}></lit-virtualizer>`}`;
   }
 
   override render() {
+    const c = this.confirming;
     return html`
       <h2>Records on this device</h2>
-      ${this.error ? html`<p class="error" role="alert">${this.error.title} ${this.error.hint}</p>` : nothing}
-      ${this.records === undefined
-        ? html`<p class="muted">Loading…</p>`
-        : this.records.length === 0
-          ? html`<p class="muted">Nothing protected yet. Protect a record to see it here.</p>`
-          : html`<ul>${this.records.map((r) => this.renderRecord(r))}</ul>`}
-      ${this.confirming
-        ? html`<dialog open aria-labelledby="confirm-title">
-            <h3 id="confirm-title">Delete “${this.confirming.name ?? 'this record'}”?</h3>
-            <p>Deleting from the cloud removes every fragment there; nobody can open the record afterwards, not even with the share text.</p>
-            <div class="row">
-              ${this.confirming.sharedWithMe ? nothing : html`<button type="button" class="danger" @click=${() => this.removeRecord(this.confirming!, true)}>Delete here and in the cloud</button>`}
-              <button type="button" class="secondary" @click=${() => this.removeRecord(this.confirming!, false)}>Delete from this device only</button>
-              <button type="button" class="secondary" @click=${() => (this.confirming = undefined)}>Keep it</button>
-            </div>
-          </dialog>`
-        : nothing}
+      <ev-backup-reminder></ev-backup-reminder>
+      <ev-error-card .error=${this.error} .available=${new Set<string>()}></ev-error-card>
+      ${this.renderList()}
+      <ev-confirm-dialog
+        heading=${c ? `${c.sharedWithMe ? 'Forget' : 'Delete'} “${displayName(c)}”?` : 'Delete?'}
+        safeLabel="Keep it"
+        .choices=${c?.sharedWithMe
+          ? [{ value: 'device', label: 'Forget on this device' }]
+          : [
+              { value: 'device', label: 'Delete from this device only' },
+              { value: 'everywhere', label: 'Delete here and in the cloud', danger: true },
+            ]}
+      >
+        ${c?.sharedWithMe
+          ? html`<p>This record was shared with you: it stays in its owner's cloud. Forgetting it removes it from this device only.</p>`
+          : html`<p>Deleting from the cloud removes every fragment there and withdraws every share link: nobody can open the record afterwards.</p>`}
+      </ev-confirm-dialog>
+      <dialog class="edit" @keydown=${keepFocusInside} aria-labelledby="edit-title" @close=${() => (this.editing = undefined)}>
+        ${this.editing
+          ? html`<form method="dialog" @submit=${this.saveEdit}>
+              <h2 id="edit-title">Title and notes</h2>
+              <p class="muted">Kept on this device, encrypted. They are not part of the shared record.</p>
+              <label for="edit-title-input">Title</label>
+              <input id="edit-title-input" name="title" type="text" maxlength="120" .value=${this.editing.extras.title || (this.editing.name ?? '')} />
+              <label for="edit-notes">Notes</label>
+              <textarea id="edit-notes" name="notes" maxlength="4000" .value=${this.editing.extras.notes}></textarea>
+              <div class="row">
+                <button type="submit" value="cancel" class="secondary">Cancel</button>
+                <button type="submit" value="save">Save</button>
+              </div>
+            </form>`
+          : nothing}
+      </dialog>
     `;
   }
+}
+
+/** "Image", "TIFF image", "PDF", "DICOM" rather than a MIME type. */
+function kindWords(r: CatalogRecord): string {
+  if (r.kind === 'image') return 'Image';
+  const mime = r.mime ?? '';
+  if (mime.startsWith('image/')) return `${mime.slice(6).replace(/^x-/, '').toUpperCase()} image`;
+  if (mime === 'application/pdf') return 'PDF';
+  if (mime === 'application/dicom') return 'DICOM';
+  if (mime.startsWith('text/')) return 'Text';
+  return r.kind === 'file' ? 'File' : 'Record';
 }
 
 declare global {

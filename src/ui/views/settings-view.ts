@@ -1,16 +1,41 @@
-import { LitElement, html, nothing } from 'lit';
-import { customElement, state } from 'lit/decorators.js';
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
 import { passphraseStrength, type PassphraseStrength } from '../../services/passphrase-strength.js';
 import { getVault } from '../../services/vault.js';
 import type { StorageReport } from '../../services/vault-types.js';
+import { lastBackupAt, markBackupSaved } from '../../services/ui-preferences.js';
 import { describeError } from '../controllers/describe-error.js';
 import { formatBytes } from '../components/format.js';
 import { sharedStyles } from '../styles/shared.js';
+import '../components/install-button.js';
 
-/** Cloud endpoint and token, storage used, persistent storage, and the passphrase lock. */
+/**
+ * Backup first (record keys live only in this browser), then cloud endpoint and token, storage used and
+ * persistent storage, the passphrase lock, and installing the app.
+ *
+ * @fires locked - after "Lock now".
+ */
 @customElement('ev-settings-view')
 export class SettingsView extends LitElement {
-  static override styles = [sharedStyles];
+  static override styles = [
+    sharedStyles,
+    css`
+      :host {
+        display: block;
+      }
+      input[type='file'] {
+        max-width: 100%;
+      }
+      label {
+        display: block;
+        margin: 12px 0 4px;
+      }
+    `,
+  ];
+
+  /** A section to bring into view (e.g. "backup", from the backup prompt). */
+  @property({ type: String }) section = '';
+  @state() private lastBackup = lastBackupAt();
 
   @state() private presignUrl = '';
   @state() private token = '';
@@ -58,6 +83,14 @@ export class SettingsView extends LitElement {
     await (await getVault()).signOut();
     this.message = 'Signed out on this device.';
     await this.load();
+  }
+
+  protected override updated(changed: Map<string, unknown>) {
+    if (changed.has('section') && this.section === 'backup') {
+      const target = this.renderRoot.querySelector<HTMLElement>('#backup');
+      target?.scrollIntoView({ block: 'start' });
+      this.renderRoot.querySelector<HTMLInputElement>('#backup-passphrase')?.focus({ preventScroll: true });
+    }
   }
 
   private async saveCloud(e: Event) {
@@ -113,6 +146,8 @@ export class SettingsView extends LitElement {
       a.download = `ehr-vault-backup-${new Date().toISOString().slice(0, 10)}.json`;
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      markBackupSaved();
+      this.lastBackup = lastBackupAt();
       this.message = 'Backup saved. Keep its passphrase apart from the file.';
     } catch (error) {
       const view = describeError(error);
@@ -147,6 +182,21 @@ export class SettingsView extends LitElement {
     return html`
       <h2>Settings</h2>
       ${this.message ? html`<p role="status">${this.message}</p>` : nothing}
+      <section class="card" id="backup" aria-labelledby="backup-title">
+        <h3 id="backup-title">Backup and recovery</h3>
+        <p>${this.lastBackup ? `Last backup saved ${new Date(this.lastBackup).toLocaleString()}.` : html`<strong>No backup yet.</strong> The keys of your records are only in this browser: without a backup, a lost phone or cleared browser data means nobody can open them again.`}</p>
+        <p class="muted">An encrypted file with the keys and names of your records — never their sequence keys, and not their data, which stays in the cloud. Anyone with the file, its passphrase and a sequence key can open that record.</p>
+        <label for="backup-passphrase">Backup passphrase</label>
+        <input id="backup-passphrase" type="password" .value=${this.backupPassphrase} @input=${(e: Event) => (this.backupPassphrase = (e.target as HTMLInputElement).value)} autocomplete="new-password" />
+        <div class="row" style="margin-top:8px">
+          <button type="button" ?disabled=${this.backupBusy || this.backupPassphrase.length < 8} @click=${this.exportBackup}>Export backup</button>
+        </div>
+        <label for="backup-file" style="display:block;margin-top:12px">Restore from a backup file</label>
+        <input id="backup-file" type="file" accept="application/json,.json" @change=${(e: Event) => (this.backupFile = (e.target as HTMLInputElement).files?.[0])} />
+        <div class="row" style="margin-top:8px">
+          <button type="button" class="secondary" ?disabled=${this.backupBusy || !this.backupFile || this.backupPassphrase === ''} @click=${this.importBackup}>Restore</button>
+        </div>
+      </section>
       ${this.account === null
         ? nothing
         : html`<section class="card" data-account=${this.account.signedIn ? 'signed-in' : 'signed-out'}>
@@ -171,6 +221,10 @@ export class SettingsView extends LitElement {
         <p>${s?.persisted ? 'Persistent: the browser keeps it.' : 'Not persistent: the browser may clear it when space is short.'}</p>
         ${s?.persisted ? nothing : html`<button type="button" class="secondary" @click=${this.persist}>Keep storage persistent</button>`}
       </section>
+      <section class="card">
+        <h3>Install</h3>
+        <ev-install-button></ev-install-button>
+      </section>
       <form class="card" @submit=${this.setPassphrase}>
         <h3>Lock</h3>
         <p class="muted">Record keys are wrapped by a key this browser cannot export. A passphrase adds a lock that a copy of the browser data cannot open.</p>
@@ -192,20 +246,6 @@ export class SettingsView extends LitElement {
           ${this.hasPassphrase ? html`<button type="button" class="secondary" @click=${this.lockNow}>Lock now</button>` : nothing}
         </div>
       </form>
-      <section class="card">
-        <h3>Backup</h3>
-        <p class="muted">An encrypted file with the keys, sequence keys and names of your records (not their data, which stays in the cloud). Anyone with the file and its passphrase can open your records.</p>
-        <label for="backup-passphrase">Backup passphrase</label>
-        <input id="backup-passphrase" type="password" .value=${this.backupPassphrase} @input=${(e: Event) => (this.backupPassphrase = (e.target as HTMLInputElement).value)} autocomplete="new-password" />
-        <div class="row" style="margin-top:8px">
-          <button type="button" ?disabled=${this.backupBusy || this.backupPassphrase.length < 8} @click=${this.exportBackup}>Export backup</button>
-        </div>
-        <label for="backup-file" style="display:block;margin-top:12px">Restore from a backup file</label>
-        <input id="backup-file" type="file" accept="application/json,.json" @change=${(e: Event) => (this.backupFile = (e.target as HTMLInputElement).files?.[0])} />
-        <div class="row" style="margin-top:8px">
-          <button type="button" class="secondary" ?disabled=${this.backupBusy || !this.backupFile || this.backupPassphrase === ''} @click=${this.importBackup}>Restore</button>
-        </div>
-      </section>
     `;
   }
 }

@@ -26,6 +26,18 @@ async function uploadAll(cloud: FakeCloud, db: Awaited<ReturnType<typeof freshDb
 }
 
 describe('storeProtectedRecord', () => {
+  it('never asks for persistent storage, so an unanswered prompt cannot hold storing', async () => {
+    const db = await freshDb();
+    const sample = await protectedSample();
+    let asked = 0;
+    // Firefox's persist() waits for the person's answer to a prompt: here, forever.
+    const prompting = { ...roomy, persisted: async () => false, persist: () => new Promise<boolean>(() => void (asked += 1)) };
+    const record = await storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db, storage: prompting, notify: () => {} });
+    expect(record.recordId).toBe(sample.recordId);
+    expect(asked).toBe(0);
+    expect((await getRecord(db, sample.recordId))?.fragmentCount).toBe(8);
+  });
+
   it('stores catalog + fragments + outbox with derived object names and digests, and nothing secret', async () => {
     const db = await freshDb();
     const sample = await protectedSample();

@@ -1,0 +1,266 @@
+/**
+ * The cross-engine suite in stock Firefox ESR (WebDriver BiDi): the built app with its service worker, and
+ * protect → upload → open in a fresh profile for an image, a small file, a PDF and a file of 100 MiB, byte
+ * for byte or pixel for pixel; a protect while a persistent-storage prompt stays unanswered; and which of
+ * the engine's paths Firefox takes (its fallbacks for Chromium-only options).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startAppStack, type AppStack } from '../browser/app-stack.js';
+import { deep, fill, launchFirefox, waitFor } from './firefox.js';
+
+const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url).pathname;
+const DICOM = new URL('../fixtures/CT_small.dcm', import.meta.url).pathname;
+const KEY = 'adk21937';
+const MiB = 1024 * 1024;
+
+let stack: AppStack;
+let dir: string;
+const browsers: Browser[] = [];
+
+async function browser(): Promise<Browser> {
+  const b = await launchFirefox();
+  browsers.push(b);
+  return b;
+}
+
+async function freshPage(): Promise<Page> {
+  const page = await (await browser()).newPage();
+  // The first-run introduction (a modal) has its own test in the Chromium suite; here it is marked as seen.
+  await page.evaluateOnNewDocument(() => localStorage.setItem('ehrv.intro-seen', '1'));
+  return page;
+}
+
+beforeAll(async () => {
+  stack = await startAppStack();
+  dir = await mkdtemp(join(tmpdir(), 'ehrv-firefox-'));
+});
+
+/** Each test's browsers are closed after it: several Firefox processes at once starve a 2-core machine. */
+afterEach(async () => {
+  await Promise.all(browsers.splice(0).map((b) => b.close().catch(() => undefined)));
+});
+
+afterAll(async () => {
+  await stack?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+const log = (what: string) => process.env.EHRV_TRACE && console.info(`${new Date().toISOString()} ${what}`);
+
+/** The protect view's record cards, newest first: record id and sync state. */
+function cards(): { id: string; sync: string }[] {
+  const view = document.querySelector('ev-app')?.shadowRoot?.querySelector('ev-protect-view')?.shadowRoot;
+  const error = view?.querySelector('[data-error-code]');
+  if (error) throw new Error(`protect failed: ${error.getAttribute('data-error-code')}: ${error.textContent?.trim()}`);
+  return Array.from(view?.querySelectorAll('section[data-record-id]') ?? [], (s) => ({ id: s.getAttribute('data-record-id')!, sync: s.querySelector('[data-sync-state]')?.getAttribute('data-sync-state') ?? '' }));
+}
+
+/** Protects `path` in the protect view (already open: no navigation, which would dismiss a prompt). */
+async function protect(page: Page, path: string, key = KEY): Promise<string> {
+  if (!page.url().endsWith('#/protect')) await page.goto(`${stack.appUrl}/#/protect`);
+  await deep(page, '#pick');
+  const before = (await page.evaluate(cards)).length;
+  const input = await deep(page, '#pick');
+  await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(path);
+  await fill(page, '#key', key);
+  log('protect click');
+  await (await deep(page, 'button', /^Protect/)).click();
+  const waitCards = async (ok: (c: { id: string; sync: string }[]) => boolean, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = await page.evaluate(cards);
+      if (ok(now)) return;
+      if (Date.now() > deadline) throw new Error(`protect of ${path}: cards ${JSON.stringify(now)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+  await waitCards((c) => c.length > before, 240_000);
+  log('protected');
+  await waitCards((c) => c[0]!.sync === 'synced', 240_000);
+  log('synced');
+  await (await deep(page, 'button', /^Show$/)).click();
+  const code = await deep(page, 'code[data-secret]');
+  return (await code.evaluate((el) => el.textContent ?? '')).trim();
+}
+
+async function openShared(page: Page, shareText: string, key = KEY): Promise<void> {
+  await page.goto(`${stack.appUrl}/#/open`);
+  await fill(page, '#share', shareText);
+  await fill(page, '#seq', key);
+  await (await deep(page, 'button', /^Open$/)).click();
+}
+
+/**
+ * SHA-256 of the opened file: the Blob behind the app's download link (the app's CSP allows no fetch of
+ * blob: URLs, so it is taken from the open view), once the link is shown.
+ */
+function openState(): { link: boolean; error?: string; phase?: string; done?: number; total?: number } {
+  const view = document.querySelector('ev-app')?.shadowRoot?.querySelector('ev-open-view')?.shadowRoot;
+  const error = view?.querySelector('[data-error-code]');
+  if (error) return { link: false, error: `${error.getAttribute('data-error-code')}: ${error.textContent?.trim()}` };
+  const link = Array.from(view?.querySelectorAll('a') ?? []).some((a) => a.textContent?.trim() === 'Save the original file');
+  const panel = view?.querySelector('ev-progress-panel') as unknown as { phase?: string; done?: number; total?: number } | null;
+  return { link, ...(panel ? { phase: panel.phase, done: panel.done, total: panel.total } : {}) };
+}
+
+async function openedFileDigest(page: Page): Promise<{ digest: string; size: number; name: string }> {
+  const deadline = Date.now() + 240_000;
+  for (let state = await page.evaluate(openState); !state.link; state = await page.evaluate(openState)) {
+    if (state.error || Date.now() > deadline) throw new Error(`open: ${JSON.stringify(state)}`);
+    log(`open ${JSON.stringify(state)}`);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+  const link = await deep(page, 'a', /^Save the original file$/);
+  const name = await link.evaluate((a) => (a as HTMLAnchorElement).download);
+  const view = await deep(page, 'ev-open-view');
+  return view.evaluate(async (el, n) => {
+    const blob = (el as unknown as { outcome: { blob: Blob } }).outcome.blob;
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+    return { digest: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''), size: blob.size, name: n };
+  }, name);
+}
+
+async function viewerPixelsDigest(page: Page): Promise<string> {
+  const viewer = await deep(page, 'ev-image-viewer', undefined, 120_000);
+  return viewer.evaluate(async (el) => {
+    const canvas = (el.shadowRoot ?? el).querySelector('canvas')!;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    return `${canvas.width}x${canvas.height}:${Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', data)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  });
+}
+
+async function originalPixelsDigest(page: Page, path: string): Promise<string> {
+  const base64 = (await readFile(path)).toString('base64');
+  return page.evaluate(async (b64) => {
+    const blob = new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/jpeg' });
+    const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const context = canvas.getContext('2d')!;
+    context.drawImage(bitmap, 0, 0);
+    const data = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
+    return `${bitmap.width}x${bitmap.height}:${Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', data)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  }, base64);
+}
+
+/** A small but real PDF (one page of text). */
+function pdfBytes(): Buffer {
+  const objects = ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>', '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>', '', '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>'];
+  const text = 'BT /F1 12 Tf 20 50 Td (Discharge summary) Tj ET';
+  objects[3] = `<< /Length ${text.length} >>\nstream\n${text}\nendstream`;
+  let out = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
+describe('Firefox ESR (WebDriver BiDi)', () => {
+  it('loads the app; a service worker controls it after a reload', async () => {
+    const page = await freshPage();
+    await page.goto(stack.appUrl);
+    await deep(page, 'ev-app');
+    await page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.ready;
+      const worker = registration.active!;
+      if (worker.state !== 'activated') await new Promise<void>((resolve) => worker.addEventListener('statechange', () => worker.state === 'activated' && resolve()));
+    });
+    await page.reload();
+    expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+    expect(await page.evaluate(() => navigator.userAgent)).toMatch(/Firefox\/\d+/);
+  });
+
+  it('an image is protected, uploaded and opened pixel for pixel in a fresh profile', async () => {
+    const shareText = await protect(await freshPage(), PHOTO);
+    expect(shareText).toMatch(/^ehrv1:/);
+    const other = await freshPage();
+    await openShared(other, shareText);
+    await deep(other, 'ev-image-viewer', undefined, 120_000);
+    expect(await viewerPixelsDigest(other)).toBe(await originalPixelsDigest(other, PHOTO));
+  });
+
+  it('a DICOM file and a PDF come back byte for byte in a fresh profile', async () => {
+    const pdf = join(dir, 'discharge-summary.pdf');
+    await writeFile(pdf, pdfBytes());
+    const page = await freshPage();
+    const shares = [await protect(page, DICOM), await protect(page, pdf)];
+    const other = await freshPage();
+    for (const [i, path] of [DICOM, pdf].entries()) {
+      await openShared(other, shares[i]!);
+      const opened = await openedFileDigest(other);
+      const original = await readFile(path);
+      expect(opened).toEqual({ digest: sha256(original), size: original.length, name: path.slice(path.lastIndexOf('/') + 1) });
+    }
+  });
+
+  it('a file of 100 MiB is protected (scratch file, one writer) and opened byte for byte in a fresh profile', async () => {
+    const big = join(dir, 'whole-slide.bin');
+    const bytes = randomBytes(100 * MiB + 12_345);
+    await writeFile(big, bytes);
+    const started = Date.now();
+    const shareText = await protect(await freshPage(), big);
+    const protectedAt = Date.now();
+    const other = await freshPage();
+    await openShared(other, shareText);
+    const opened = await openedFileDigest(other);
+    expect(opened).toEqual({ digest: sha256(bytes), size: bytes.length, name: 'whole-slide.bin' });
+    console.info(`firefox 100 MiB: protect+upload ${protectedAt - started} ms, open (download+decrypt+digest) ${Date.now() - protectedAt} ms`);
+  });
+
+  it('protect completes while a persistent-storage prompt stays unanswered', async () => {
+    const page = await freshPage();
+    await page.goto(`${stack.appUrl}/#/protect`);
+    await deep(page, '#pick');
+    // Firefox really prompts: persist() waits for an answer nobody gives.
+    const asked = await page.evaluate(() => {
+      const w = window as unknown as { persistAnswer?: string };
+      w.persistAnswer = 'pending';
+      void navigator.storage.persist().then((granted) => (w.persistAnswer = String(granted)));
+      return new Promise((resolve) => setTimeout(() => resolve(w.persistAnswer), 3000));
+    });
+    expect(asked).toBe('pending');
+    const shareText = await protect(page, DICOM, 'Zq8#mTx4Lw');
+    expect(shareText).toMatch(/^ehrv1:/);
+    // Offered after storing; asking from the app's own button leaves the next protect unaffected too.
+    await (await deep(page, 'button', /^Keep records on this device$/)).click();
+    await deep(page, '[data-persistence="asking"]');
+    expect(await protect(page, PHOTO, 'Zq8#mTx4Lw')).toMatch(/^ehrv1:/);
+    await deep(page, '[data-persistence="asking"]', undefined, 1);
+  });
+});
+
+describe('Firefox ESR: engine paths', () => {
+  let vite: ViteDevServer;
+  beforeAll(async () => {
+    vite = await createServer({ configFile: new URL('../../vite.config.ts', import.meta.url).pathname, server: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'error' });
+    await vite.listen();
+  });
+  afterAll(async () => vite?.close());
+
+  it('Workers read with BYOB readers and write scratch files through one writer (readwrite-unsafe is Chromium-only); QR codes are read in a Worker', async () => {
+    const page = await freshPage();
+    const address = vite.httpServer!.address() as { port: number };
+    await page.goto(`http://127.0.0.1:${address.port}/tests/browser/harness.html`);
+    await waitFor(page, () => document.body.dataset.ready === 'true');
+    const modes = await page.evaluate(() => (window as unknown as { harness: { engineModes(): Promise<unknown> } }).harness.engineModes());
+    expect(modes).toEqual({ read: 'byob', readOk: true, sink: 'disk-relay', scratchAfter: 0 });
+    // No BarcodeDetector in Firefox: QR codes are read by jsQR in the app's Worker.
+    expect(await page.evaluate(() => 'BarcodeDetector' in globalThis)).toBe(false);
+    const share = 'ehrv1:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8w';
+    expect(await page.evaluate((text) => (window as unknown as { harness: { decodeQrInWorker(t: string): Promise<string | null> } }).harness.decodeQrInWorker(text), share)).toBe(share);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * Stock Firefox (Debian's firefox-esr) driven by puppeteer-core over WebDriver BiDi: Playwright cannot
+ * download its own Firefox here, and its patched Juggler build is not what people run. Each launch is a
+ * fresh profile (a new temporary directory), the way another device would be.
+ */
+import { existsSync } from 'node:fs';
+import puppeteer, { type Browser, type ElementHandle, type Page } from 'puppeteer-core';
+
+export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+
+export function firefoxAvailable(): boolean {
+  return existsSync(FIREFOX_PATH);
+}
+
+/** A fresh profile each time, unless `userDataDir` names one (the bench keeps a profile on disk). */
+export async function launchFirefox(options: { userDataDir?: string } = {}): Promise<Browser> {
+  if (!firefoxAvailable()) throw new Error(`Firefox is missing at ${FIREFOX_PATH}: install Debian's firefox-esr (.ci/run does) or set FIREFOX_PATH.`);
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX_PATH,
+    headless: true,
+    protocol: 'webDriverBiDi',
+    // A phone-sized window; the app's own layout decides the rest.
+    defaultViewport: { width: 412, height: 915 },
+    ...options,
+  });
+}
+
+/** The first element matching `selector` (CSS, through shadow roots) whose text matches `text`, if given. */
+export async function deep(page: Page, selector: string, text?: RegExp, timeoutMs = 60_000): Promise<ElementHandle<Element>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const handle = await page.evaluateHandle(
+      (sel, source, flags) => {
+        const pattern = source === null ? null : new RegExp(source, flags);
+        const walk = (root: Document | ShadowRoot): Element | null => {
+          for (const el of root.querySelectorAll(sel)) if (!pattern || pattern.test((el.textContent ?? '').trim())) return el;
+          for (const host of root.querySelectorAll('*')) {
+            if (host.shadowRoot) {
+              const found = walk(host.shadowRoot);
+              if (found) return found;
+            }
+          }
+          return null;
+        };
+        return walk(document);
+      },
+      selector,
+      text ? text.source : null,
+      text ? text.flags : '',
+    );
+    const element = handle.asElement() as ElementHandle<Element> | null;
+    if (element) return element;
+    await handle.dispose();
+    if (Date.now() > deadline) throw new Error(`No element ${selector}${text ? ` with text ${text}` : ''} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Sets a text field's value the way typing does (an `input` event), as Playwright's fill. */
+export async function fill(page: Page, selector: string, value: string): Promise<void> {
+  const field = await deep(page, selector);
+  await field.evaluate((el, v) => {
+    (el as HTMLInputElement).value = v;
+    el.dispatchEvent(new Event('input', { bubbles: true, composed: true }));
+  }, value);
+}
+
+/** Waits until `check` (run in the page) returns a truthy value, and returns it. */
+export async function waitFor<T>(page: Page, check: () => T | Promise<T>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await page.evaluate(check);
+    if (value) return value as T;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${check.toString().slice(0, 120)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
