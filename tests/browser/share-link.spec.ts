@@ -107,7 +107,7 @@ test('a link opens read-only with no account and with another account, pixel for
   await bob.context.close();
 
   // The owner withdraws: the objects are deleted from the cloud; the link now says so.
-  await page.goto(`${stack.appUrl}/#/records`);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Records' }).click();
   await page.locator(`li[data-record-id="${recordId}"]`).getByRole('button', { name: 'Delete…' }).click();
   await page.getByRole('button', { name: 'Delete here and in the cloud' }).click();
   await expect(page.locator(`li[data-record-id="${recordId}"]`)).toHaveCount(0);
@@ -121,7 +121,7 @@ test('a link opens read-only with no account and with another account, pixel for
     await alert.waitFor({ timeout: 30_000 });
     return alert.getAttribute('data-error-code');
   }, { timeout: 60_000 }).toBe('FRAGMENT_NOT_IN_CLOUD');
-  await expect(latePage.locator('[role="alert"]')).toContainText('withdrew');
+  await expect(latePage.locator('[role="alert"]')).toContainText('withdrawn');
   await anonymous.context.close();
   await later.close();
 });
