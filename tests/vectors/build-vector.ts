@@ -45,13 +45,14 @@ export function headNonces(n: number, seed: number): string[] {
 /** The implementation, run with every random value fixed (the test-only `randomBytes` seam). */
 export async function buildPositive(c: PositiveCase): Promise<RecordVector> {
   const n = parseSequenceKey(c.sequenceKey).n;
-  const nonces = headNonces(n, 0xc0);
+  const nonces = headNonces(n + (c.parity ?? 0), 0xc0);
   const queue = [fromHex(c.noncePrefix), ...nonces.map(fromHex)];
   const made = await protectRecord([c.plaintext], c.metadata, c.sequenceKey, {
     recordKey: fromHex(c.recordKey),
     recordId: c.recordId,
     kdf: c.kdf,
     chunkSize: c.chunkSize,
+    parity: c.parity ?? 0,
     randomBytes: (length) => {
       const next = queue.shift();
       if (!next || next.length !== length) throw new Error('the vector seam supplies the nonce prefix, then one head nonce per slot');

@@ -13,6 +13,8 @@ export interface PositiveCase {
   readonly chunkSize: number;
   readonly metadata: RecordMetadata;
   readonly plaintext: Uint8Array;
+  /** Parity objects p (FORMAT.md §4.4); 0 when absent. */
+  readonly parity?: number;
 }
 
 /** Small Argon2id parameters keep the vectors fast; readers accept them (FORMAT.md §3). */
