@@ -56,6 +56,8 @@ export interface ParityState {
   readonly bad: ReadonlySet<number>;
   /** The number of objects the caller gave (sources beyond it are re-created ones). */
   readonly inputCount: number;
+  /** Slot → source of the objects given (before anything was re-created). */
+  readonly initial?: ReadonlyMap<number, number> | undefined;
 }
 
 export function recordIdBytes(recordId: string | Uint8Array): Uint8Array {
@@ -253,23 +255,30 @@ export async function locateFragments(keys: RecordKeys, key: SequenceKey, head: 
     at += r!.frame.payloadLength;
     return { slot, source: r!.source, indexChar: r!.frame.indexChar, payloadStart: start, payloadEnd: at, prefixLength: r!.prefixLength, objectOffset: HEAD_LENGTH + r!.prefixLength };
   });
-  return { keys, head, fragments, envelopeLength: at, ...(parityIn ? { parity: { ...parityIn, bySlot, rebuilt, bad } } : {}) };
+  return { keys, head, fragments, envelopeLength: at, ...(parityIn ? { parity: { ...parityIn, bySlot, rebuilt, bad, initial: parityIn.initial ?? new Map(bySlotIn) } } : {}) };
 }
 
 /**
- * §9 step 15 with parity: the data slots named by a payload failure that were not re-created are, one at
- * a time in slot order, re-created from the other objects. Each alternative plan is tried by the caller;
- * the first that opens wins (damage inside one object's payload is repaired this way).
+ * §9 step 15 with parity: one object at a time is taken as the damaged one and left out; every data slot
+ * it held or that was missing is re-created from the n lowest other objects, and the caller tries the
+ * plan. Candidates, in this order: the data slots named by the failure that were not re-created, in slot
+ * order; then, if a named slot was re-created (its damage may come from any object it was rebuilt from),
+ * every other object given, in slot order. The first plan that opens wins.
  */
 export async function* plansWithoutDamage(plan: OpenPlan, key: SequenceKey, error: unknown, read: ObjectReader): AsyncGenerator<OpenPlan> {
   const state = plan.parity;
   if (!state || plan.head.parityCount === 0 || !(error instanceof FragmentError) || error.code !== 'FRAGMENT_TAMPERED' || !Array.isArray(error.details.slots)) return;
-  for (const slot of error.details.slots as number[]) {
-    if (state.rebuilt.has(slot)) continue;
-    const bySlot = new Map(state.bySlot);
+  const initial = state.initial ?? state.bySlot;
+  const named = error.details.slots as number[];
+  const candidates = named.filter((slot) => !state.rebuilt.has(slot) && initial.has(slot));
+  if (named.some((slot) => state.rebuilt.has(slot))) {
+    for (const slot of [...initial.keys()].sort((a, b) => a - b)) if (!candidates.includes(slot)) candidates.push(slot);
+  }
+  for (const slot of candidates) {
+    const bySlot = new Map(initial);
     bySlot.delete(slot);
     try {
-      yield await locateFragments(plan.keys, key, plan.head, bySlot, read, { ...state, bad: new Set([...state.bad, slot]) });
+      yield await locateFragments(plan.keys, key, plan.head, bySlot, read, { ...state, rebuilt: new Set(), bad: new Set([slot]), initial });
     } catch {
       /* this alternative does not check out either */
     }
