@@ -28,11 +28,10 @@ import {
   openRecord,
   padme,
   RefError,
-  sequenceCheckValue,
   sequenceKeyIssues,
   type RefErrorCode,
 } from '../vectors/reference-decoder.js';
-import { sealHead, writeRecord, type HeadFields, type WriterInput, type WriterTweaks } from '../vectors/reference-writer.js';
+import { writeRecord, type WriterInput, type WriterTweaks } from '../vectors/reference-writer.js';
 
 // ───────────────────────────────────── helpers ─────────────────────────────────────
 
@@ -463,9 +462,6 @@ function write(overrides: Partial<WriterInput> = {}, tweaks: WriterTweaks = {}) 
   return { i, w: writeRecord(i, tweaks) };
 }
 
-function sequenceCheckValueOf(w: ReturnType<typeof writeRecord>): Buffer {
-  return sequenceCheckValue(w.sequenceKeys.check);
-}
 
 function openWritten(i: WriterInput, objects: readonly Buffer[], sequenceKey = i.sequenceKey) {
   return openRecord(i.recordKey, i.recordId, sequenceKey, objects);
