@@ -61,8 +61,9 @@ function mulAdd(out: Uint8Array, input: Uint8Array, c: number): void {
     for (let k = 0; k < length; k++) out[k]! ^= input[k]!;
     return;
   }
-  const base = c << 8;
-  for (let k = 0; k < length; k++) out[k]! ^= MUL[base | input[k]!]!;
+  // One 256-byte row of the product table: a small, monomorphic lookup the JIT keeps in cache.
+  const row = MUL.subarray(c << 8, (c << 8) + 256);
+  for (let k = 0; k < length; k++) out[k] = out[k]! ^ row[input[k]!]!;
 }
 
 /** The p parity rows of n equally long data rows. */
@@ -71,12 +72,8 @@ export function rsEncode(data: readonly Uint8Array[], p: number): Uint8Array[] {
   checkShape(n, p);
   const length = data[0]?.length ?? 0;
   if (data.some((d) => d.length !== length)) throw new InputInvalidError('Reed–Solomon rows must have the same length.');
-  return Array.from({ length: p }, (_, r) => {
-    const out = new Uint8Array(length);
-    const coefficients = generatorRow(n, p, n + r);
-    for (let j = 0; j < n; j++) mulAdd(out, data[j]!, coefficients[j]!);
-    return out;
-  });
+  const coefficients = Array.from({ length: p }, (_, r) => generatorRow(n, p, n + r));
+  return rsCombine(coefficients, data);
 }
 
 /** Inverts an n × n matrix over GF(2⁸) (rows of length n); throws if it is singular (never, for n distinct rows of [I; C]). */
@@ -131,9 +128,15 @@ export function rebuildCoefficients(n: number, p: number, basis: readonly number
 /** Applies `rebuildCoefficients`: `rows` are the basis rows' bytes, in basis order. */
 export function rsCombine(coefficients: readonly Uint8Array[], rows: readonly Uint8Array[]): Uint8Array[] {
   const length = rows[0]?.length ?? 0;
-  return coefficients.map((c) => {
-    const out = new Uint8Array(length);
-    for (let i = 0; i < rows.length; i++) mulAdd(out, rows[i]!, c[i]!);
-    return out;
-  });
+  const outs = coefficients.map(() => new Uint8Array(length));
+  // In 16 KiB stripes, so each stripe of every input and output stays in the CPU cache across rows.
+  const STRIPE = 16 * 1024;
+  for (let at = 0; at < length; at += STRIPE) {
+    const end = Math.min(length, at + STRIPE);
+    for (const [w, c] of coefficients.entries()) {
+      const out = outs[w]!.subarray(at, end);
+      for (let i = 0; i < rows.length; i++) mulAdd(out, rows[i]!.subarray(at, end), c[i]!);
+    }
+  }
+  return outs;
 }
