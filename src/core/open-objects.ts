@@ -58,6 +58,8 @@ export interface ParityState {
   readonly inputCount: number;
   /** Slot → source of the objects given (before anything was re-created). */
   readonly initial?: ReadonlyMap<number, number> | undefined;
+  /** Objects given that were set aside (head does not open, wrong length: §9 steps 4 and 7). */
+  readonly setAside?: readonly number[] | undefined;
 }
 
 export function recordIdBytes(recordId: string | Uint8Array): Uint8Array {
@@ -211,11 +213,11 @@ export async function locateFragments(keys: RecordKeys, key: SequenceKey, head: 
       const message =
         p === 0
           ? `Fragment ${missing.map((c) => `'${c}'`).join(', ')} ${plural(missing.length, 'is', 'are')} missing (${key.n - missing.length} of ${key.n} present).`
-          : `Fragment ${missing.map((c) => `'${c}'`).join(', ')} ${plural(missing.length, 'is', 'are')} missing and cannot be rebuilt: ${present} of the record's ${key.n + p} objects are usable (${key.n - missing.length} fragments, ${p - parityMissing.length} of ${p} parity objects), ${key.n} are needed.`;
+          : `Fragment ${missing.map((c) => `'${c}'`).join(', ')} ${plural(missing.length, 'is', 'are')} missing and cannot be rebuilt: ${present} of the record's ${key.n + p} objects are usable (${key.n - missing.length} fragments, ${p - parityMissing.length} of ${p} parity objects${parityIn?.setAside?.length ? `; object${parityIn.setAside.length === 1 ? '' : 's'} #${parityIn.setAside.map((x) => x + 1).join(', #')} set aside as damaged` : ''}), ${key.n} are needed.`;
       throw new FragmentError('FRAGMENT_MISSING', message, p === 0 ? 'Download the record again; every fragment is needed.' : 'Download the record again; any ' + key.n + ' of its objects are enough.', {
         missing,
         positions: missingSlots,
-        ...(p > 0 ? { parityMissing, needed: key.n, usable: present } : {}),
+        ...(p > 0 ? { parityMissing, needed: key.n, usable: present, setAside: parityIn?.setAside ?? [] } : {}),
       });
     }
     for (const slot of missingSlots) rebuilt.add(slot);
@@ -287,8 +289,8 @@ export async function* plansWithoutDamage(plan: OpenPlan, key: SequenceKey, erro
 
 /** §9 steps 2–12 in one call. */
 export async function planOpen(recordKey: Uint8Array, recordId: Uint8Array, key: SequenceKey, lengths: readonly number[], read: ObjectReader, stretch?: Stretch, parity?: ParityOptions): Promise<OpenPlan> {
-  const { head, bySlot } = await inspectObjects(recordKey, recordId, key, lengths, read);
+  const { head, bySlot, setAside } = await inspectObjects(recordKey, recordId, key, lengths, read);
   const keys = await unlockRecord(recordKey, recordId, key, head, stretch);
-  const state = parity && head.parityCount > 0 ? { parityKey: await deriveParityKey(recordKey), append: parity.append, rebuilt: new Set<number>(), bad: new Set<number>(), inputCount: lengths.length } : undefined;
+  const state = parity && head.parityCount > 0 ? { parityKey: await deriveParityKey(recordKey), append: parity.append, rebuilt: new Set<number>(), bad: new Set<number>(), inputCount: lengths.length, setAside } : undefined;
   return locateFragments(keys, key, head, bySlot, read, state);
 }

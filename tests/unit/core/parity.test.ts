@@ -96,6 +96,10 @@ describe('records with parity objects', () => {
     expect(e.message).toContain("'d', '1', '3'");
     const e2 = await caught(() => open(record.objects.filter((_, i) => i !== 0 && i !== 8 && i !== 9)), 'FRAGMENT_MISSING');
     expect(e2.details).toMatchObject({ missing: ['a'], positions: [0], parityMissing: [8, 9] });
+    // A damaged head counts as missing, and is named.
+    const e3 = await caught(() => open(corrupt(record.objects, 2, 40).filter((_, i) => i !== 0 && i !== 9)), 'FRAGMENT_MISSING');
+    expect(e3.details).toMatchObject({ missing: ['a', 'k'], positions: [0, 2], parityMissing: [9], setAside: [1], usable: 7 });
+    expect(e3.message).toContain('#2 set aside');
   });
 
   const corrupt = (objects: Uint8Array[], index: number, at: number) => {
