@@ -197,7 +197,7 @@ const realSources = (sources: readonly number[], inputCount: number) => sources.
  * one re-created from parity when it can be), the chain whole. Reads each body's front and its tail (next
  * character, MAC, padding); payloads are left to the envelope reader.
  */
-export async function locateFragments(keys: RecordKeys, key: SequenceKey, head: HeadFields, bySlotIn: ReadonlyMap<number, number>, read: ObjectReader, parityIn?: Omit<ParityState, 'bySlot'>): Promise<OpenPlan> {
+export async function locateFragments(keys: RecordKeys, key: SequenceKey, head: HeadFields, bySlotIn: ReadonlyMap<number, number>, read: ObjectReader, parityIn?: Omit<ParityState, 'bySlot'>, search = true): Promise<OpenPlan> {
   const bySlot = new Map(bySlotIn);
   const rebuilt = new Set(parityIn?.rebuilt ?? []);
   const bad = new Set(parityIn?.bad ?? []);
@@ -239,11 +239,33 @@ export async function locateFragments(keys: RecordKeys, key: SequenceKey, head: 
     const blame = () => tamperedFragments(key, failing, { sources: realSources(failing.map((s) => bySlot.get(s)!), inputCount) });
     // §9 step 11 with parity: failing frames that were not themselves re-created are re-created from the
     // other objects and checked again.
-    if (!parityIn || head.parityCount === 0 || failing.some((s) => rebuilt.has(s))) throw blame();
-    for (const s of failing) bad.add(s);
-    const ok = await rebuildSlots({ ...parityIn, bySlot, rebuilt, bad }, head, bySlot, failing, bad, read);
+    // The failing objects that were given are set aside as damaged; they and every slot re-created at
+    // step 10 (which may have been rebuilt from them) are re-created from the n lowest other objects.
+    const damaged = failing.filter((slot) => !rebuilt.has(slot));
+    if (!parityIn || head.parityCount === 0) throw blame();
+    if (damaged.length === 0) {
+      // Only re-created slots fail: one of the objects they were rebuilt from is damaged. Leave out one
+      // given object at a time, in slot order; the first choice under which every frame checks is used.
+      if (search) {
+        const initial = parityIn.initial ?? bySlotIn;
+        for (const x of [...initial.keys()].sort((a, b) => a - b)) {
+          const without = new Map(initial);
+          without.delete(x);
+          try {
+            return await locateFragments(keys, key, head, without, read, { ...parityIn, rebuilt: new Set(), bad: new Set([x]), initial }, false);
+          } catch {
+            /* the next choice */
+          }
+        }
+      }
+      throw blame();
+    }
+    for (const slot of damaged) bad.add(slot);
+    const wanted = [...new Set([...damaged, ...rebuilt])].sort((a, b) => a - b);
+    for (const slot of wanted) bySlot.delete(slot);
+    const ok = await rebuildSlots({ ...parityIn, bySlot, rebuilt, bad }, head, bySlot, wanted, bad, read);
     if (!ok) throw blame();
-    for (const slot of failing) {
+    for (const slot of wanted) {
       rebuilt.add(slot);
       results[slot] = await readFrame(slot);
       if (!results[slot]) throw blame();
@@ -280,7 +302,7 @@ export async function* plansWithoutDamage(plan: OpenPlan, key: SequenceKey, erro
     const bySlot = new Map(initial);
     bySlot.delete(slot);
     try {
-      yield await locateFragments(plan.keys, key, plan.head, bySlot, read, { ...state, rebuilt: new Set(), bad: new Set([slot]), initial });
+      yield await locateFragments(plan.keys, key, plan.head, bySlot, read, { ...state, rebuilt: new Set(), bad: new Set([slot]), initial }, false);
     } catch {
       /* this alternative does not check out either */
     }

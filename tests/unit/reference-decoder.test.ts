@@ -539,7 +539,7 @@ describe('round trips (reference writer → reference reader)', () => {
         return copy;
       });
     const B = Number(w.bodyLength);
-    for (const [k, at] of [[2, 76 + 3], [5, 76 + Math.floor(B / 2)], [0, 30], [9, 76 + 10], [7, 76 + B - 1]] as const) {
+    for (const [k, at] of [[2, 76 + 3], [5, 76 + Math.floor(B / 2)], [0, 30], [9, 76 + 10], [7, 76 + B - 1], [8, 76 + 3], [9, 76 + Math.floor(B / 2)]] as const) {
       expect(openWritten(i, damaged(k, at)).body.equals(body)).toBe(true);
       expect(openWritten(i, damaged(k, at).filter((_, x) => x !== (k + 3) % 10)).body.equals(body)).toBe(true);
     }

@@ -1115,7 +1115,7 @@ export function openRecord(recordKey: Uint8Array, recordId: Uint8Array, sequence
   }
 
   // Steps 11–15 on one choice of data objects; with parity, step 15's alternatives re-run them.
-  const attempt = (data: ReadonlyMap<number, Candidate>, rebuilt: ReadonlySet<number>): { result: OpenedRecord } => {
+  const attempt = (data: ReadonlyMap<number, Candidate>, rebuilt: ReadonlySet<number>, search = true): { result: OpenedRecord } => {
     const dataObjects: Candidate[] = [];
     for (let j = 0; j < n; j++) dataObjects.push(data.get(j)!);
     const parse = (c: Candidate, j: number) => parseFrame(keys.frag, ctrTransform(keys.wrap, j, c.object.subarray(HEAD_LENGTH)));
@@ -1124,11 +1124,31 @@ export function openRecord(recordKey: Uint8Array, recordId: Uint8Array, sequence
     if (failing.length > 0) {
       // SPEC-GAP: the order of `indexChars` is not stated; here: by slot (`sources` by input place).
       const blame = new RefError('FRAGMENT_TAMPERED', { sources: ascending(failing.map((j) => dataObjects[j]!.source).filter((x) => x >= 0)), indexChars: failing.map((j) => s.chars[j]!) }, 'frame fails');
-      // Step 11 with parity: failing slots not re-created at step 10 are re-created from the others.
-      if (p === 0 || failing.some((j) => rebuilt.has(j))) throw blame;
+      // Step 11 with parity: the failing given objects are set aside; they and the slots re-created at
+      // step 10 are re-created from the n lowest other objects.
+      const damaged = failing.filter((j) => !rebuilt.has(j));
+      if (p === 0) throw blame;
+      if (damaged.length === 0) {
+        // only re-created slots fail: leave out one given object at a time, in slot order
+        if (search) {
+          for (const x of [...given.keys()].sort((a, b) => a - b)) {
+            const pool = new Map(given);
+            pool.delete(x);
+            const wantedX = Array.from({ length: n }, (_, j) => j).filter((j) => !pool.has(j));
+            const made = rebuild(pool, wantedX, new Set([x]));
+            if (!made) continue;
+            const dataX = new Map(pool);
+            for (const [j, c] of made) dataX.set(j, c);
+            const framesOk = Array.from({ length: n }, (_, j) => parse(dataX.get(j)!, j));
+            if (framesOk.every((f) => f !== undefined)) return attempt(dataX, new Set(wantedX), false);
+          }
+        }
+        throw blame;
+      }
+      const wanted = [...new Set([...damaged, ...rebuilt])].sort((a, b) => a - b);
       const pool = new Map(given);
-      for (const [j, c] of data) pool.set(j, c);
-      const made = rebuild(pool, failing, new Set(failing));
+      for (const j of wanted) pool.delete(j);
+      const made = rebuild(pool, wanted, new Set(damaged));
       if (!made) throw blame;
       for (const [j, c] of made) {
         dataObjects[j] = c;
