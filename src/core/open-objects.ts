@@ -236,7 +236,9 @@ export async function locateFragments(keys: RecordKeys, key: SequenceKey, head: 
   const results = await Promise.all(key.chars.map((_, slot) => readFrame(slot)));
   const failing = results.flatMap((r, slot) => (r ? [] : [slot]));
   if (failing.length > 0) {
-    const blame = () => tamperedFragments(key, failing, { sources: realSources(failing.map((s) => bySlot.get(s)!), inputCount) });
+    // Blamed as first found: the objects given for the failing slots (before anything is re-created).
+    const failingSources = realSources(failing.map((s) => bySlot.get(s)!), inputCount);
+    const blame = () => tamperedFragments(key, failing, { sources: failingSources });
     // §9 step 11 with parity: failing frames that were not themselves re-created are re-created from the
     // other objects and checked again.
     // The failing objects that were given are set aside as damaged; they and every slot re-created at
