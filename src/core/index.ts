@@ -18,3 +18,5 @@ export * from './key-text.js';
 export * from './record.js';
 export * from './object-names.js';
 export * from './share-text.js';
+export * from './reed-solomon.js';
+export * from './parity.js';

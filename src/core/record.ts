@@ -4,10 +4,12 @@ import { EhrVaultError, EnvelopeError } from './errors.js';
 import { HEADER_LENGTH, openStream, plannedEnvelopeLength, sealStream, type SealOptions } from './envelope.js';
 import { payloadRange, tamperedFragments } from './fragments.js';
 import { DEFAULT_KDF, stretchSequenceKey, type KdfParams } from './kdf.js';
-import { deriveLocatorKeys, deriveRecordKeys, generateRecordKey, systemRandomBytes, type RecordKeys } from './keychain.js';
+import { deriveLocatorKeys, deriveParityKey, deriveRecordKeys, generateRecordKey, systemRandomBytes, type RecordKeys } from './keychain.js';
+import { HEAD_LENGTH } from './object-head.js';
+import { computeParityBodies, DEFAULT_PARITY } from './parity.js';
 import type { RecordMetadata } from './metadata.js';
 import { generateRecordId } from './object-names.js';
-import { planOpen, recordIdBytes, type LocatedFragment, type OpenPlan, type Stretch } from './open-objects.js';
+import { planOpen, plansWithoutDamage, recordIdBytes, type LocatedFragment, type ObjectAppender, type OpenPlan, type Stretch } from './open-objects.js';
 import { wrapEnvelopeRange } from './object-wrap.js';
 import { objectBodyLength } from './padding.js';
 import { throwIfAborted, type LongOperationOptions } from './progress.js';
@@ -22,6 +24,8 @@ export interface ProtectOptions extends SealOptions, LongOperationOptions {
   readonly kdf?: KdfParams | undefined;
   /** Replaces Argon2id (tests that cache it); the app always uses `stretchSequenceKey`. */
   readonly stretch?: Stretch | undefined;
+  /** Parity objects p (FORMAT.md §4.4): any n of the n + p objects open the record. Default 2. */
+  readonly parity?: number | undefined;
 }
 
 export interface ProtectedRecord {
@@ -60,9 +64,16 @@ export async function protectRecord(body: ByteSource, metadata: RecordMetadata, 
   for await (const piece of sealStream(keys, metadata, body, options)) pieces.push(piece);
   throwIfAborted(options.signal);
   const envelope = concatBytes(pieces);
-  const plan = await planObjects({ keys, recordId: recordIdBytes(recordId), sequenceKey: key, envelopeLength, kdf, randomBytes: random });
+  const parity = options.parity ?? DEFAULT_PARITY;
+  const plan = await planObjects({ keys, recordId: recordIdBytes(recordId), sequenceKey: key, envelopeLength, kdf, randomBytes: random, parity });
   const sealed = await wrapEnvelopeRange(keys.wrap, plan.objects, 0, envelope);
   const objects = plan.objects.map((o) => concatBytes([o.head, o.sealedPrefix, sealed.subarray(o.payloadStart, o.payloadEnd), ...o.sealedTail]));
+  if (parity > 0) {
+    const n = key.n;
+    const bodies = Array.from({ length: parity }, () => new Uint8Array(plan.bodyLength));
+    await computeParityBodies(await deriveParityKey(recordKey), n, parity, plan.bodyLength, async (slot, start, end) => objects[slot]!.subarray(HEAD_LENGTH + start, HEAD_LENGTH + end), (r, offset, bytes) => bodies[r]!.set(bytes, offset));
+    for (const [r, body] of bodies.entries()) objects.push(concatBytes([plan.parityHeads[r]!, body]));
+  }
   return { recordKey, recordId, sequenceKey: key, objects, envelopeLength, envelope };
 }
 
@@ -82,8 +93,34 @@ export interface OpenRecordOptions extends LongOperationOptions {
 export async function openRecord(objects: readonly Uint8Array[], sequenceKey: string | SequenceKey, recordKey: Uint8Array, recordId: string | Uint8Array, options: OpenRecordOptions = {}): Promise<OpenedRecord> {
   const key = parseSequenceKey(sequenceKey);
   const id = recordIdBytes(recordId);
-  const plan = await planOpen(recordKey, id, key, objects.map((o) => o.length), async (source, start, end) => objects[source]!.subarray(start, end), options.stretch);
-  const sealedEnvelope = concatBytes(plan.fragments.map((f) => objects[f.source]!.subarray(f.objectOffset, f.objectOffset + (f.payloadEnd - f.payloadStart))));
+  // Objects re-created from parity (FORMAT.md §4.4) are appended to this list.
+  const list = [...objects];
+  const read = async (source: number, start: number, end: number) => list[source]!.subarray(start, end);
+  const append = (): ObjectAppender => {
+    const parts: Uint8Array[] = [];
+    return {
+      push: (bytes) => void parts.push(bytes),
+      finish: () => list.push(concatBytes(parts)) - 1,
+    };
+  };
+  const plan = await planOpen(recordKey, id, key, objects.map((o) => o.length), read, options.stretch, { append });
+  try {
+    return await openPlanned(plan, key, list, options);
+  } catch (error) {
+    // §9 step 15 with parity: damage inside one payload is re-created from the other objects.
+    for await (const alternative of plansWithoutDamage(plan, key, error, read)) {
+      try {
+        return await openPlanned(alternative, key, list, options);
+      } catch {
+        /* the next alternative */
+      }
+    }
+    throw error;
+  }
+}
+
+async function openPlanned(plan: OpenPlan, key: SequenceKey, list: readonly Uint8Array[], options: OpenRecordOptions): Promise<OpenedRecord> {
+  const sealedEnvelope = concatBytes(plan.fragments.map((f) => list[f.source]!.subarray(f.objectOffset, f.objectOffset + (f.payloadEnd - f.payloadStart))));
   const envelope = await wrapEnvelopeRange(plan.keys.wrap, plan.fragments, 0, sealedEnvelope);
   let body: Uint8Array | undefined;
   try {
@@ -101,7 +138,7 @@ export async function openRecord(objects: readonly Uint8Array[], sequenceKey: st
   } catch (error) {
     body?.fill(0);
     envelope.fill(0);
-    throw blameFragments(error, key, plan.fragments);
+    throw blameFragments(error, key, plan.fragments, plan.parity?.inputCount);
   }
 }
 
@@ -125,13 +162,13 @@ export function checkSplit(plan: Pick<OpenPlan, 'head' | 'fragments' | 'envelope
  * After the frames authenticated, an AES-GCM failure inside the envelope is damage inside a payload: name
  * the fragments whose payloads hold the failing bytes (FORMAT.md §9 steps 13–15).
  */
-export function blameFragments(error: unknown, key: SequenceKey, fragments: readonly LocatedFragment[]): unknown {
+export function blameFragments(error: unknown, key: SequenceKey, fragments: readonly LocatedFragment[], inputCount = Infinity): unknown {
   if (!(error instanceof EhrVaultError) || error.code !== 'ENVELOPE_TAMPERED') return error;
   const start = typeof error.details.offset === 'number' ? error.details.offset : 0;
   const end = start + (typeof error.details.length === 'number' ? error.details.length : HEADER_LENGTH);
   const hit = fragments.filter((f) => f.payloadStart < end && f.payloadEnd > start).map((f) => f.slot);
   const fragmentError = tamperedFragments(key, hit.length > 0 ? hit : [0], {
-    sources: (hit.length > 0 ? hit : [0]).map((slot) => fragments[slot]!.source),
+    sources: (hit.length > 0 ? hit : [0]).map((slot) => fragments[slot]!.source).filter((source) => source < inputCount),
     envelopeError: error.code,
     ...(typeof error.details.chunk === 'number' ? { chunk: error.details.chunk } : {}),
   });

@@ -6,6 +6,7 @@ import { wrapAt } from './object-wrap.js';
 import { objectBodyLength } from './padding.js';
 import type { KdfParams } from './kdf.js';
 import type { SequenceKey } from './sequence-key.js';
+import { checkParityCount, PARITY_ALGORITHM_RS } from './parity.js';
 
 const CHECK_LABEL = utf8Encoder.encode('EHRV2 sequence-check');
 /** Padding is sealed in pieces of this size so a large record's padding never sits in memory at once. */
@@ -29,6 +30,8 @@ export interface ObjectPlan extends PlannedFragment {
 export interface ObjectsPlan {
   readonly bodyLength: number;
   readonly objects: ObjectPlan[];
+  /** The sealed heads of the parity objects, slots n … n + p − 1 (their bodies: parity.ts). */
+  readonly parityHeads: Uint8Array[];
 }
 
 export interface PlanObjectsOptions {
@@ -38,6 +41,8 @@ export interface PlanObjectsOptions {
   readonly envelopeLength: number;
   readonly kdf: KdfParams;
   readonly randomBytes?: RandomBytes | undefined;
+  /** Parity objects p (FORMAT.md §4.4); 0 when absent. */
+  readonly parity?: number | undefined;
 }
 
 /**
@@ -51,10 +56,13 @@ export async function planObjects(o: PlanObjectsOptions): Promise<ObjectsPlan> {
   const bodyLength = objectBodyLength(o.envelopeLength, n);
   const check = await sequenceCheck(o.keys);
   const random = o.randomBytes ?? systemRandomBytes;
+  const parityCount = o.parity ?? 0;
+  checkParityCount(parityCount);
+  const parityAlgorithm = parityCount > 0 ? PARITY_ALGORITHM_RS : 0;
   const objects: ObjectPlan[] = [];
   // Heads are sealed in slot order so that test vectors can give their nonces in that order.
   for (const [slot, f] of fragments.entries()) {
-    const fields: HeadFields = { version: OBJECT_VERSION, kind: 'data', n, parityCount: 0, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm: 0 };
+    const fields: HeadFields = { version: OBJECT_VERSION, kind: 'data', n, parityCount, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm };
     const head = await sealHead(o.keys.head, o.recordId, fields, random);
     const tailStart = f.prefixLength + (f.payloadEnd - f.payloadStart);
     const tailLength = bodyLength - tailStart;
@@ -66,5 +74,9 @@ export async function planObjects(o: PlanObjectsOptions): Promise<ObjectsPlan> {
     }
     objects.push({ ...f, slot, head, sealedPrefix: await wrapAt(o.keys.wrap, slot, 0, f.prefix), sealedTail });
   }
-  return { bodyLength, objects };
+  const parityHeads: Uint8Array[] = [];
+  for (let slot = n; slot < n + parityCount; slot++) {
+    parityHeads.push(await sealHead(o.keys.head, o.recordId, { version: OBJECT_VERSION, kind: 'parity', n, parityCount, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm }, random));
+  }
+  return { bodyLength, objects, parityHeads };
 }

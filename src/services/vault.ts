@@ -115,8 +115,10 @@ export class Vault {
       // Large fragments go to a scratch file (faster, and ~1 GiB less in the browser's memory at 1 GiB) only
       // where IndexedDB keeps its own copy of them, so the file can be removed once they are stored.
       const toDisk = file.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs());
+      // parity: 0 until the app stores and fetches parity objects (issue 17, multi-provider storage): its
+      // upload and download paths still count n objects per record (record-store.ts).
       const result = await this.engine.protect(
-        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: toDisk ? 'disk' : 'auto' },
+        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: toDisk ? 'disk' : 'auto', parity: 0 },
         { signal: options.signal, onProgress: options.onProgress },
       );
       scratch = result.scratch;

@@ -9,7 +9,7 @@ export type { SniffedType } from './decoders/sniff.js';
 
 /** Which step a long operation is in, for progress bars that say what is happening. */
 /** `unlock`: the memory-hard step that turns the sequence key into keys (Argon2id, ~0.3 s). */
-export type EnginePhase = 'decode' | 'compress' | 'unlock' | 'encrypt' | 'verify' | 'decrypt' | 'decompress' | 'encode';
+export type EnginePhase = 'decode' | 'compress' | 'unlock' | 'encrypt' | 'verify' | 'decrypt' | 'decompress' | 'encode' | 'parity';
 
 export interface EngineProgress {
   readonly phase: EnginePhase;
@@ -41,6 +41,11 @@ export interface ProtectRequest extends SinkRequest {
   readonly compress?: boolean | undefined;
   /** Image mode: also return the cipher-noise picture (paper Figure 5.1). */
   readonly noisePreview?: boolean | undefined;
+  /**
+   * Parity objects p (FORMAT.md §4.4): any n of the n + p objects open the record. Default
+   * `DEFAULT_PARITY` (2; measured in bench/README.md, parity section). 0 = the paper's n objects only.
+   */
+  readonly parity?: number | undefined;
 }
 
 /** One sealed object (FORMAT.md §4): what is stored in the cloud under the name of its slot. */

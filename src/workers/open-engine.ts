@@ -2,10 +2,11 @@ import { bodySegments, checkEnvelopeLength, EnvelopeOpener, HEADER_LENGTH, openS
 import { EhrVaultError, EnvelopeError } from '../core/errors.js';
 import { pixelByteLength } from '../core/metadata.js';
 import { wrapEnvelopeRange, type PayloadPlacement } from '../core/object-wrap.js';
-import { planOpen, recordIdBytes } from '../core/open-objects.js';
+import { planOpen, plansWithoutDamage, recordIdBytes, type ObjectAppender, type OpenPlan } from '../core/open-objects.js';
 import { throwIfAborted } from '../core/progress.js';
 import { blameFragments, checkSplit } from '../core/record.js';
-import { parseSequenceKey } from '../core/sequence-key.js';
+import { parseSequenceKey, type SequenceKey } from '../core/sequence-key.js';
+import { BlobBuilder } from './blob-builder.js';
 import { inflateRaw } from './deflate.js';
 import type { OpenRequest, OpenResult, ProgressCallback } from './engine-api.js';
 import { pixelBitmap } from './noise-preview.js';
@@ -38,13 +39,37 @@ async function* unsealSlices(wrap: CryptoKey, placements: readonly PayloadPlacem
  */
 export async function openInWorker(request: OpenRequest, onProgress: ProgressCallback = () => {}, signal?: AbortSignal): Promise<OpenResult> {
   const key = parseSequenceKey(request.sequenceKey);
-  const blobs = request.objects;
-  const total = blobs.reduce((sum, b) => sum + b.size, 0);
+  // Objects re-created from parity (FORMAT.md §4.4, §9 steps 10, 11, 15) are appended to this list.
+  const blobs = [...request.objects];
+  const total = request.objects.reduce((sum, b) => sum + b.size, 0);
+  const read = async (source: number, start: number, end: number) => new Uint8Array(await blobs[source]!.slice(start, end).arrayBuffer());
+  const append = (): ObjectAppender => {
+    const builder = new BlobBuilder();
+    return { push: (bytes) => builder.push(bytes), finish: () => blobs.push(builder.finish()) - 1 };
+  };
   onProgress({ phase: 'unlock', done: 0, total: 1 });
-  // Heads, Argon2id of the sequence key (the one slow step, in this Worker), frames and the chain.
-  const plan = await planOpen(request.recordKey, recordIdBytes(request.recordId), key, blobs.map((b) => b.size), async (source, start, end) => new Uint8Array(await blobs[source]!.slice(start, end).arrayBuffer()));
+  // Heads, Argon2id of the sequence key (the one slow step, in this Worker), frames and the chain;
+  // missing data objects are re-created from parity objects before the frames are checked.
+  const plan = await planOpen(request.recordKey, recordIdBytes(request.recordId), key, request.objects.map((b) => b.size), read, undefined, { append });
   onProgress({ phase: 'unlock', done: 1, total: 1 });
   throwIfAborted(signal);
+  try {
+    return await openPlanned(request, plan, key, blobs, total, onProgress, signal);
+  } catch (error) {
+    // §9 step 15 with parity: a payload damaged inside one object is re-created from the others.
+    for await (const alternative of plansWithoutDamage(plan, key, error, read)) {
+      throwIfAborted(signal);
+      try {
+        return await openPlanned(request, alternative, key, blobs, total, onProgress, signal);
+      } catch (retryError) {
+        if (retryError instanceof EhrVaultError && retryError.code === 'ABORTED') throw retryError;
+      }
+    }
+    throw error;
+  }
+}
+
+async function openPlanned(request: OpenRequest, plan: OpenPlan, key: SequenceKey, blobs: readonly Blob[], total: number, onProgress: ProgressCallback, signal: AbortSignal | undefined): Promise<OpenResult> {
   const { keys } = plan;
   const placements: PayloadPlacement[] = plan.fragments.map((f) => ({ payloadStart: f.payloadStart, payloadEnd: f.payloadEnd, prefixLength: f.prefixLength }));
   const unseal = (offset: number, bytes: Uint8Array) => wrapEnvelopeRange(keys.wrap, placements, offset, bytes);
@@ -108,6 +133,6 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
     if (pixels.length !== expected) throw new EnvelopeError('METADATA_INVALID', 'The image data has the wrong size.', 'The record was written by a faulty program; it cannot be shown as an image.', { expected, actual: pixels.length });
     return await image(pixels);
   } catch (error) {
-    throw blameFragments(error, key, plan.fragments);
+    throw blameFragments(error, key, plan.fragments, plan.parity?.inputCount);
   }
 }

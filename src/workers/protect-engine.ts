@@ -4,6 +4,9 @@ import { wrapEnvelopeRange, type PayloadPlacement } from '../core/object-wrap.js
 import { recordIdBytes } from '../core/open-objects.js';
 import { deriveKeysForProtect } from '../core/record.js';
 import { planObjects } from '../core/seal-objects.js';
+import { checkParityCount, computeParityBodies, DEFAULT_PARITY } from '../core/parity.js';
+import { deriveParityKey } from '../core/keychain.js';
+import { HEAD_LENGTH } from '../core/object-head.js';
 import type { RecordMetadata } from '../core/metadata.js';
 import { throwIfAborted } from '../core/progress.js';
 import { InputInvalidError } from '../core/errors.js';
@@ -82,7 +85,9 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   }
 
   const envelopeLength = plannedEnvelopeLength(metadata, request.chunkSize);
-  const plan = await planObjects({ keys, recordId: recordIdBytes(request.recordId), sequenceKey: key, envelopeLength, kdf });
+  const parity = request.parity ?? DEFAULT_PARITY;
+  checkParityCount(parity);
+  const plan = await planObjects({ keys, recordId: recordIdBytes(request.recordId), sequenceKey: key, envelopeLength, kdf, parity });
   // Plain objects: they travel to the pool workers by structured clone.
   const placements: PayloadPlacement[] = plan.objects.map((o) => ({ payloadStart: o.payloadStart, payloadEnd: o.payloadEnd, prefixLength: o.prefixLength }));
   let envelope: Blob;
@@ -133,6 +138,33 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     slot: o.slot,
     blob: new Blob([o.head as BlobPart, o.sealedPrefix as BlobPart, envelope.slice(o.payloadStart, o.payloadEnd), ...(o.sealedTail as BlobPart[])], { type: 'application/octet-stream' }),
   }));
+  if (parity > 0) {
+    // Parity objects (FORMAT.md §4.4): Reed–Solomon over the sealed data bodies, read back block by block
+    // from the Blobs just composed, so memory stays (n + p) blocks whatever the record's size.
+    const n = key.n;
+    const builders = plan.parityHeads.map((head) => {
+      const b = new BlobBuilder();
+      b.push(head);
+      return b;
+    });
+    let done = 0;
+    const total = plan.bodyLength * n;
+    await computeParityBodies(
+      await deriveParityKey(request.recordKey),
+      n,
+      parity,
+      plan.bodyLength,
+      async (slot, start, end) => {
+        throwIfAborted(signal);
+        const bytes = new Uint8Array(await objects[slot]!.blob.slice(HEAD_LENGTH + start, HEAD_LENGTH + end).arrayBuffer());
+        done += bytes.length;
+        onProgress({ phase: 'parity', done, total });
+        return bytes;
+      },
+      (r, _offset, bytes) => builders[r]!.push(bytes),
+    );
+    for (const [r, b] of builders.entries()) objects.push({ slot: n + r, blob: b.finish('application/octet-stream') });
+  }
   return {
     metadata,
     stored,

@@ -51,7 +51,7 @@ async function protectAndStore(options: { base64: string; name: string; mime: st
   const recordKey = generateRecordKey();
   const recordKeyHex = toHex(recordKey);
   const recordId = generateRecordId();
-  const result = await engine.protect({ source: new Blob([bytes], { type: options.mime }), name: options.name, mime: options.mime, mode: 'file', sequenceKey: options.sequenceKey, recordKey, recordId, kdf: { memoryKiB: 64, passes: 1, parallelism: 1 } });
+  const result = await engine.protect({ source: new Blob([bytes], { type: options.mime }), name: options.name, mime: options.mime, mode: 'file', sequenceKey: options.sequenceKey, recordKey, recordId, kdf: { memoryKiB: 64, passes: 1, parallelism: 1 }, parity: 0 });
   // The engine received the key by transfer: use the hex copy from here on.
   const record = await storeProtectedRecord(result, recordId, fromHex(recordKeyHex), { db: need(db, 'db') });
   return { recordId, recordKeyHex, n: record.fragmentCount };

@@ -31,8 +31,33 @@ test.describe('engine: protect and open in workers', () => {
     expect(r.metadata.image).toEqual({ width: 97, height: 61, pixelFormat: 'RGBA8' });
     expect(r.noise).toEqual({ width: 97, height: 61 });
     expect(r.fragmentCount).toBe(8);
+    // FORMAT.md §4.4: two parity objects by default.
+    expect(r.parityCount).toBe(2);
     // Every object of a record has the same length (FORMAT.md §4.3): its index character's byte length is hidden.
     expect(r.objectSizes).toBe(1);
+  });
+
+  test('parity: a file opens bit-equal with two objects removed, or one removed and one damaged; three removed is FRAGMENT_MISSING', async ({ page }) => {
+    const r = await page.evaluate(async () => {
+      const bytes = new Uint8Array(3 * 1024 * 1024 + 77);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 9)) & 0xff;
+      const blob = new Blob([bytes], { type: 'application/octet-stream' });
+      return {
+        twoGone: await window.harness.parityRoundTrip(blob, 'file', [1, 6]),
+        oneGoneOneDamaged: await window.harness.parityRoundTrip(blob, 'file', [9], 3),
+        parityGoneOneDamaged: await window.harness.parityRoundTrip(blob, 'file', [8], 0),
+        threeGone: await window.harness.parityRoundTrip(blob, 'file', [0, 2, 4]),
+      };
+    });
+    expect(r.twoGone).toMatchObject({ objectCount: 10, ok: true, bytesEqual: true });
+    expect(r.oneGoneOneDamaged).toMatchObject({ ok: true, bytesEqual: true });
+    expect(r.parityGoneOneDamaged).toMatchObject({ ok: true, bytesEqual: true });
+    expect(r.threeGone).toMatchObject({ ok: false, code: 'FRAGMENT_MISSING', missing: ['a', 'k', '1'] });
+  });
+
+  test('parity: an image record opens with two data objects removed', async ({ page }) => {
+    const r = await page.evaluate(async () => window.harness.parityRoundTrip(await window.harness.imageBlob(64, 48, 'image/png', false), 'image', [0, 7]));
+    expect(r).toMatchObject({ objectCount: 10, ok: true, pixelBytes: 64 * 48 * 4 });
   });
 
   test('a real JPEG photo round-trips pixel for pixel, compressed and not', async ({ page }) => {

@@ -57,7 +57,8 @@ async function roundTripImage(blob: Blob, compress: boolean) {
     width: decoded.width,
     height: decoded.height,
     metadata: opened.metadata,
-    fragmentCount: protectedRecord.objects.length,
+    fragmentCount: protectedRecord.objects.filter((f) => f.slot < KEY.length).length,
+    parityCount: protectedRecord.objects.filter((f) => f.slot >= KEY.length).length,
     objectSizes: new Set(protectedRecord.objects.map((f) => f.blob.size)).size,
     pixelsEqual: equalBytes(decoded.pixels, opened.pixels),
     pixelBytes: opened.pixels.length,
@@ -109,7 +110,7 @@ async function cancelMidway(size: number) {
 
 async function tamper(blob: Blob) {
   const recordKey = generateRecordKey();
-  const p = await engine.protect({ source: blob, name: 'a.bin', mime: '', mode: 'file', sequenceKey: KEY, recordKey, recordId: RID, kdf: KDF });
+  const p = await engine.protect({ source: blob, name: 'a.bin', mime: '', mode: 'file', sequenceKey: KEY, recordKey, recordId: RID, kdf: KDF, parity: 0 });
   const blobs = p.objects.map((f) => f.blob);
   const bytes = new Uint8Array(await blobs[3]!.arrayBuffer());
   bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
@@ -150,7 +151,7 @@ async function poolRoundTrip(size: number, sink: 'memory' | 'disk') {
 /** Damages fragment payloads (by position in the chain) of a multi-segment record; returns the error. */
 async function poolTamper(size: number, positions: number[]) {
   const recordKey = generateRecordKey();
-  const p = await engine.protect({ source: randomBlob(size), name: 'a.bin', mime: '', mode: 'file', sequenceKey: KEY, recordKey, recordId: RID, kdf: KDF, sink: 'disk' });
+  const p = await engine.protect({ source: randomBlob(size), name: 'a.bin', mime: '', mode: 'file', sequenceKey: KEY, recordKey, recordId: RID, kdf: KDF, sink: 'disk', parity: 0 });
   const blobs = await Promise.all(
     p.objects.map(async (f, i) => {
       if (!positions.includes(i)) return new Blob([await f.blob.arrayBuffer()]);
@@ -238,7 +239,32 @@ async function engineModes(nested = false): Promise<{ read?: string; readOk?: bo
   }
 }
 
-const harness = { engine, engineModes, decodeQrInWorker, indexedDbCopiesBlobs, listScratch, poolRoundTrip, poolTamper, cancelToDisk, sweep, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
+/**
+ * Parity (FORMAT.md §4.4): a record protected with the engine's default p opens with objects removed
+ * and one payload damaged (within the limit), and fails with FRAGMENT_MISSING beyond it.
+ */
+async function parityRoundTrip(blob: Blob, mode: 'file' | 'image', remove: readonly number[], damage?: number) {
+  const recordKey = generateRecordKey();
+  const p = await engine.protect({ source: blob, name: 'scan.bin', mime: blob.type, mode, sequenceKey: KEY, recordKey, recordId: RID, kdf: KDF });
+  let objects = p.objects.map((f) => f.blob);
+  if (damage !== undefined) {
+    const bytes = new Uint8Array(await objects[damage]!.arrayBuffer());
+    bytes[76 + Math.floor((bytes.length - 76) / 2)]! ^= 0x10;
+    objects[damage] = new Blob([bytes]);
+  }
+  objects = objects.filter((_, i) => !remove.includes(i)).reverse();
+  try {
+    const opened = await engine.open({ objects, sequenceKey: KEY, recordKey, recordId: RID });
+    const a = new Uint8Array(await blob.arrayBuffer());
+    const b = opened.kind === 'file' ? new Uint8Array(await opened.blob.arrayBuffer()) : undefined;
+    return { objectCount: p.objects.length, ok: true, bytesEqual: b ? equalBytes(a, b) : undefined, pixelBytes: opened.kind === 'image' ? opened.pixels.length : undefined };
+  } catch (error) {
+    const e = error as { code?: string; details?: { missing?: string[] } };
+    return { objectCount: p.objects.length, ok: false, code: e.code, missing: e.details?.missing };
+  }
+}
+
+const harness = { engine, engineModes, decodeQrInWorker, parityRoundTrip, indexedDbCopiesBlobs, listScratch, poolRoundTrip, poolTamper, cancelToDisk, sweep, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
 declare global {
   interface Window {
     harness: typeof harness;

@@ -39,7 +39,7 @@ describe('what the objects reveal without any key', () => {
         fc.asyncProperty(sequenceKeyArb, fc.integer({ min: 0, max: 3_000 }), fc.constantFrom(64, 1_000, 524_288), async (sequenceKey, size, chunkSize) => {
           const body = crypto.getRandomValues(new Uint8Array(size));
           const name = `Jane-Doe-${size}-MRI.dcm`;
-          const record = await protectRecord([body], { kind: 'file', name, mime: 'application/dicom', byteLength: size }, sequenceKey, { chunkSize, kdf: TEST_KDF, stretch: fuzzStretch });
+          const record = await protectRecord([body], { kind: 'file', name, mime: 'application/dicom', byteLength: size }, sequenceKey, { chunkSize, kdf: TEST_KDF, parity: 0, stretch: fuzzStretch });
           count('observer', 'case');
           const n = record.sequenceKey.n;
           const { objects } = record;
@@ -77,8 +77,8 @@ describe('what the objects reveal without any key', () => {
       const body = new Uint8Array(500).fill(7);
       const recordKey = new Uint8Array(16).fill(1);
       const metadata = { kind: 'file', name: 'a', mime: '', byteLength: 500 } as const;
-      const a = await protectRecord([body], metadata, 'adk21937', { chunkSize: 64, recordKey, recordId: 'AAAAAAAAAAAAAAAAAAAAAA', kdf: TEST_KDF, stretch: fuzzStretch });
-      const b = await protectRecord([body], metadata, 'adk21937', { chunkSize: 64, recordKey, recordId: 'AAAAAAAAAAAAAAAAAAAAAQ', kdf: TEST_KDF, stretch: fuzzStretch });
+      const a = await protectRecord([body], metadata, 'adk21937', { chunkSize: 64, recordKey, recordId: 'AAAAAAAAAAAAAAAAAAAAAA', kdf: TEST_KDF, parity: 0, stretch: fuzzStretch });
+      const b = await protectRecord([body], metadata, 'adk21937', { chunkSize: 64, recordKey, recordId: 'AAAAAAAAAAAAAAAAAAAAAQ', kdf: TEST_KDF, parity: 0, stretch: fuzzStretch });
       count('observer', 'pair');
       for (const [i, o] of a.objects.entries()) {
         const p = b.objects[i]!;

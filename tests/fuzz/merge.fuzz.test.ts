@@ -165,6 +165,19 @@ function referenceInspect(heads: readonly Uint8Array[], lengths: readonly number
     if (sources.length > 0) return { codes: [code], sources };
   }
   const excess = heads.map((h, s) => BigInt(lengths[s]!) - BigInt(HEAD_LENGTH) - u64(h, 16));
+  // §9 steps 4 and 7 with parity (a version-2 head says p > 0): objects of the wrong length are set
+  // aside (absent, re-created later if parity allows) instead of failing; step 8 judges the others.
+  if (heads.some((h) => h[0] === 2 && ((h[4]! << 8) | h[5]!) > 0)) {
+    const kept = excess.flatMap((e, s) => (e === 0n ? [s] : []));
+    if (kept.length === 0) return { codes: ['FRAGMENT_TRUNCATED'], sources: [] };
+    const protectionOf = (h: Uint8Array) => toHex(concatWithoutSlot(h));
+    const differKept = kept.filter((s) => protectionOf(heads[s]!) !== protectionOf(heads[kept[0]!]!));
+    if (differKept.length > 0) return { codes: ['CHAIN_BROKEN'], sources: differKept };
+    const slotOf = (s: number) => (heads[s]![6]! << 8) | heads[s]![7]!;
+    const dupKept = kept.filter((s) => kept.some((o) => o !== s && slotOf(o) === slotOf(s)));
+    if (dupKept.length > 0) return { codes: ['FRAGMENT_DUPLICATE'], sources: dupKept };
+    return undefined;
+  }
   const short = excess.flatMap((e, s) => (e < 0n ? [s] : []));
   const long = excess.flatMap((e, s) => (e > 0n ? [s] : []));
   // §9 step 7 gives two codes; when both kinds occur the spec leaves the choice open.

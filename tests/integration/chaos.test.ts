@@ -141,7 +141,7 @@ describe('chaos: uploads through a faulty network with the page reloaded mid-way
         const plaintext = pseudoRandomBytes(2_000 + ((r * 48_271) % 90_000), SEED * 7 + r);
         const key = sequenceKey(r);
         const name = `chaos-${r}-scan.bin`;
-        const record = await protectRecord([plaintext], { kind: 'file', name, mime: 'application/octet-stream', byteLength: plaintext.length }, key, { chunkSize: 16_384, kdf: TEST_KDF });
+        const record = await protectRecord([plaintext], { kind: 'file', name, mime: 'application/octet-stream', byteLength: plaintext.length }, key, { chunkSize: 16_384, kdf: TEST_KDF, parity: 0 });
         const recordId = record.recordId;
         const result = { envelopeLength: record.envelopeLength, objects: record.objects.map((bytes, slot) => ({ slot, blob: new Blob([bytes as BlobPart]) })) };
         await storeProtectedRecord(result, recordId, record.recordKey, { db, storage: roomy, notify: () => {} });

@@ -109,7 +109,7 @@ describe('transfers against the real presign service and S3', () => {
 
   it('protect → store → outbox (app config + dev token) → another device fetches → opens to the same bytes', async () => {
     const plaintext = pseudoRandomBytes(200_000, 99);
-    const record = await protectRecord([plaintext], { kind: 'file', name: 'scan.pdf', mime: 'application/pdf', byteLength: plaintext.length }, 'adk21937', { chunkSize: 16_384, kdf: TEST_KDF });
+    const record = await protectRecord([plaintext], { kind: 'file', name: 'scan.pdf', mime: 'application/pdf', byteLength: plaintext.length }, 'adk21937', { chunkSize: 16_384, kdf: TEST_KDF, parity: 0 });
     const recordId = record.recordId;
     const phone = await openVaultDb({ name: `integration-phone-${Date.now()}` });
     const result = { envelopeLength: record.envelopeLength, objects: record.objects.map((bytes, slot) => ({ slot, blob: new Blob([bytes as BlobPart]) })) };

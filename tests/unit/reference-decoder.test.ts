@@ -21,15 +21,17 @@ import {
   encodeKeyText,
   encodeLocator,
   deriveParityKey,
+  gf256Inv,
+  gf256Mul,
+  parityRow,
   objectName,
   openRecord,
   padme,
   RefError,
-  sequenceCheckValue,
   sequenceKeyIssues,
   type RefErrorCode,
 } from '../vectors/reference-decoder.js';
-import { sealHead, writeRecord, type HeadFields, type WriterInput, type WriterTweaks } from '../vectors/reference-writer.js';
+import { writeRecord, type WriterInput, type WriterTweaks } from '../vectors/reference-writer.js';
 
 // ───────────────────────────────────── helpers ─────────────────────────────────────
 
@@ -75,7 +77,8 @@ interface RecordVector {
   readonly objectNames?: string[];
   readonly keyText?: string;
   readonly shareText?: string;
-  readonly derived?: Partial<Record<'K_names' | 'K_head' | 'K_salt' | 'X' | 'K_enc' | 'K_commit' | 'K_frag' | 'K_wrap' | 'K_check', string>>;
+  readonly derived?: Partial<Record<'K_names' | 'K_head' | 'K_salt' | 'X' | 'K_enc' | 'K_commit' | 'K_frag' | 'K_wrap' | 'K_check' | 'K_parity', string>>;
+  readonly parity?: number;
 }
 
 const vectorDir = new URL('../vectors/', import.meta.url);
@@ -132,7 +135,7 @@ describe('reference reader against tests/vectors (§12)', () => {
         it('derived keys (§2, §3)', () => {
           const d = v.derived!;
           const rk = deriveRecordKeyKeys(k);
-          const got: Record<string, string> = { K_names: toHex(rk.names), K_head: toHex(rk.head), K_salt: toHex(rk.salt) };
+          const got: Record<string, string> = { K_names: toHex(rk.names), K_head: toHex(rk.head), K_salt: toHex(rk.salt), K_parity: toHex(deriveParityKey(k)) };
           if (v.kdf && (d.X || d.K_enc || d.K_commit || d.K_frag || d.K_wrap || d.K_check)) {
             const sk = deriveSequenceKeys(k, r!, Buffer.from(v.sequenceKey.normalize('NFC'), 'utf8'), v.kdf);
             Object.assign(got, { X: toHex(sk.x), K_enc: toHex(sk.enc), K_commit: toHex(sk.commit), K_frag: toHex(sk.frag), K_wrap: toHex(sk.wrap), K_check: toHex(sk.check) });
@@ -161,6 +164,7 @@ describe('reference reader against tests/vectors (§12)', () => {
               chunkSize: v.chunkSize!,
               kdf: v.kdf!,
               random: { noncePrefix: hex(v.random!.noncePrefix), headNonces: v.random!.headNonces.map(hex) },
+              ...(v.parity ? { parity: v.parity } : {}),
             });
             if (v.envelope !== undefined) expect(toHex(w.envelope)).toBe(v.envelope);
             if (v.objectNames) expect(w.objectNames).toEqual(v.objectNames);
@@ -458,9 +462,6 @@ function write(overrides: Partial<WriterInput> = {}, tweaks: WriterTweaks = {}) 
   return { i, w: writeRecord(i, tweaks) };
 }
 
-function sequenceCheckValueOf(w: ReturnType<typeof writeRecord>): Buffer {
-  return sequenceCheckValue(w.sequenceKeys.check);
-}
 
 function openWritten(i: WriterInput, objects: readonly Buffer[], sequenceKey = i.sequenceKey) {
   return openRecord(i.recordKey, i.recordId, sequenceKey, objects);
@@ -512,22 +513,42 @@ describe('round trips (reference writer → reference reader)', () => {
     expect(refError(() => openWritten(bad.i, bad.w.objects)).code).toBe('METADATA_INVALID');
   });
 
-  it('parity objects (§4.4) are authenticated, then ignored; a missing one is not needed', () => {
-    for (const parityAlgorithm of [0, 1]) {
-      const withP = (f: HeadFields): HeadFields => ({ ...f, p: 1, parityAlgorithm });
-      const { i, w } = write({}, { headFields: (_j, f) => withP(f) });
-      const head0: HeadFields = withP({
-        version: 2, kind: 1, n: 8, p: 1, slot: 8, kdf: 1, parallelism: 1, passes: KDF.passes, memoryKiB: KDF.memoryKiB,
-        bodyLength: w.bodyLength, check: sequenceCheckValueOf(w), parityAlgorithm, reserved: Buffer.alloc(7),
-      });
-      const parityBody = ctrTransform(deriveParityKey(K), 8, Buffer.alloc(Number(w.bodyLength)));
-      const parity = Buffer.concat([sealHead(w.recordKeyKeys.head, R, Buffer.alloc(12, 0x77), head0), parityBody]);
-      expect(openWritten(i, [parity, ...w.objects]).body.equals(Buffer.from(i.body))).toBe(true);
-      expect(openWritten(i, w.objects).body.equals(Buffer.from(i.body))).toBe(true);
-      // a parity object in a data slot's place is malformed (kind 1 with j < n)
-      const wrongKind = Buffer.concat([sealHead(w.recordKeyKeys.head, R, Buffer.alloc(12, 0x78), { ...head0, slot: 3 }), parityBody]);
-      expect(refError(() => openWritten(i, [wrongKind, ...w.objects])).code).toBe('FRAGMENT_MALFORMED');
+  it('parity (§4.4): algorithm 01 pinned by hand for one byte column, and the reader opens with any 8 of 10 objects', () => {
+    const n = 8;
+    // c(r, j) = ((n + r) ⊕ j)⁻¹; one column of data bytes d_j = j + 1
+    const column = Array.from({ length: n }, (_, j) => Buffer.of(j + 1));
+    const expected0 = column.reduce((acc, d, j) => acc ^ gf256Mul(gf256Inv(8 ^ j), d[0]!), 0);
+    expect(parityRow(n, 0, column)[0]).toBe(expected0);
+    expect(gf256Mul(0x02, 0x80)).toBe(0x1d);
+    expect(gf256Mul(0x03, 0x07)).toBe(0x09);
+    const heads = (count: number) => Array.from({ length: count }, (_, j) => Buffer.alloc(12, 0x40 + j));
+    const { i, w } = write({ parity: 2, random: { noncePrefix: hex('a0a1a2a3a4a5a6'), headNonces: heads(10) } });
+    expect(w.objects).toHaveLength(10);
+    const body = Buffer.from(i.body);
+    for (let a = 0; a < 10; a++) {
+      for (let b = a + 1; b < 10; b++) {
+        expect(openWritten(i, w.objects.filter((_, k) => k !== a && k !== b)).body.equals(body)).toBe(true);
+      }
     }
+    // one damaged object (frame, payload, head, parity body), and one removed plus one damaged
+    const damaged = (k: number, at: number) =>
+      w.objects.map((o, x) => {
+        if (x !== k) return o;
+        const copy = Buffer.from(o);
+        copy[at]! ^= 0x01;
+        return copy;
+      });
+    const B = Number(w.bodyLength);
+    for (const [k, at] of [[2, 76 + 3], [5, 76 + Math.floor(B / 2)], [0, 30], [9, 76 + 10], [7, 76 + B - 1], [8, 76 + 3], [9, 76 + Math.floor(B / 2)]] as const) {
+      expect(openWritten(i, damaged(k, at)).body.equals(body)).toBe(true);
+      expect(openWritten(i, damaged(k, at).filter((_, x) => x !== (k + 3) % 10)).body.equals(body)).toBe(true);
+    }
+    // three removed: FRAGMENT_MISSING naming the missing data fragments
+    const e = refError(() => openWritten(i, w.objects.filter((_, k) => k !== 0 && k !== 4 && k !== 9)));
+    expect([e.code, e.details.missing, e.details.positions]).toEqual(['FRAGMENT_MISSING', ['a', '1'], [0, 4]]);
+    // p > 0 requires algorithm 01
+    const alg0 = write({ parity: 2, random: { noncePrefix: hex('a0a1a2a3a4a5a6'), headNonces: heads(10) } }, { headFields: (_j, f) => ({ ...f, parityAlgorithm: 0 }) });
+    expect(refError(() => openWritten(alg0.i, alg0.w.objects)).code).toBe('FRAGMENT_MALFORMED');
   });
 
   it('a 64-character key', () => {

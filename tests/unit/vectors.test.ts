@@ -2,10 +2,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { inflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { decodeKeyText, decodeShareText, fromHex, openRecord, toHex } from '../../src/core/index.js';
-import { buildArgon2Vector, buildNegative, buildPositive, buildTextsVector, readerOutcome, type RecordVector } from '../vectors/build-vector.js';
+import { buildArgon2Vector, buildNegative, buildPositive, buildRebuild, buildTextsVector, readerOutcome, type RecordVector } from '../vectors/build-vector.js';
 import { craftRecord } from '../vectors/craft.js';
 import { NEGATIVE_CASES } from '../vectors/negative-cases.js';
-import { DEFLATE_PIXELS, POSITIVE_CASES } from '../vectors/vector-cases.js';
+import { DEFLATE_PIXELS, POSITIVE_CASES, REBUILD_CASES } from '../vectors/vector-cases.js';
 
 const dir = new URL('../vectors/', import.meta.url);
 const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
@@ -20,7 +20,7 @@ const FORMAT_CODES = [
 
 describe('test vectors (FORMAT.md §12)', () => {
   it('every case has its committed file and no file is orphaned', () => {
-    const expected = [...POSITIVE_CASES.map((c) => c.id), ...NEGATIVE_CASES.map((c) => c.id), 'argon2id', 'texts'].map((id) => `${id}.json`).sort();
+    const expected = [...POSITIVE_CASES.map((c) => c.id), ...REBUILD_CASES.map((c) => c.id), ...NEGATIVE_CASES.map((c) => c.id), 'argon2id', 'texts'].map((id) => `${id}.json`).sort();
     expect(files).toEqual(expected);
   });
 
@@ -63,6 +63,18 @@ describe('test vectors (FORMAT.md §12)', () => {
     const v = await load('image-deflate-rgb8.json');
     expect(inflateSync(fromHex(v.plaintext!))).toEqual(DEFLATE_PIXELS);
   });
+
+  for (const c of REBUILD_CASES) {
+    it(`${c.id}: opens from fewer objects (parity, §9 step 10), reproduced`, async () => {
+      const committed = await load(`${c.id}.json`);
+      expect(await buildRebuild(c)).toEqual(committed);
+      expect(committed.expect).toBe('ok');
+      const from = await load(`${c.from}.json`);
+      expect(committed.objects.length).toBeLessThan(from.objects.length);
+      const opened = await openRecord(committed.objects.map(fromHex), committed.sequenceKey, fromHex(committed.recordKey), committed.recordId);
+      expect(toHex(opened.body)).toBe(committed.plaintext);
+    });
+  }
 
   for (const c of NEGATIVE_CASES) {
     it(`${c.id}: ${c.expect}, reproduced, with the committed blame`, async () => {

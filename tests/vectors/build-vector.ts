@@ -1,10 +1,11 @@
+import { hkdfSync } from 'node:crypto';
 import { argon2id } from 'hash-wasm';
 import { deriveLocatorBytes, deriveSecretBytes, EhrVaultError, encodeKeyText, encodeShareText, fragmentObjectName, fromHex, openRecord, protectRecord, stretchSequenceKey, parseSequenceKey, toHex, type KdfParams, type RecordMetadata } from '../../src/core/index.js';
 import { deriveLocatorKeys } from '../../src/core/keychain.js';
 import { recordIdBytes } from '../../src/core/open-objects.js';
 import { craftRecord } from './craft.js';
 import type { NegativeCase } from './negative-cases.js';
-import { POSITIVE_CASES, type PositiveCase } from './vector-cases.js';
+import { POSITIVE_CASES, type PositiveCase, type RebuildCase } from './vector-cases.js';
 
 /** What a failing open must report (FORMAT.md §12). */
 export interface ExpectedError {
@@ -35,6 +36,8 @@ export interface RecordVector {
   readonly envelope?: string;
   readonly objectNames?: readonly string[];
   readonly derived?: Readonly<Record<string, string>>;
+  /** Parity objects p (FORMAT.md §4.4), when the record has any. */
+  readonly parity?: number;
 }
 
 /** Head nonces of a vector: 12 bytes each, derived from the slot so the files are easy to read. */
@@ -45,13 +48,14 @@ export function headNonces(n: number, seed: number): string[] {
 /** The implementation, run with every random value fixed (the test-only `randomBytes` seam). */
 export async function buildPositive(c: PositiveCase): Promise<RecordVector> {
   const n = parseSequenceKey(c.sequenceKey).n;
-  const nonces = headNonces(n, 0xc0);
+  const nonces = headNonces(n + (c.parity ?? 0), 0xc0);
   const queue = [fromHex(c.noncePrefix), ...nonces.map(fromHex)];
   const made = await protectRecord([c.plaintext], c.metadata, c.sequenceKey, {
     recordKey: fromHex(c.recordKey),
     recordId: c.recordId,
     kdf: c.kdf,
     chunkSize: c.chunkSize,
+    parity: c.parity ?? 0,
     randomBytes: (length) => {
       const next = queue.shift();
       if (!next || next.length !== length) throw new Error('the vector seam supplies the nonce prefix, then one head nonce per slot');
@@ -70,6 +74,7 @@ export async function buildPositive(c: PositiveCase): Promise<RecordVector> {
     recordId: c.recordId,
     sequenceKey: c.sequenceKey,
     kdf: c.kdf,
+    ...(c.parity ? { parity: c.parity } : {}),
     random: { noncePrefix: c.noncePrefix, headNonces: nonces },
     chunkSize: c.chunkSize,
     metadata: c.metadata,
@@ -88,6 +93,7 @@ export async function buildPositive(c: PositiveCase): Promise<RecordVector> {
       K_frag: toHex(secret.fragments),
       K_wrap: toHex(secret.wrap),
       K_check: toHex(secret.check),
+      ...(c.parity ? { K_parity: toHex(new Uint8Array(hkdfSync('sha256', recordKey, new Uint8Array(0), 'ehr-vault/v2/parity', 16))) } : {}),
     },
     objects: made.objects.map(toHex),
     expect: 'ok',
@@ -140,6 +146,14 @@ export async function buildNegative(c: NegativeCase): Promise<RecordVector> {
   };
   const outcome = await readerOutcome(inputs);
   return { description: c.description, madeFrom: c.from, ...inputs, expect: outcome };
+}
+
+/** A positive vector made by removing objects that parity re-creates (§9 step 10): the reader must open it. */
+export async function buildRebuild(c: RebuildCase): Promise<RecordVector> {
+  const positive = await buildPositive(positiveCase(c.from));
+  const objects = c.spoil(positive.objects.map(fromHex)).map(toHex);
+  const inputs = { recordKey: positive.recordKey, recordId: positive.recordId, sequenceKey: positive.sequenceKey, objects };
+  return { description: c.description, madeFrom: c.from, ...inputs, metadata: positive.metadata!, plaintext: positive.plaintext!, expect: await readerOutcome(inputs) };
 }
 
 /** FORMAT.md §12: the KDF alone. */

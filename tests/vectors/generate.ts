@@ -3,9 +3,9 @@
  * (`npm run vectors`); the unit tests check the implementation against the committed files.
  */
 import { writeFile } from 'node:fs/promises';
-import { buildArgon2Vector, buildNegative, buildPositive, buildTextsVector } from './build-vector.js';
+import { buildArgon2Vector, buildNegative, buildPositive, buildRebuild, buildTextsVector } from './build-vector.js';
 import { NEGATIVE_CASES } from './negative-cases.js';
-import { POSITIVE_CASES } from './vector-cases.js';
+import { POSITIVE_CASES, REBUILD_CASES } from './vector-cases.js';
 
 async function write(name: string, value: unknown): Promise<void> {
   const file = new URL(`./${name}.json`, import.meta.url);
@@ -14,6 +14,11 @@ async function write(name: string, value: unknown): Promise<void> {
 }
 
 for (const c of POSITIVE_CASES) await write(c.id, await buildPositive(c));
+for (const c of REBUILD_CASES) {
+  const v = await buildRebuild(c);
+  if (v.expect !== 'ok') throw new Error(`${c.id}: the reader gave ${JSON.stringify(v.expect)}, it must open`);
+  await write(c.id, v);
+}
 for (const c of NEGATIVE_CASES) {
   const v = await buildNegative(c);
   if (v.expect === 'ok' || v.expect.error !== c.expect) throw new Error(`${c.id}: the reader gave ${JSON.stringify(v.expect)}, FORMAT.md §9 says ${c.expect}`);

@@ -42,6 +42,13 @@ export const NEGATIVE_CASES: readonly NegativeCase[] = [
   { id: 'error-head-damaged', from: 'file-text', expect: 'FRAGMENT_FOREIGN', description: 'One bit of object #7\'s head flipped: indistinguishable from a foreign object (step 4).', spoil: (o) => flip(o, 6, () => 30) },
   { id: 'error-duplicate-object', from: 'file-text', expect: 'FRAGMENT_DUPLICATE', description: 'Object #4 given twice (step 8).', spoil: (o) => [...o, o[3]!.slice()] },
   { id: 'error-missing-object', from: 'file-text', expect: 'FRAGMENT_MISSING', description: 'Object #4 (the fragment of \'2\') left out (step 10).', spoil: (o) => o.filter((_, i) => i !== 3) },
+  {
+    id: 'error-parity-three-removed',
+    from: 'parity-file-text-p2',
+    expect: 'FRAGMENT_MISSING',
+    description: "parity-file-text-p2 without data objects #1, #4 and #8 ('a', '2', '7'): 7 of the 10 objects remain, 8 are needed to re-create the missing ones (§9 step 10).",
+    spoil: (o) => o.filter((_, i) => i !== 0 && i !== 3 && i !== 7),
+  },
   { id: 'error-wrong-sequence-key-order', from: 'file-text', expect: 'WRONG_SEQUENCE_KEY', description: 'The same characters in another order (adk21973): another key (step 9).', sequenceKey: 'adk21973' },
   { id: 'error-wrong-sequence-key-length', from: 'file-text', expect: 'WRONG_SEQUENCE_KEY', description: 'A sequence key of 9 characters for 8 objects (step 9).', sequenceKey: 'adk219378' },
   { id: 'error-frame-damaged', from: 'file-text', expect: 'FRAGMENT_TAMPERED', description: 'One bit of object #3\'s frame prefix flipped (step 11).', spoil: (o) => flip(o, 2, () => 76 + 3) },

@@ -122,7 +122,7 @@ export function deriveRecordKeyKeys(recordKey: Uint8Array): RecordKeyKeys {
   };
 }
 
-/** §4.4: K_parity (not used by this reader beyond being derivable). */
+/** §4.4: K_parity = HKDF(K, salt empty, "ehr-vault/v2/parity", 16). */
 export function deriveParityKey(recordKey: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', recordKey, Buffer.alloc(0), 'ehr-vault/v2/parity', 16));
 }
@@ -526,9 +526,7 @@ export function parseHeadFields(f: Buffer): Head {
 
 /**
  * §9 step 6: is an authentic version-2 head out of range?
- * SPEC-GAP: "parity algorithm ≠ 0 while p = 0 (or > 1)" is read as: malformed iff (p = 0 and
- * algorithm ≠ 0) or algorithm > 1. A head with p > 0 and algorithm 0 is therefore accepted here,
- * although §4.1 only defines `00` "when p = 0".
+ * "a parity algorithm other than 0 when p = 0 or other than 1 when p > 0" is malformed.
  */
 function headMalformed(h: Head): boolean {
   return (
@@ -547,7 +545,7 @@ function headMalformed(h: Head): boolean {
     h.bodyLength <= 52n ||
     h.bodyLength >= 2n ** 53n ||
     (h.p === 0 && h.parityAlgorithm !== 0) ||
-    h.parityAlgorithm > 1 ||
+    (h.p > 0 && h.parityAlgorithm !== 1) ||
     h.reserved.some((b) => b !== 0)
   );
 }
@@ -580,6 +578,78 @@ export function counterBlock(j: number): Buffer {
 export function ctrTransform(kWrap: Uint8Array, j: number, data: Uint8Array): Buffer {
   const cipher = createDecipheriv('aes-128-ctr', kWrap, counterBlock(j));
   return Buffer.concat([cipher.update(data), cipher.final()]);
+}
+
+// ───────────────────────────────────── §4.4 parity algorithm 01 ─────────────────────────────────────
+
+/** §4.4: product in GF(2⁸) modulo x⁸ + x⁴ + x³ + x² + 1 (0x11D), by shift and add (no tables). */
+export function gf256Mul(a: number, b: number): number {
+  let r = 0;
+  while (b > 0) {
+    if (b & 1) r ^= a;
+    a <<= 1;
+    if (a & 0x100) a ^= 0x11d;
+    b >>= 1;
+  }
+  return r;
+}
+
+/** §4.4: a⁻¹ = a²⁵⁴ (a ≠ 0). */
+export function gf256Inv(a: number): number {
+  let r = 1;
+  let base = a;
+  for (let e = 254; e > 0; e >>= 1) {
+    if (e & 1) r = gf256Mul(r, base);
+    base = gf256Mul(base, base);
+  }
+  return r;
+}
+
+/** §4.4: row w of G = [I_n ; C], c(r, j) = ((n + r) ⊕ j)⁻¹ (so for w = n + r: (w ⊕ j)⁻¹). */
+function generator(n: number, w: number): number[] {
+  return Array.from({ length: n }, (_, j) => (w < n ? (j === w ? 1 : 0) : gf256Inv(w ^ j)));
+}
+
+/** Σ coefficients[i] · rows[i], byte by byte. */
+function combine(coefficients: readonly number[], rows: readonly Uint8Array[]): Buffer {
+  const out = Buffer.alloc(rows[0]!.length);
+  coefficients.forEach((c, i) => {
+    if (c === 0) return;
+    const row = rows[i]!;
+    for (let k = 0; k < out.length; k++) out[k]! ^= gf256Mul(c, row[k]!);
+  });
+  return out;
+}
+
+/** §4.4: parity row r (before sealing with K_parity) of the n stored data bodies. */
+export function parityRow(n: number, r: number, dataBodies: readonly Uint8Array[]): Buffer {
+  return combine(generator(n, n + r), dataBodies);
+}
+
+/**
+ * §4.4: from the rows of slots `basis` (n of them, any order) compute the rows `wanted`: solve M·d = rows
+ * for the data rows d by Gauss–Jordan elimination over GF(2⁸), then row w = G[w]·d.
+ */
+export function rebuildRows(n: number, basis: readonly number[], rows: readonly Uint8Array[], wanted: readonly number[]): Buffer[] {
+  const m = basis.map((b) => generator(n, b));
+  const inv: number[][] = basis.map((_, i) => Array.from({ length: n }, (_, k) => (k === i ? 1 : 0)));
+  for (let col = 0; col < n; col++) {
+    const pivot = m.findIndex((row, i) => i >= col && row[col] !== 0);
+    if (pivot < 0) throw new Error('singular');
+    [m[col], m[pivot]] = [m[pivot]!, m[col]!];
+    [inv[col], inv[pivot]] = [inv[pivot]!, inv[col]!];
+    const scale = gf256Inv(m[col]![col]!);
+    m[col] = m[col]!.map((v) => gf256Mul(v, scale));
+    inv[col] = inv[col]!.map((v) => gf256Mul(v, scale));
+    for (let i = 0; i < n; i++) {
+      const f = m[i]![col]!;
+      if (i === col || f === 0) continue;
+      m[i] = m[i]!.map((v, k) => v ^ gf256Mul(f, m[col]![k]!));
+      inv[i] = inv[i]!.map((v, k) => v ^ gf256Mul(f, inv[col]![k]!));
+    }
+  }
+  const data = inv.map((coefficients) => combine(coefficients, rows));
+  return wanted.map((w) => combine(generator(n, w), data));
 }
 
 // ───────────────────────────────────── §8 fragment frames ─────────────────────────────────────
@@ -935,7 +1005,8 @@ const ascending = (xs: Iterable<number>): number[] => [...new Set(xs)].sort((a, 
  */
 function fragmentsHolding(placed: readonly Placed[], chars: readonly string[], from: bigint, to: bigint): RefErrorDetails {
   const hit = placed.filter((p) => p.offset < to && p.offset + BigInt(p.frame.payload.length) > from);
-  return { sources: ascending(hit.map((p) => p.source)), indexChars: [...hit].sort((a, b) => a.slot - b.slot).map((p) => chars[p.slot]!) };
+  // (re-created objects, source −1, are never named in `sources`: §9 step 15)
+  return { sources: ascending(hit.map((p) => p.source).filter((x) => x >= 0)), indexChars: [...hit].sort((a, b) => a.slot - b.slot).map((p) => chars[p.slot]!) };
 }
 
 /**
@@ -963,8 +1034,11 @@ export function openRecord(recordKey: Uint8Array, recordId: Uint8Array, sequence
   const opened = list.map((o) => openHead(kHead, aad, o));
   const foreign = opened.flatMap((h, k) => (h ? [] : [k]));
   if (foreign.length === list.length) throw new RefError('WRONG_RECORD_KEY', { sources: foreign }, 'no head opens');
-  if (foreign.length > 0) throw new RefError('FRAGMENT_FOREIGN', { sources: foreign }, 'heads that do not open');
-  const candidates: Candidate[] = list.map((object, source) => ({ source, object, head: parseHeadFields(opened[source]!) }));
+  // §9 step 4 with parity: when an authentic version-2 head says p > 0, objects whose heads do not
+  // open are set aside (absent) instead of FRAGMENT_FOREIGN.
+  const withParity = opened.some((h) => h !== undefined && h[0] === 2 && h.readUInt16BE(4) > 0);
+  if (foreign.length > 0 && !withParity) throw new RefError('FRAGMENT_FOREIGN', { sources: foreign }, 'heads that do not open');
+  let candidates: Candidate[] = list.flatMap((object, source) => (opened[source] ? [{ source, object, head: parseHeadFields(opened[source]!) }] : []));
 
   // Step 5.
   const unsupported = candidates.filter((c) => c.head.version !== 2).map((c) => c.source);
@@ -975,6 +1049,9 @@ export function openRecord(recordKey: Uint8Array, recordId: Uint8Array, sequence
   if (malformed.length > 0) throw new RefError('FRAGMENT_MALFORMED', { sources: malformed }, 'head out of range');
 
   // Step 7. "Truncated objects are reported before objects with trailing bytes."
+  // §9 step 7 with parity: objects of the wrong length are set aside.
+  if (withParity) candidates = candidates.filter((c) => BigInt(c.object.length) === 76n + c.head.bodyLength);
+  if (candidates.length === 0) throw new RefError('FRAGMENT_TRUNCATED', { sources: list.map((_, k) => k) }, 'no object of the right length');
   const lengthExcess = candidates.map((c) => ({ source: c.source, excess: BigInt(c.object.length) - (76n + c.head.bodyLength) }));
   const cutShort = lengthExcess.filter((f) => f.excess < 0n).map((f) => f.source);
   if (cutShort.length > 0) throw new RefError('FRAGMENT_TRUNCATED', { sources: cutShort }, 'object shorter than 76 + B');
@@ -1005,21 +1082,84 @@ export function openRecord(recordKey: Uint8Array, recordId: Uint8Array, sequence
   });
   if (!sameBytes(sequenceCheckValue(keys.check), reference.check)) throw new RefError('WRONG_SEQUENCE_KEY', {}, 'check value differs');
 
-  // Step 10.
+  // Step 10, with parity (§4.4): missing data slots are re-created from the n lowest remaining slots.
+  const p = reference.p;
+  const kParity = p > 0 ? deriveParityKey(recordKey) : undefined;
   const absent: number[] = [];
   for (let j = 0; j < n; j++) if (!bySlot.has(j)) absent.push(j);
-  if (absent.length > 0) throw new RefError('FRAGMENT_MISSING', { missing: absent.map((j) => s.chars[j]!), positions: absent }, 'data slots without an object');
-
-  // Step 11 (§4.2, §8). Parity objects (slot ≥ n) are not used (§4.4).
-  const dataObjects: Candidate[] = [];
-  for (let j = 0; j < n; j++) dataObjects.push(bySlot.get(j)![0]!);
-  const frames: (Frame | undefined)[] = dataObjects.map((c) => parseFrame(keys.frag, ctrTransform(keys.wrap, c.head.slot, c.object.subarray(HEAD_LENGTH))));
-  const tampered = dataObjects.filter((_, j) => !frames[j]);
-  if (tampered.length > 0) {
-    // SPEC-GAP: the order of `indexChars` is not stated; here: by slot (`sources` by input place).
-    throw new RefError('FRAGMENT_TAMPERED', { sources: ascending(tampered.map((c) => c.source)), indexChars: tampered.map((c) => s.chars[c.head.slot]!) }, 'frame fails');
+  /** Re-creates `wanted` data slots from the n lowest slots of `pool` not in `avoid`; undefined if too few. */
+  const rebuild = (pool: ReadonlyMap<number, Candidate>, wanted: readonly number[], avoid: ReadonlySet<number>): Map<number, Candidate> | undefined => {
+    const basis = [...pool.keys()].filter((j) => !avoid.has(j) && !wanted.includes(j)).sort((a, b) => a - b).slice(0, n);
+    if (basis.length < n || !kParity) return undefined;
+    const rows = basis.map((j) => {
+      const body = pool.get(j)!.object.subarray(HEAD_LENGTH);
+      return j < n ? body : ctrTransform(kParity, j, body);
+    });
+    const out = rebuildRows(n, basis, rows, wanted);
+    // a re-created object: a placeholder head and the body; `source` −1 (it is never blamed)
+    return new Map(wanted.map((j, w) => [j, { source: -1, object: Buffer.concat([Buffer.alloc(HEAD_LENGTH), out[w]!]), head: { ...reference, slot: j, kind: 0 } }]));
+  };
+  const given = new Map([...bySlot].map(([j, cs]) => [j, cs[0]!] as const));
+  let dataMap = new Map(given);
+  const rebuiltAtStep10 = new Set<number>();
+  if (absent.length > 0) {
+    const made = p > 0 ? rebuild(given, absent, new Set()) : undefined;
+    if (!made) {
+      const details: RefErrorDetails = { missing: absent.map((j) => s.chars[j]!), positions: absent };
+      throw new RefError('FRAGMENT_MISSING', details, p > 0 ? `data slots without an object, and fewer than n = ${n} objects to rebuild them` : 'data slots without an object');
+    }
+    for (const [j, c] of made) {
+      dataMap.set(j, c);
+      rebuiltAtStep10.add(j);
+    }
   }
 
+  // Steps 11–15 on one choice of data objects; with parity, step 15's alternatives re-run them.
+  const attempt = (data: ReadonlyMap<number, Candidate>, rebuilt: ReadonlySet<number>, search = true): { result: OpenedRecord } => {
+    const dataObjects: Candidate[] = [];
+    for (let j = 0; j < n; j++) dataObjects.push(data.get(j)!);
+    const parse = (c: Candidate, j: number) => parseFrame(keys.frag, ctrTransform(keys.wrap, j, c.object.subarray(HEAD_LENGTH)));
+    const frames: (Frame | undefined)[] = dataObjects.map((c, j) => parse(c, j));
+    const failing = dataObjects.flatMap((_, j) => (frames[j] ? [] : [j]));
+    if (failing.length > 0) {
+      // SPEC-GAP: the order of `indexChars` is not stated; here: by slot (`sources` by input place).
+      const blame = new RefError('FRAGMENT_TAMPERED', { sources: ascending(failing.map((j) => dataObjects[j]!.source).filter((x) => x >= 0)), indexChars: failing.map((j) => s.chars[j]!) }, 'frame fails');
+      // Step 11 with parity: the failing given objects are set aside; they and the slots re-created at
+      // step 10 are re-created from the n lowest other objects.
+      const damaged = failing.filter((j) => !rebuilt.has(j));
+      if (p === 0) throw blame;
+      if (damaged.length === 0) {
+        // only re-created slots fail: leave out one given object at a time, in slot order
+        if (search) {
+          for (const x of [...given.keys()].sort((a, b) => a - b)) {
+            const pool = new Map(given);
+            pool.delete(x);
+            const wantedX = Array.from({ length: n }, (_, j) => j).filter((j) => !pool.has(j));
+            const made = rebuild(pool, wantedX, new Set([x]));
+            if (!made) continue;
+            const dataX = new Map(pool);
+            for (const [j, c] of made) dataX.set(j, c);
+            const framesOk = Array.from({ length: n }, (_, j) => parse(dataX.get(j)!, j));
+            if (framesOk.every((f) => f !== undefined)) return attempt(dataX, new Set(wantedX), false);
+          }
+        }
+        throw blame;
+      }
+      const wanted = [...new Set([...damaged, ...rebuilt])].sort((a, b) => a - b);
+      const pool = new Map(given);
+      for (const j of wanted) pool.delete(j);
+      const made = rebuild(pool, wanted, new Set(damaged));
+      if (!made) throw blame;
+      for (const [j, c] of made) {
+        dataObjects[j] = c;
+        frames[j] = parse(c, j);
+        if (!frames[j]) throw blame;
+      }
+    }
+    return { result: afterFrames(dataObjects, frames as Frame[]) };
+  };
+
+  const afterFrames = (dataObjects: readonly Candidate[], frames: readonly Frame[]): OpenedRecord => {
   // Step 12: the chain, position by position. §12: "step 12 sets indexChars — the frame at fault"
   // (s_i of the failing position; no `sources`).
   const utf8 = (b: Buffer) => b.toString('utf8');
@@ -1120,4 +1260,32 @@ export function openRecord(recordKey: Uint8Array, recordId: Uint8Array, sequence
   }
 
   return options.keepEnvelope ? { metadata: metadata.json, body, envelope } : { metadata: metadata.json, body };
+  };
+
+  try {
+    return attempt(dataMap, rebuiltAtStep10).result;
+  } catch (first) {
+    // §9 step 15 with parity: leave out one object at a time (named data slots not re-created, then —
+    // if a named slot was re-created — every other object given, in slot order) and try again.
+    // (steps 13–15 only: a failure of step 11 has already used parity)
+    if (p === 0 || !(first instanceof RefError) || first.code !== 'FRAGMENT_TAMPERED' || first.message === 'frame fails') throw first;
+    const named = (first.details.indexChars ?? []).map((c) => s.chars.indexOf(c));
+    const order = named.filter((j) => !rebuiltAtStep10.has(j) && given.has(j));
+    if (named.some((j) => rebuiltAtStep10.has(j))) for (const j of [...given.keys()].sort((a, b) => a - b)) if (!order.includes(j)) order.push(j);
+    for (const x of order) {
+      const pool = new Map(given);
+      pool.delete(x);
+      const wanted = Array.from({ length: n }, (_, j) => j).filter((j) => !pool.has(j));
+      const made = wanted.length > 0 ? rebuild(pool, wanted, new Set([x])) : new Map<number, Candidate>();
+      if (!made) continue;
+      dataMap = new Map(pool);
+      for (const [j, c] of made) dataMap.set(j, c);
+      try {
+        return attempt(dataMap, new Set(wanted)).result;
+      } catch {
+        /* next */
+      }
+    }
+    throw first;
+  }
 }

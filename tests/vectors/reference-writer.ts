@@ -17,6 +17,9 @@ import {
   objectName,
   segmentNonce,
   sequenceCheckValue,
+  deriveParityKey,
+  parityRow,
+  HEAD_LENGTH,
   type KdfParams,
   type RecordKeyKeys,
   type SequenceKeys,
@@ -31,6 +34,8 @@ export interface WriterInput {
   readonly chunkSize: number;
   readonly kdf: KdfParams;
   readonly random: { readonly noncePrefix: Uint8Array; readonly headNonces: readonly Uint8Array[] };
+  /** §4.4: parity objects p (default 0). */
+  readonly parity?: number;
 }
 
 /** The 48 head fields of §4.1 (all of them, so a tweak can set any). */
@@ -217,7 +222,7 @@ export function sealBody(kWrap: Uint8Array, j: number, plain: Buffer): Buffer {
   return ctrTransform(kWrap, j, plain);
 }
 
-/** §2–§8: write a whole record (p = 0). */
+/** §2–§8: write a whole record (with p parity objects, §4.4, when input.parity > 0). */
 export function writeRecord(input: WriterInput, tweaks: WriterTweaks = {}): Written {
   const s = input.sequenceKey.normalize('NFC');
   const chars = Array.from(s);
@@ -254,6 +259,7 @@ export function writeRecord(input: WriterInput, tweaks: WriterTweaks = {}): Writ
   }
   const b = tweaks.bodyLength ?? padmeBodyLength(envelope.length, n);
   const check = sequenceCheckValue(keys.check);
+  const p = input.parity ?? 0;
 
   // §4: objects.
   const objects = chars.map((own, i) => {
@@ -269,7 +275,7 @@ export function writeRecord(input: WriterInput, tweaks: WriterTweaks = {}): Writ
       version: 2,
       kind: 0,
       n,
-      p: 0,
+      p,
       slot: i,
       kdf: 1,
       parallelism: input.kdf.parallelism,
@@ -277,7 +283,7 @@ export function writeRecord(input: WriterInput, tweaks: WriterTweaks = {}): Writ
       memoryKiB: input.kdf.memoryKiB,
       bodyLength: b,
       check,
-      parityAlgorithm: 0,
+      parityAlgorithm: p > 0 ? 1 : 0,
       reserved: Buffer.alloc(7),
     };
     if (tweaks.headFields) fields = tweaks.headFields(i, fields);
@@ -285,10 +291,22 @@ export function writeRecord(input: WriterInput, tweaks: WriterTweaks = {}): Writ
     return Buffer.concat([sealHead(recordKeyKeys.head, input.recordId, nonce, fields), sealBody(keys.wrap, i, plain)]);
   });
 
+  // §4.4: parity rows over the stored data bodies, sealed under K_parity; heads after the data heads.
+  if (p > 0) {
+    const kParity = deriveParityKey(input.recordKey);
+    const bodies = objects.map((o) => o.subarray(HEAD_LENGTH));
+    for (let r = 0; r < p; r++) {
+      const j = n + r;
+      const fields: HeadFields = { version: 2, kind: 1, n, p, slot: j, kdf: 1, parallelism: input.kdf.parallelism, passes: input.kdf.passes, memoryKiB: input.kdf.memoryKiB, bodyLength: b, check, parityAlgorithm: 1, reserved: Buffer.alloc(7) };
+      const nonce = input.random.headNonces[j] ?? Buffer.alloc(12, j);
+      objects.push(Buffer.concat([sealHead(recordKeyKeys.head, input.recordId, nonce, fields), ctrTransform(kParity, j, parityRow(n, r, bodies))]));
+    }
+  }
+
   return {
     objects,
     envelope,
-    objectNames: chars.map((_, j) => objectName(input.recordKey, input.recordId, j)),
+    objectNames: objects.map((_, j) => objectName(input.recordKey, input.recordId, j)),
     recordKeyKeys,
     sequenceKeys: keys,
     bodyLength: b,

@@ -13,6 +13,8 @@ export interface PositiveCase {
   readonly chunkSize: number;
   readonly metadata: RecordMetadata;
   readonly plaintext: Uint8Array;
+  /** Parity objects p (FORMAT.md §4.4); 0 when absent. */
+  readonly parity?: number;
 }
 
 /** Small Argon2id parameters keep the vectors fast; readers accept them (FORMAT.md §3). */
@@ -68,6 +70,32 @@ export const POSITIVE_CASES: readonly PositiveCase[] = [
     description: 'RGB8 4×4 with bodyEncoding deflate-raw: the encrypted body is the raw DEFLATE of the 48 pixel bytes.',
     metadata: { kind: 'image', name: 'deflated.png', mime: 'image/png', byteLength: deflateSync(rgb4x4, { level: 6 }).length, image: { width: 4, height: 4, pixelFormat: 'RGB8' }, bodyEncoding: 'deflate-raw' },
     plaintext: deflateSync(rgb4x4, { level: 6 }),
+  },
+  {
+    ...base,
+    id: 'parity-file-text-p2',
+    description: 'The text file of file-text with p = 2 parity objects (FORMAT.md §4.4, algorithm 01): 8 data objects and 2 parity objects; any 8 of the 10 open it.',
+    noncePrefix: 'c0c1c2c3c4c5c6',
+    parity: 2,
+    metadata: { kind: 'file', name: 'discharge-note.txt', mime: 'text/plain', byteLength: note.length, createdAt: 1_764_000_000_000 },
+    plaintext: note,
+  },
+];
+
+/** Vectors made from a positive one by removing objects that the reader must still open (§9 step 10 with parity). */
+export interface RebuildCase {
+  readonly id: string;
+  readonly description: string;
+  readonly from: string;
+  readonly spoil: (objects: Uint8Array[]) => Uint8Array[];
+}
+
+export const REBUILD_CASES: readonly RebuildCase[] = [
+  {
+    id: 'parity-two-data-objects-removed',
+    description: "parity-file-text-p2 without data objects #2 and #7 (the fragments of 'd' and '3'), the rest given in reverse order: the reader re-creates both from the 6 other data objects and the 2 parity objects (§4.4, §9 step 10) and opens the record.",
+    from: 'parity-file-text-p2',
+    spoil: (o) => o.filter((_, i) => i !== 1 && i !== 6).reverse(),
   },
 ];
 

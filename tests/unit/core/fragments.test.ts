@@ -44,7 +44,7 @@ const PREFIX = 13;
 const PAYLOAD = T / 8;
 
 beforeAll(async () => {
-  record = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF });
+  record = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, parity: 0 });
   objs = record.objects;
 });
 
@@ -85,7 +85,7 @@ describe('protectRecord / openRecord', () => {
 
   it('round-trips with the writers’ default Argon2id parameters (64 MiB, 4 passes), which the heads carry', async () => {
     const body = pseudoRandomBytes(3000, 9);
-    const r = await protectRecord([body], fileMetadata(body.length), KEY, { chunkSize: 1024 });
+    const r = await protectRecord([body], fileMetadata(body.length), KEY, { chunkSize: 1024, parity: 0 });
     const locator = await deriveLocatorKeys(r.recordKey);
     for (const [slot, o] of r.objects.entries()) {
       const head = decodeHeadFields((await openHeadBytes(locator.head, recordIdBytes(r.recordId), o))!, slot);
@@ -103,7 +103,7 @@ describe('protectRecord / openRecord', () => {
       ['e\u0301中😀xyzw!', 5], // NFC: the first character is 'é'
     ] as const) {
       const body = pseudoRandomBytes(size, size + 1);
-      const r = await protectRecord([body], fileMetadata(size), sequenceKey, { chunkSize: C, kdf: TEST_KDF });
+      const r = await protectRecord([body], fileMetadata(size), sequenceKey, { chunkSize: C, kdf: TEST_KDF, parity: 0 });
       const n = Array.from(sequenceKey.normalize('NFC')).length;
       expect(r.objects).toHaveLength(n);
       expect(new Set(r.objects.map((o) => o.length)).size).toBe(1);
@@ -127,10 +127,10 @@ describe('protectRecord / openRecord', () => {
   it('uses the given record key and id, else fresh random ones', async () => {
     const recordKey = pseudoRandomBytes(16, 5);
     const recordId = 'AAECAwQFBgcICQoLDA0ODw';
-    const a = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, recordKey, recordId, kdf: TEST_KDF });
+    const a = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, recordKey, recordId, kdf: TEST_KDF, parity: 0 });
     expect(toHex(a.recordKey)).toBe(toHex(recordKey));
     expect(a.recordId).toBe(recordId);
-    const b = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF });
+    const b = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, parity: 0 });
     expect(toHex(b.recordKey)).not.toBe(toHex(record.recordKey));
     expect(b.recordId).not.toBe(record.recordId);
   });
@@ -138,18 +138,18 @@ describe('protectRecord / openRecord', () => {
   it('is deterministic only with a replaced random source, and craftRecord without overrides writes the same bytes', async () => {
     const recordKey = pseudoRandomBytes(16, 77);
     const recordId = 'AAECAwQFBgcICQoLDA0ODw';
-    const a = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, recordKey, recordId, kdf: TEST_KDF, randomBytes: seededRandom(3) });
-    const b = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, recordKey, recordId, kdf: TEST_KDF, randomBytes: seededRandom(3) });
+    const a = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, recordKey, recordId, kdf: TEST_KDF, parity: 0, randomBytes: seededRandom(3) });
+    const b = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, recordKey, recordId, kdf: TEST_KDF, parity: 0, randomBytes: seededRandom(3) });
     expect(a.objects.map(toHex)).toEqual(b.objects.map(toHex));
     const crafted = await craftRecord({ sequenceKey: KEY, recordKey, recordId, body: BODY, metadata: METADATA, chunkSize: C, randomBytes: seededRandom(3) });
     expect(toHex(crafted.envelope)).toBe(toHex(a.envelope));
     expect(crafted.objects.map(toHex)).toEqual(a.objects.map(toHex));
-    const fresh = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, recordKey, recordId, kdf: TEST_KDF });
+    const fresh = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, recordKey, recordId, kdf: TEST_KDF, parity: 0 });
     for (const [i, o] of fresh.objects.entries()) expect(toHex(o)).not.toBe(toHex(a.objects[i]!));
   });
 
   it('rejects an invalid sequence key (before anything else), a malformed record key or id, and a cancelled run', async () => {
-    await caught(() => protectRecord([BODY], METADATA, 'Adk21224', { chunkSize: C, kdf: TEST_KDF }), 'SEQUENCE_KEY_INVALID');
+    await caught(() => protectRecord([BODY], METADATA, 'Adk21224', { chunkSize: C, kdf: TEST_KDF, parity: 0 }), 'SEQUENCE_KEY_INVALID');
     await caught(() => open(objs, 'Adk 1234'), 'SEQUENCE_KEY_INVALID');
     await caught(() => open([], 'Adk12'), 'SEQUENCE_KEY_INVALID');
     await caught(() => open(objs, KEY, new Uint8Array(15)), 'INPUT_INVALID');
@@ -158,7 +158,7 @@ describe('protectRecord / openRecord', () => {
     await caught(() => protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: { memoryKiB: 4, passes: 1, parallelism: 1 } }), 'INPUT_INVALID');
     const controller = new AbortController();
     controller.abort();
-    await caught(() => protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, signal: controller.signal }), 'ABORTED');
+    await caught(() => protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, parity: 0, signal: controller.signal }), 'ABORTED');
     await caught(() => openRecord(objs, KEY, record.recordKey, record.recordId, { signal: controller.signal }), 'ABORTED');
   });
 });
@@ -251,7 +251,7 @@ describe('§9 errors from the cloud side: objects missing, extra, cut, extended,
   });
 
   it('an object of another record: FRAGMENT_FOREIGN (step 4); only foreign objects: WRONG_RECORD_KEY', async () => {
-    const other = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF });
+    const other = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, parity: 0 });
     let error = await caught(() => open(replaced(objs, 3, other.objects[3]!)), 'FRAGMENT_FOREIGN');
     expect(error.details).toEqual({ sources: [3] });
     error = await caught(() => open([...objs, other.objects[5]!]), 'FRAGMENT_FOREIGN');
@@ -259,7 +259,7 @@ describe('§9 errors from the cloud side: objects missing, extra, cut, extended,
     error = await caught(() => open([other.objects[0]!, ...objs.slice(1), other.objects[1]!]), 'FRAGMENT_FOREIGN');
     expect(error.details).toEqual({ sources: [0, 8] });
     // Same record key, another record id: the head's AAD binds the record.
-    const sameKey = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, recordKey: record.recordKey });
+    const sameKey = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, parity: 0, recordKey: record.recordKey });
     error = await caught(() => open(replaced(objs, 2, sameKey.objects[2]!)), 'FRAGMENT_FOREIGN');
     expect(error.details).toEqual({ sources: [2] });
     error = await caught(() => open(other.objects), 'WRONG_RECORD_KEY');
@@ -279,8 +279,8 @@ describe('§9 errors from the cloud side: objects missing, extra, cut, extended,
 
   it('objects of two protections of one record with equal parameters mix into FRAGMENT_TAMPERED, never plaintext', async () => {
     const recordId = 'AAECAwQFBgcICQoLDA0ODw';
-    const a = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, recordKey: record.recordKey, recordId });
-    const b = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, recordKey: record.recordKey, recordId });
+    const a = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, parity: 0, recordKey: record.recordKey, recordId });
+    const b = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, parity: 0, recordKey: record.recordKey, recordId });
     for (const i of [0, 3, 7]) {
       const error = await caught(() => openRecord(replaced(a.objects, i, b.objects[i]!), KEY, record.recordKey, recordId), 'FRAGMENT_TAMPERED');
       expect(error.details.indexChars).toContain(CHARS[i]);

@@ -44,7 +44,7 @@ const recordKeyArb = fc.uint8Array({ minLength: 16, maxLength: 16 });
 const metadataFor = (body: Uint8Array): RecordMetadata => fileMetadata(body.length, 'record.bin');
 /** The property tests open each record more than once: Argon2id is memoised (same results, less time). */
 const stretch = memoStretch();
-const protect = (body: Uint8Array, text: string, recordKey: Uint8Array, chunkSize: number) => protectRecord([body], metadataFor(body), text, { chunkSize, recordKey, kdf: TEST_KDF, stretch });
+const protect = (body: Uint8Array, text: string, recordKey: Uint8Array, chunkSize: number) => protectRecord([body], metadataFor(body), text, { chunkSize, recordKey, kdf: TEST_KDF, parity: 0, stretch });
 
 describe('acceptance properties', () => {
   it('every generated sequence key is valid and has its length in code points', () => {
@@ -154,7 +154,7 @@ describe('what the objects do not show (deterministic statistics over many recor
       const key = ['adk21937', 'Qw7#zR2!', 'é中😀abcdß'][r % 3]!;
       const name = `Jane-Doe-${r}-MRI.dcm`;
       const body = random(100 + (r % 50));
-      const record = await protectRecord([body], { kind: 'file', name, mime: 'application/dicom', byteLength: body.length }, key, { chunkSize: 64, kdf: TEST_KDF, randomBytes: random, stretch });
+      const record = await protectRecord([body], { kind: 'file', name, mime: 'application/dicom', byteLength: body.length }, key, { chunkSize: 64, kdf: TEST_KDF, parity: 0, randomBytes: random, stretch });
       const chars = record.sequenceKey.chars;
       const keyBytes = new Set(chars.flatMap((c) => Array.from(utf8(c))));
       for (const [j, o] of record.objects.entries()) {

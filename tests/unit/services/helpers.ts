@@ -12,7 +12,7 @@ export async function protectedSample(size = 3_000, sequenceKey = SEQUENCE_KEY) 
   const plaintext = new Uint8Array(size);
   for (let i = 0; i < size; i++) plaintext[i] = (i * 31 + 7) & 0xff;
   const metadata = { kind: 'file' as const, name: FILE_NAME, mime: 'text/plain', byteLength: size };
-  const record = await protectRecord([plaintext], metadata, sequenceKey, { chunkSize: 1024, kdf: TEST_KDF });
+  const record = await protectRecord([plaintext], metadata, sequenceKey, { chunkSize: 1024, kdf: TEST_KDF, parity: 0 });
   return {
     plaintext,
     recordKey: record.recordKey,
