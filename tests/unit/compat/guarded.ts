@@ -11,6 +11,14 @@ export interface Guard {
 }
 
 export const GUARDED: Record<string, Guard> = {
+  'api.Navigator.share': {
+    files: ['src/ui/components/share-link.ts'],
+    fallback: 'checked with typeof before use: where the system share sheet is missing (desktop Firefox, Chrome on desktops) "Send…" copies the link',
+  },
+  'api.Navigator.canShare': {
+    files: ['src/ui/components/share-link.ts'],
+    fallback: 'called as navigator.canShare?.(…) ?? true, only where navigator.share exists; otherwise the link is copied',
+  },
   'api.ReadableStreamBYOBReader': {
     files: ['src/workers/read-range.ts'],
     fallback: 'the type of the reader obtained by the guarded getReader({ mode: "byob" }) call below',
