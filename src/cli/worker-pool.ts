@@ -1,0 +1,68 @@
+import { Worker } from 'node:worker_threads';
+import { EhrVaultError } from '../core/errors.js';
+import { protectFile, type ProtectedFile, type ProtectTask } from './protect-file.js';
+
+/** An error that crossed the thread boundary, keeping its code, hint and details. */
+export class WorkerTaskError extends EhrVaultError<string> {}
+
+interface Pending {
+  resolve: (value: ProtectedFile) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * A fixed set of worker threads doing the byte work (decode, Argon2id, AES, SHA-256) one record each.
+ * `size: 0` runs in this thread (tests, debugging).
+ */
+export class ProtectPool {
+  private readonly idle: Worker[] = [];
+  private readonly all: Worker[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+
+  constructor(readonly size: number) {
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url));
+      worker.on('message', (message: { id: number; result?: ProtectedFile; error?: { code: string; message: string; hint: string; details: Record<string, unknown> } }) => {
+        const p = this.pending.get(message.id);
+        if (!p) return;
+        this.pending.delete(message.id);
+        if (message.error) p.reject(new WorkerTaskError(message.error.code, message.error.message, message.error.hint, message.error.details));
+        else p.resolve(message.result!);
+      });
+      worker.on('error', (error) => {
+        for (const p of this.pending.values()) p.reject(error);
+        this.pending.clear();
+      });
+      this.all.push(worker);
+      this.idle.push(worker);
+    }
+  }
+
+  /** Resolves when a worker is free (at once for an in-thread pool). */
+  async ready(): Promise<void> {
+    if (this.size === 0 || this.idle.length > 0) return;
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  async run(task: ProtectTask): Promise<ProtectedFile> {
+    if (this.size === 0) return protectFile(task);
+    await this.ready();
+    const worker = this.idle.pop()!;
+    const id = this.nextId++;
+    try {
+      return await new Promise<ProtectedFile>((resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        worker.postMessage({ id, task });
+      });
+    } finally {
+      this.idle.push(worker);
+      this.waiting.shift()?.();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all.map((w) => w.terminate()));
+  }
+}
