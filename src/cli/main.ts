@@ -43,7 +43,7 @@ export function buildProgram(): Command {
       .command('open')
       .description('fetch (or read) a record\'s objects, check and decrypt them, and write the original file or a lossless PNG')
       .argument('<share-text>', 'the record\'s share text, ehrv1:…')
-      .option('--sequence-key-file <file>', 'read the sequence key from a file (or /dev/stdin); otherwise asked without echo')
+      .option('--sequence-key-file <file>', 'read the sequence key from a file (- for standard input); otherwise asked without echo')
       .option('--from <dir>', 'read objects from this folder (any file names, any order) instead of the storage')
       .option('--out <path>', 'where to write (default: the record\'s own name; images as .png, one per frame)')
       .option('--force', 'replace an existing output file'),

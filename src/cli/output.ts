@@ -13,7 +13,8 @@ export function imagePixels(metadata: RecordMetadata, body: Uint8Array): Uint8Ar
   if ((metadata.bodyEncoding ?? 'identity') === 'identity') return body;
   let pixels: Uint8Array;
   try {
-    pixels = inflateRawSync(body, { maxOutputLength: expected + 1 });
+    const inflated = inflateRawSync(body, { maxOutputLength: expected + 1 });
+    pixels = new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.length);
   } catch {
     throw new EnvelopeError('METADATA_INVALID', 'The image data does not inflate to the size its description gives.', 'The record was written by a faulty program; it cannot be shown as an image.', { expected });
   }

@@ -89,7 +89,9 @@ export async function runProtect(o: ProtectRunOptions): Promise<ProtectSummary> 
   let count = 0;
   let stopError: unknown;
   const inFlight = new Set<Promise<void>>();
-  const limit = Math.max(1, o.jobs) * 2;
+  // Records computed or uploading at once: the workers stay busy while earlier records upload, and memory
+  // stays bounded by this many records.
+  const limit = Math.max(1, o.jobs) * 2 + 2;
 
   const one = async (input: InputFile): Promise<void> => {
     const sequenceKey = o.generateKeys ? generateSequenceKey(o.keyLength ?? 12).text : o.sequenceKey!;
