@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveLocatorKeys } from '../../src/core/keychain.js';
@@ -87,13 +87,16 @@ describe('protect in bulk: resume after a kill, and shards', () => {
     }
     child.kill('SIGKILL');
     expect(await exited).toBe(-1);
-    const before = (await readFile(journal, 'utf8')).split('\n').filter((l) => l.includes('"t":"done"')).length;
+    const killedJournal = (await readFile(journal, 'utf8')).split('\n');
+    const before = killedJournal.filter((l) => l.includes('"t":"done"')).length;
+    const begun = killedJournal.filter((l) => l.includes('"t":"begin"')).length;
     expect(before).toBeGreaterThanOrEqual(5);
     expect(before).toBeLessThan(40);
 
     const second = await runCli(args, env);
     expect(second.code, second.stderr + second.stdout).toBe(0);
-    expect(second.json).toMatchObject({ ok: true, selected: 40, alreadyDone: before, protected: 40 - before });
+    // A record killed between its first upload and its "done" line is deleted from the store and protected again.
+    expect(second.json).toMatchObject({ ok: true, selected: 40, alreadyDone: before, protected: 40 - before, resumedCleanups: begun - before });
     const rows = JSON.parse(await readFile(manifest, 'utf8')) as Row[];
     expect(rows).toHaveLength(40);
     await expectExactlyOnce('resume', rows, files);
@@ -120,6 +123,42 @@ describe('protect in bulk: resume after a kill, and shards', () => {
     for (const r of rows2) expect(shardOf(r.input, 2)).toBe(2);
     await expectExactlyOnce('shards', [...rows1, ...rows2], files);
   }, 180_000);
+
+  it('a record whose objects were uploaded but not journalled as done is deleted and protected again', async () => {
+    const { dir, files } = await makeInputs('half-done', 2, 5_000);
+    const objectsDir = join(temp.path, 'half-done-objects');
+    const manifest = join(temp.path, 'half-done.json');
+    const args = ['--json', 'protect', dir, '--to', objectsDir, '--sequence-key-file', keyFile, '--manifest', manifest, '--jobs', '0'];
+    expect((await runCli(args)).code).toBe(0);
+    const journal = `${manifest}.journal`;
+    const lines = (await readFile(journal, 'utf8')).trim().split('\n');
+    // As if killed right after the last upload of the last record, before its "done" line was written.
+    const lastDone = lines.findLastIndex((l) => l.includes('"t":"done"'));
+    const dropped = JSON.parse(lines[lastDone]!) as { input: string; row: { recordId: string; shareText: string } };
+    await writeFile(journal, lines.filter((_, i) => i !== lastDone).join('\n') + '\n');
+    const oldNames = await (async () => {
+      const info = decodeShareText(dropped.row.shareText);
+      const locator = await deriveLocatorKeys(info.recordKey);
+      return Promise.all(Array.from({ length: N }, (_, j) => fragmentObjectName(locator, info.recordId, j)));
+    })();
+    expect((await readdir(objectsDir)).filter((f) => oldNames.includes(f))).toHaveLength(N);
+    const again = await runCli(args);
+    expect(again.json).toMatchObject({ ok: true, resumedCleanups: 1, alreadyDone: 1, protected: 1 });
+    const rows = JSON.parse(await readFile(manifest, 'utf8')) as (Row & { recordId: string })[];
+    expect(rows).toHaveLength(2);
+    expect(rows.find((r) => r.input === dropped.input)!.recordId).not.toBe(dropped.row.recordId);
+    // The old objects are gone; exactly the two records' objects remain.
+    const left = await readdir(objectsDir);
+    expect(left.filter((f) => oldNames.includes(f))).toEqual([]);
+    expect(left).toHaveLength(2 * N);
+    for (const row of rows) {
+      const info = decodeShareText(row.shareText);
+      const locator = await deriveLocatorKeys(info.recordKey);
+      const names = await Promise.all(Array.from({ length: N }, (_, j) => fragmentObjectName(locator, info.recordId, j)));
+      const objects = await Promise.all(names.map(async (n) => new Uint8Array(await readFile(join(objectsDir, n)))));
+      expect((await openRecord(objects, SEQUENCE_KEY, info.recordKey, info.recordId)).body).toEqual(files.get(row.input));
+    }
+  });
 
   it('--shard rejects nonsense and a journal of another storage is refused', async () => {
     const bad = await runCli(['--json', 'protect', temp.path, '--shard', '3/2', '--to', join(temp.path, 'x')]);
