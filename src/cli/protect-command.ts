@@ -136,7 +136,6 @@ export async function runProtect(o: ProtectRunOptions): Promise<ProtectSummary> 
     for (const input of pending) {
       if (stopError || o.signal?.aborted) break;
       while (inFlight.size >= limit) await Promise.race(inFlight);
-      await pool.ready();
       const p = one(input).finally(() => inFlight.delete(p));
       inFlight.add(p);
     }

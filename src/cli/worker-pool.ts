@@ -17,7 +17,7 @@ interface Pending {
 export class ProtectPool {
   private readonly idle: Worker[] = [];
   private readonly all: Worker[] = [];
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: ((worker: Worker) => void)[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
@@ -40,16 +40,22 @@ export class ProtectPool {
     }
   }
 
-  /** Resolves when a worker is free (at once for an in-thread pool). */
-  async ready(): Promise<void> {
-    if (this.size === 0 || this.idle.length > 0) return;
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  /** A free worker, taken synchronously when there is one, else the next one released. */
+  private acquire(): Promise<Worker> {
+    const worker = this.idle.pop();
+    if (worker) return Promise.resolve(worker);
+    return new Promise<Worker>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(worker: Worker): void {
+    const next = this.waiting.shift();
+    if (next) next(worker);
+    else this.idle.push(worker);
   }
 
   async run(task: ProtectTask): Promise<ProtectedFile> {
     if (this.size === 0) return protectFile(task);
-    await this.ready();
-    const worker = this.idle.pop()!;
+    const worker = await this.acquire();
     const id = this.nextId++;
     try {
       return await new Promise<ProtectedFile>((resolve, reject) => {
@@ -57,8 +63,7 @@ export class ProtectPool {
         worker.postMessage({ id, task });
       });
     } finally {
-      this.idle.push(worker);
-      this.waiting.shift()?.();
+      this.release(worker);
     }
   }
 
