@@ -41,6 +41,7 @@ function dicomLike(size: number, seed: number): Uint8Array {
 
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
+sampler.unref();
 
 async function rawRead(paths: readonly string[]): Promise<number> {
   const started = performance.now();
@@ -56,7 +57,7 @@ async function protectRun(label: string, kdf: typeof DEFAULT_KDF) {
   peakRss = 0;
   const inputs = await collectInputs([input]);
   const started = performance.now();
-  const summary = await runProtect({ inputs, store: new FolderStore(out), sequenceKey: 'Bench#2026!', manifest: join(root, `manifest-${label}.csv`), jobs, kdf, progress: false });
+  const summary = await runProtect({ inputs, store: new FolderStore(out), sequenceKey: 'Bench#2071!', manifest: join(root, `manifest-${label}.csv`), jobs, kdf, progress: false });
   const seconds = (performance.now() - started) / 1000;
   rmSync(out, { recursive: true, force: true });
   return { label, records: summary.protected, seconds, mibPerSecond: summary.inputBytes / MiB / seconds, recordsPerSecond: summary.protected / seconds, peakRssMiB: Math.round(peakRss / MiB) };
@@ -69,7 +70,7 @@ async function main() {
   const paths = (await collectInputs([input])).map((i) => i.path);
 
   // Argon2id alone, one thread: the per-record cost that bounds small records (FORMAT.md §3.1).
-  const key = parseSequenceKey('Bench#2026!');
+  const key = parseSequenceKey('Bench#2071!');
   const salt = new Uint8Array(16);
   await stretchSequenceKey(key, salt, DEFAULT_KDF);
   const kdfRuns = 6;
