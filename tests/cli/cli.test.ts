@@ -204,4 +204,19 @@ describe('ehr-vault CLI against the local stack', () => {
     expect(open.code, open.stderr).toBe(0);
     expect(new Uint8Array(await readFile(out))).toEqual(files[1]);
   });
+
+  it('every command has --help (exit 0, exit codes listed); a usage error is exit 2, as JSON with --json', async () => {
+    for (const command of ['open', 'verify', 'protect']) {
+      const help = await runCli([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain(`Usage: ehr-vault ${command}`);
+      expect(help.stdout).toContain('Exit codes');
+    }
+    const missing = await runCli(['--json', 'protect', '--to', join(temp.path, 'none')]);
+    expect(missing.code).toBe(2);
+    expect(missing.json).toMatchObject({ ok: false, error: { code: 'USAGE' }, exitCode: 2 });
+    const noKey = await runCli(['--json', 'open', 'ehrv1:AAAAAAAAAAAAAAAAAAAAAA:ehrvk1.AAAAAAAAAAAAAAAAAAAAAAA', '--from', temp.path]);
+    expect(noKey.code).toBe(3);
+    expect(noKey.json.error?.code).toBe('SEQUENCE_KEY_NEEDED');
+  });
 });
