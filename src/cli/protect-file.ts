@@ -6,11 +6,11 @@ import { deriveLocatorKeys } from '../core/keychain.js';
 import type { KdfParams } from '../core/kdf.js';
 import type { RecordMetadata } from '../core/metadata.js';
 import { fragmentObjectName } from '../core/object-names.js';
-import { protectRecord } from '../core/record.js';
 import { inspect, MAX_DECODE_PIXELS, type OriginalBytesReason } from '../workers/decode-image.js';
 import { decodePngPixels } from '../workers/decoders/png-decode.js';
 import type { SniffedType } from '../workers/decoders/sniff.js';
 import { ioError } from './errors.js';
+import { protectInPlace } from './seal-in-place.js';
 
 export interface ProtectTask {
   readonly path: string;
@@ -95,10 +95,10 @@ export async function protectFile(task: ProtectTask): Promise<ProtectedFile> {
     throw ioError('INPUT_UNREADABLE', task.path, error);
   }
   const { metadata, body, storedAs, type, reason } = recordFor(bytes, task.name, task.compress ?? true, Date.now());
-  const record = await protectRecord([body], metadata, task.sequenceKey, { kdf: task.kdf });
+  // Objects sealed in place: the body and the objects are in memory, never the envelope besides.
+  const record = await protectInPlace(body, metadata, task.sequenceKey, task.kdf);
   const locator = await deriveLocatorKeys(record.recordKey);
   const names = await Promise.all(record.objects.map((_, j) => fragmentObjectName(locator, record.recordId, j)));
   const sha256 = record.objects.map((o) => createHash('sha256').update(o).digest('base64'));
-  record.envelope.fill(0);
   return { recordId: record.recordId, recordKey: record.recordKey, names, objects: record.objects, sha256, storedAs, type, ...(reason ? { reason } : {}), mime: metadata.mime, inputBytes: bytes.length };
 }
