@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
+import { decode, encode } from 'fast-png';
 import { protectInApp } from './app-flows.js';
 import { startAppStack, type AppStack } from './app-stack.js';
 
@@ -59,4 +60,27 @@ test('a DICOM protected by the CLI (default Argon2id) opens in the app byte for 
   const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
   expect(readFileSync((await download.path())!).equals(readFileSync(DICOM))).toBe(true);
   expect(download.suggestedFilename()).toBe('CT_small.dcm');
+});
+
+test('a 16-bit PNG protected by the CLI opens in the app as an image and saves as the same 16-bit pixels', async ({ page }) => {
+  const width = 48;
+  const height = 32;
+  const data = new Uint16Array(width * height).map((_, i) => (i * 2654435761) >>> 16);
+  const source = join(temp, 'scan16.png');
+  writeFileSync(source, encode({ width, height, data, depth: 16, channels: 1 }));
+  const manifest = join(temp, 'manifest-png.json');
+  const run = await cli(['protect', source, '--sequence-key-file', join(temp, 'key.txt'), '--manifest', manifest, '--jobs', '1']);
+  expect(run.code, run.err + run.out).toBe(0);
+  const [row] = JSON.parse(readFileSync(manifest, 'utf8')) as { shareText: string; storedAs: string }[];
+  expect(row!.storedAs).toBe('pixels');
+  await page.goto(`${stack.appUrl}/#/open`);
+  await page.locator('#share').fill(row!.shareText);
+  await page.locator('#seq').fill(SEQUENCE_KEY);
+  await page.getByRole('button', { name: 'Open', exact: true }).click();
+  const save = page.getByRole('button', { name: 'Save as PNG (lossless)' });
+  await expect(save).toBeVisible({ timeout: 60_000 });
+  const [download] = await Promise.all([page.waitForEvent('download'), save.click()]);
+  const saved = decode(readFileSync((await download.path())!));
+  expect([saved.width, saved.height, saved.depth, saved.channels]).toEqual([width, height, 16, 1]);
+  expect(Array.from(saved.data as Uint16Array)).toEqual(Array.from(data));
 });
