@@ -1,0 +1,99 @@
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { CliError, ioError } from './errors.js';
+
+/** What a protect run appends, one JSON object per line, each written and flushed before the next step. */
+export type JournalEntry =
+  | { readonly t: 'run'; readonly storage: string; readonly at: string }
+  /** Before the first object of a record is uploaded: enough to delete its objects if the run dies. */
+  | { readonly t: 'begin'; readonly input: string; readonly recordId: string; readonly shareText: string; readonly names: readonly string[] }
+  | { readonly t: 'done'; readonly input: string; readonly row: ManifestRow }
+  /** A begun record's objects were deleted after an interruption; the input is protected again. */
+  | { readonly t: 'abandoned'; readonly input: string; readonly recordId: string }
+  | { readonly t: 'failed'; readonly input: string; readonly code: string; readonly message: string };
+
+export interface ManifestRow {
+  readonly input: string;
+  readonly name: string;
+  readonly recordId: string;
+  readonly shareText: string;
+  /** Only with --generate-keys: the key made for this record. */
+  readonly sequenceKey: string;
+  readonly storedAs: string;
+  readonly type: string;
+  readonly reason: string;
+  readonly bytes: number;
+  readonly objects: number;
+  readonly protectedAt: string;
+}
+
+export interface JournalState {
+  readonly storage: string | undefined;
+  readonly done: Map<string, ManifestRow>;
+  /** Begun and neither done nor abandoned: objects may be in the store. */
+  readonly begun: Map<string, { recordId: string; names: readonly string[] }>;
+}
+
+/** Replays a journal; a line cut short by a kill (the last one) is ignored. */
+export async function readJournal(path: string): Promise<JournalState> {
+  let text = '';
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT') throw ioError('INPUT_UNREADABLE', path, error);
+  }
+  let storage: string | undefined;
+  const done = new Map<string, ManifestRow>();
+  const begun = new Map<string, { recordId: string; names: readonly string[] }>();
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let entry: JournalEntry;
+    try {
+      entry = JSON.parse(line) as JournalEntry;
+    } catch {
+      continue;
+    }
+    if (entry.t === 'run') storage ??= entry.storage;
+    else if (entry.t === 'begin') begun.set(entry.input, { recordId: entry.recordId, names: entry.names });
+    else if (entry.t === 'done') {
+      begun.delete(entry.input);
+      done.set(entry.input, entry.row);
+    } else if (entry.t === 'abandoned') begun.delete(entry.input);
+  }
+  return { storage, done, begun };
+}
+
+export function checkJournalStorage(state: JournalState, storage: string, path: string): void {
+  if (state.storage !== undefined && state.storage !== storage) {
+    throw new CliError('JOURNAL_MISMATCH', `The journal ${path} belongs to a run against ${state.storage}, not ${storage}.`, 'Resume with the same --storage, or give another --manifest/--journal for a new run.', { journal: path, storage: state.storage });
+  }
+}
+
+/** Appends entries in order, each flushed to disk before the promise resolves. Owner-only permissions. */
+export class JournalWriter {
+  private chain: Promise<void> = Promise.resolve();
+  private constructor(private readonly handle: FileHandle) {}
+
+  static async open(path: string): Promise<JournalWriter> {
+    try {
+      const handle = await open(path, 'a', 0o600);
+      await handle.chmod(0o600);
+      return new JournalWriter(handle);
+    } catch (error) {
+      throw ioError('OUTPUT_FAILED', path, error);
+    }
+  }
+
+  append(entry: JournalEntry): Promise<void> {
+    const next = this.chain.then(async () => {
+      await this.handle.write(`${JSON.stringify(entry)}\n`);
+      await this.handle.datasync();
+    });
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    await this.handle.close();
+  }
+}

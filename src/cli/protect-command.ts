@@ -1,0 +1,166 @@
+import cliProgress from 'cli-progress';
+import { EhrVaultError } from '../core/errors.js';
+import type { KdfParams } from '../core/kdf.js';
+import { generateSequenceKey, parseSequenceKey } from '../core/sequence-key.js';
+import { encodeShareText } from '../core/share-text.js';
+import { CliError } from './errors.js';
+import { inShard, type InputFile, type Shard } from './inputs.js';
+import { checkJournalStorage, JournalWriter, readJournal, type ManifestRow } from './journal.js';
+import { writeManifest } from './manifest.js';
+import type { ObjectStore } from './storage.js';
+import { ProtectPool } from './worker-pool.js';
+
+export interface ProtectRunOptions {
+  readonly inputs: readonly InputFile[];
+  readonly store: ObjectStore;
+  /** One key for the run; absent with `generateKeys`. */
+  readonly sequenceKey?: string | undefined;
+  readonly generateKeys?: boolean | undefined;
+  readonly keyLength?: number | undefined;
+  readonly manifest: string;
+  readonly journal?: string | undefined;
+  readonly shard?: Shard | undefined;
+  /** Worker threads for the byte work; 0 = in this thread. */
+  readonly jobs: number;
+  readonly kdf: KdfParams;
+  readonly compress?: boolean | undefined;
+  readonly progress?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface ProtectSummary {
+  readonly selected: number;
+  readonly alreadyDone: number;
+  readonly protected: number;
+  readonly failed: { input: string; code: string; message: string }[];
+  readonly resumedCleanups: number;
+  readonly manifest: string;
+  readonly manifestRows: number;
+  readonly seconds: number;
+  readonly inputBytes: number;
+  readonly recordsPerSecond: number;
+  readonly megabytesPerSecond: number;
+  readonly interrupted: boolean;
+}
+
+/** Errors that stop the whole run (the store or the local disk), rather than one input. */
+function fatal(error: unknown): boolean {
+  return error instanceof EhrVaultError && ['STORAGE_UNAUTHORIZED', 'STORAGE_REJECTED', 'STORAGE_UNAVAILABLE', 'OUTPUT_FAILED'].includes(error.code as string);
+}
+
+/**
+ * Bulk protect with a journal: for each input, `begin` (record id, share text, object names) is flushed before
+ * any upload and `done` after the last one. A rerun skips done inputs, deletes the objects of begun ones
+ * (killed mid-upload) and protects them again, so every input ends in the store exactly once.
+ */
+export async function runProtect(o: ProtectRunOptions): Promise<ProtectSummary> {
+  const started = Date.now();
+  const journalPath = o.journal ?? `${o.manifest}.journal`;
+  const state = await readJournal(journalPath);
+  checkJournalStorage(state, o.store.description, journalPath);
+  if (!o.generateKeys) {
+    if (o.sequenceKey === undefined) throw new CliError('SEQUENCE_KEY_NEEDED', 'protect needs a sequence key.', 'Pass --sequence-key-file <file>, or --generate-keys for a new key per record (written to the manifest).');
+    parseSequenceKey(o.sequenceKey);
+  }
+  const selected = inShard(o.inputs, o.shard);
+  const journal = await JournalWriter.open(journalPath);
+  if (state.storage === undefined) await journal.append({ t: 'run', storage: o.store.description, at: new Date().toISOString() });
+
+  // Interrupted records: their objects may be partly in the store; delete them before protecting again.
+  let resumedCleanups = 0;
+  for (const [input, begun] of state.begun) {
+    await o.store.deleteMany(begun.names);
+    await journal.append({ t: 'abandoned', input, recordId: begun.recordId });
+    resumedCleanups++;
+  }
+
+  const pending = selected.filter((i) => !state.done.has(i.key));
+  const rows = new Map(state.done);
+  const failed: ProtectSummary['failed'] = [];
+  const bar = o.progress
+    ? new cliProgress.SingleBar(
+        { format: 'protect {bar} {percentage}% | {value}/{total} records | {rate} rec/s {mbps} MB/s | ETA {eta_formatted}', etaBuffer: 50, hideCursor: true, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  bar?.start(pending.length, 0, { rate: '0.0', mbps: '0.0' });
+  const pool = new ProtectPool(o.jobs);
+  let bytes = 0;
+  let count = 0;
+  let stopError: unknown;
+  const inFlight = new Set<Promise<void>>();
+  // Records computed or uploading at once: the workers stay busy while earlier records upload, and memory
+  // stays bounded by this many records.
+  const limit = Math.max(1, o.jobs) * 2 + 2;
+
+  const one = async (input: InputFile): Promise<void> => {
+    const sequenceKey = o.generateKeys ? generateSequenceKey(o.keyLength ?? 12).text : o.sequenceKey!;
+    try {
+      const result = await pool.run({ path: input.path, name: input.key.split('/').pop() ?? input.key, sequenceKey, kdf: o.kdf, compress: o.compress });
+      if (stopError) return;
+      const shareText = encodeShareText({ recordId: result.recordId, recordKey: result.recordKey });
+      await journal.append({ t: 'begin', input: input.key, recordId: result.recordId, shareText, names: result.names });
+      await o.store.putMany(result.names.map((name, j) => ({ name, bytes: result.objects[j]!, sha256: result.sha256[j]! })));
+      const row: ManifestRow = {
+        input: input.key,
+        name: input.key.split('/').pop() ?? input.key,
+        recordId: result.recordId,
+        shareText,
+        sequenceKey: o.generateKeys ? sequenceKey : '',
+        storedAs: result.storedAs,
+        type: result.type,
+        reason: result.reason ?? '',
+        bytes: result.inputBytes,
+        objects: result.objects.length,
+        protectedAt: new Date().toISOString(),
+      };
+      await journal.append({ t: 'done', input: input.key, row });
+      rows.set(input.key, row);
+      bytes += result.inputBytes;
+      count++;
+    } catch (error) {
+      if (fatal(error)) {
+        stopError ??= error;
+        return;
+      }
+      const e = error instanceof EhrVaultError ? error : undefined;
+      const entry = { input: input.key, code: (e?.code as string | undefined) ?? 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+      failed.push(entry);
+      await journal.append({ t: 'failed', ...entry }).catch(() => {});
+    }
+    const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+    bar?.increment(1, { rate: (count / seconds).toFixed(1), mbps: (bytes / 1e6 / seconds).toFixed(1) });
+  };
+
+  try {
+    for (const input of pending) {
+      if (stopError || o.signal?.aborted) break;
+      while (inFlight.size >= limit) await Promise.race(inFlight);
+      const p = one(input).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    bar?.stop();
+    await pool.close();
+    await journal.close();
+  }
+  const ordered = [...rows.values()].sort((a, b) => (a.input < b.input ? -1 : 1));
+  await writeManifest(o.manifest, ordered);
+  if (stopError) throw stopError;
+  const seconds = (Date.now() - started) / 1000;
+  return {
+    selected: selected.length,
+    alreadyDone: selected.length - pending.length,
+    protected: count,
+    failed,
+    resumedCleanups,
+    manifest: o.manifest,
+    manifestRows: ordered.length,
+    seconds,
+    inputBytes: bytes,
+    recordsPerSecond: count / Math.max(seconds, 0.001),
+    megabytesPerSecond: bytes / 1e6 / Math.max(seconds, 0.001),
+    interrupted: o.signal?.aborted ?? false,
+  };
+}

@@ -1,0 +1,240 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CliError, ioError, usage } from './errors.js';
+
+/** Where sealed objects live: the presign service's store, or a local folder (air-gapped runs, tests, bench). */
+export interface ObjectStore {
+  readonly description: string;
+  /** Bytes of each name, or undefined for a name the store does not hold. */
+  getMany(names: readonly string[]): Promise<(Uint8Array | undefined)[]>;
+  /** Writes every object; `sha256` is base64 of the bytes' SHA-256. */
+  putMany(objects: readonly { name: string; bytes: Uint8Array; sha256: string }[]): Promise<void>;
+  deleteMany(names: readonly string[]): Promise<void>;
+}
+
+export interface PresignOptions {
+  /** POST …/api/presign, or the app's address (then /api/presign is appended). */
+  readonly url: string;
+  readonly token: string;
+  /** Requests at once (uploads and downloads). */
+  readonly concurrency?: number | undefined;
+  readonly fetch?: typeof fetch | undefined;
+  /** Attempts per request on 429, 5xx and network errors. */
+  readonly attempts?: number | undefined;
+}
+
+interface Presigned {
+  readonly name: string;
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+}
+
+const MAX_PER_REQUEST = 256;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function presignEndpoint(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw usage(`--storage ${url} is not a URL.`, 'Give the presign service URL, e.g. https://vault.example.org/api/presign.');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw usage(`--storage ${url} is not an http(s) URL.`);
+  if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/api/presign';
+  return parsed.href;
+}
+
+/** Runs `work` over `items` with at most `limit` at once; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!, index);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+/** A retryable failure: the network, a 5xx, a 429 or a 408. */
+class Transient extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export class PresignStore implements ObjectStore {
+  readonly description: string;
+  private readonly endpoint: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly concurrency: number;
+  private readonly attempts: number;
+
+  constructor(private readonly options: PresignOptions) {
+    this.endpoint = presignEndpoint(options.url);
+    this.description = this.endpoint;
+    this.fetchImpl = options.fetch ?? fetch;
+    this.concurrency = options.concurrency ?? 8;
+    this.attempts = options.attempts ?? 6;
+  }
+
+  private async retrying<R>(what: string, work: () => Promise<R>): Promise<R> {
+    let delay = 250;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!(error instanceof Transient) || attempt >= this.attempts) {
+          if (error instanceof Transient) {
+            throw new CliError('STORAGE_UNAVAILABLE', `The storage did not answer ${what} (${error.message}).`, 'Check the network and the presign service, then run the command again (protect resumes where it stopped).', { reason: error.message });
+          }
+          throw error;
+        }
+        await sleep(error.retryAfterMs ?? delay + Math.random() * delay);
+        delay = Math.min(delay * 2, 8_000);
+      }
+    }
+  }
+
+  private async send(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.fetchImpl(url, init);
+    } catch (error) {
+      throw new Transient(error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
+    }
+  }
+
+  async presign(operation: 'put' | 'get' | 'delete', objects: readonly { name: string; size?: number; sha256?: string }[]): Promise<Presigned[]> {
+    const out: Presigned[] = [];
+    for (let at = 0; at < objects.length; at += MAX_PER_REQUEST) {
+      const batch = objects.slice(at, at + MAX_PER_REQUEST);
+      const urls = await this.retrying('the presign request', async () => {
+        const response = await this.send(this.endpoint, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json' },
+          // size and sha256 on every put: the presign service binds them into the URL (issue 14 makes them required).
+          body: JSON.stringify({ operation, objects: batch.map((o) => (operation === 'put' ? { name: o.name, sha256: o.sha256, size: o.size } : { name: o.name })) }),
+        });
+        const json = (await response.json().catch(() => undefined)) as { urls?: Presigned[]; error?: { code?: string; message?: string; hint?: string } } | undefined;
+        if (response.status === 200 && Array.isArray(json?.urls) && json.urls.length === batch.length && json.urls.every((u, i) => u.name === batch[i]!.name)) return json.urls;
+        const server = json?.error;
+        const details = { status: response.status, ...(server?.code ? { serverCode: server.code } : {}) };
+        const message = server?.message ?? `The presign service answered ${response.status}.`;
+        if (response.status === 429) throw new Transient(message, Number(response.headers.get('retry-after') ?? '1') * 1000);
+        if (response.status >= 500 || response.status === 408) throw new Transient(message);
+        if (response.status === 401) throw new CliError('STORAGE_UNAUTHORIZED', message, 'Check the token (--token or EHRV_TOKEN).', details);
+        if (response.status === 200) throw new CliError('STORAGE_REJECTED', 'The presign service answered with URLs for other names.', 'Check --storage points at an EHR Vault presign service.', details);
+        throw new CliError('STORAGE_REJECTED', message, server?.hint ?? 'Check --storage and the request limits of the presign service.', details);
+      });
+      out.push(...urls);
+    }
+    return out;
+  }
+
+  private async transfer(url: Presigned, body?: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.retrying(`${url.method} ${url.name}`, async () => {
+      const response = await this.send(url.url, { method: url.method, headers: url.headers, ...(body ? { body: body as BodyInit } : {}) });
+      if (response.status === 404 && url.method !== 'PUT') {
+        await response.body?.cancel();
+        return undefined;
+      }
+      if (response.status >= 500 || response.status === 408 || response.status === 429) {
+        await response.body?.cancel();
+        throw new Transient(`${response.status} from the store`);
+      }
+      if (response.status < 200 || response.status > 299) {
+        await response.body?.cancel();
+        throw new CliError('STORAGE_REJECTED', `The store refused ${url.method} of an object (${response.status}).`, response.status === 403 ? 'The presigned URL expired or the store refused its signature; run the command again.' : 'Check the store configuration.', { status: response.status, name: url.name });
+      }
+      if (url.method === 'GET') return new Uint8Array(await response.arrayBuffer());
+      await response.body?.cancel();
+      return undefined;
+    });
+  }
+
+  async getMany(names: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    if (names.length === 0) return [];
+    const urls = await this.presign('get', names.map((name) => ({ name })));
+    return mapLimit(urls, this.concurrency, (u) => this.transfer(u));
+  }
+
+  async putMany(objects: readonly { name: string; bytes: Uint8Array; sha256: string }[]): Promise<void> {
+    if (objects.length === 0) return;
+    const urls = await this.presign('put', objects.map((o) => ({ name: o.name, size: o.bytes.length, sha256: o.sha256 })));
+    await mapLimit(urls, this.concurrency, (u, i) => this.transfer(u, objects[i]!.bytes));
+  }
+
+  async deleteMany(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    const urls = await this.presign('delete', names.map((name) => ({ name })));
+    await mapLimit(urls, this.concurrency, (u) => this.transfer(u));
+  }
+}
+
+/** A folder holding objects under their names (what `open --from` reads back). */
+export class FolderStore implements ObjectStore {
+  readonly description: string;
+  constructor(private readonly dir: string) {
+    this.description = dir;
+  }
+
+  async getMany(names: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    return Promise.all(
+      names.map(async (name) => {
+        try {
+          return new Uint8Array(await readFile(join(this.dir, name)));
+        } catch (error) {
+          if ((error as { code?: string }).code === 'ENOENT') return undefined;
+          throw ioError('INPUT_UNREADABLE', join(this.dir, name), error);
+        }
+      }),
+    );
+  }
+
+  async putMany(objects: readonly { name: string; bytes: Uint8Array; sha256: string }[]): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true });
+    } catch (error) {
+      throw ioError('OUTPUT_FAILED', this.dir, error);
+    }
+    await Promise.all(
+      objects.map(async (o) => {
+        const path = join(this.dir, o.name);
+        try {
+          // Written whole then renamed: a killed run never leaves a half object under a real name.
+          await writeFile(`${path}.part`, o.bytes);
+          await rename(`${path}.part`, path);
+        } catch (error) {
+          throw ioError('OUTPUT_FAILED', path, error);
+        }
+      }),
+    );
+  }
+
+  async deleteMany(names: readonly string[]): Promise<void> {
+    await Promise.all(names.map((name) => rm(join(this.dir, name), { force: true })));
+  }
+}
+
+export interface StoreOptions {
+  readonly storage?: string | undefined;
+  readonly token?: string | undefined;
+  readonly to?: string | undefined;
+  readonly concurrency?: number | undefined;
+}
+
+/** --storage/--token (or EHRV_STORAGE/EHRV_TOKEN), or --to DIR. */
+export function storeFromOptions(o: StoreOptions, env: NodeJS.ProcessEnv = process.env): ObjectStore {
+  if (o.to !== undefined) return new FolderStore(o.to);
+  const url = o.storage ?? env.EHRV_STORAGE;
+  if (!url) throw usage('No storage given.', 'Pass --storage <presign URL> (or set EHRV_STORAGE), or a folder of objects.');
+  const token = o.token ?? env.EHRV_TOKEN;
+  if (!token) throw usage('No token for the presign service.', 'Pass --token <token> or set EHRV_TOKEN (a token on the command line is visible to other users of this machine).');
+  return new PresignStore({ url, token, concurrency: o.concurrency });
+}

@@ -1,0 +1,53 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRecord } from '../../src/core/record.js';
+import { TEST_KDF } from '../../src/cli/kdf-choice.js';
+import { inShard, parseShard, shardOf } from '../../src/cli/inputs.js';
+import { ProtectPool, WorkerTaskError } from '../../src/cli/worker-pool.js';
+import { pseudoRandomBytes, tempDir } from '../integration/stack-helpers.js';
+
+describe('protect worker pool and shard assignment', () => {
+  let temp: { path: string; remove: () => Promise<void> };
+  beforeAll(async () => {
+    temp = await tempDir('cli-pool');
+  });
+  afterAll(async () => {
+    await temp?.remove();
+  });
+
+  it('more tasks than worker threads: every task runs, each record opens to its file', async () => {
+    const pool = new ProtectPool(2);
+    try {
+      const files = await Promise.all(
+        Array.from({ length: 7 }, async (_, i) => {
+          const bytes = pseudoRandomBytes(3_000 + i, 90 + i);
+          const path = join(temp.path, `f${i}`);
+          await writeFile(path, bytes);
+          return { path, bytes };
+        }),
+      );
+      const results = await Promise.all(files.map((f) => pool.run({ path: f.path, name: 'f', sequenceKey: 'pXlK#12345y', kdf: TEST_KDF })));
+      for (const [i, r] of results.entries()) {
+        expect((await openRecord(r.objects, 'pXlK#12345y', r.recordKey, r.recordId)).body).toEqual(files[i]!.bytes);
+      }
+      // A failing task is a typed error that crossed the thread, and the pool keeps working.
+      const error = await pool.run({ path: join(temp.path, 'missing'), name: 'x', sequenceKey: 'pXlK#12345y', kdf: TEST_KDF }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WorkerTaskError);
+      expect((error as WorkerTaskError).code).toBe('INPUT_UNREADABLE');
+      expect((await pool.run({ path: files[0]!.path, name: 'f', sequenceKey: 'pXlK#12345y', kdf: TEST_KDF })).objects).toHaveLength(11);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('shards are a stable partition of the inputs, roughly even', () => {
+    const inputs = Array.from({ length: 4_000 }, (_, i) => ({ key: `archive/p${i % 97}/IM${i}.dcm`, path: '' }));
+    const shards = [1, 2, 3, 4].map((index) => inShard(inputs, { index, count: 4 }));
+    expect(shards.flat().map((i) => i.key).sort()).toEqual(inputs.map((i) => i.key).sort());
+    for (const s of shards) expect(s.length).toBeGreaterThan(850);
+    expect(shardOf('archive/p1/IM1.dcm', 4)).toBe(shardOf('archive/p1/IM1.dcm', 4));
+    expect(parseShard('2/8')).toEqual({ index: 2, count: 8 });
+    for (const bad of ['0/4', '5/4', '1/0', 'a/b', '1']) expect(() => parseShard(bad)).toThrow(expect.objectContaining({ code: 'USAGE' }));
+  });
+});
