@@ -60,7 +60,7 @@ describe('ehr-vault CLI against the local stack', () => {
 
   /** Protects with the app's own pieces (core + the engine's PNG decoder and DEFLATE) and uploads. */
   async function appProtect(body: Uint8Array, metadata: RecordMetadata): Promise<{ shareText: string; names: string[]; objects: Uint8Array[] }> {
-    const record = await protectRecord([body], metadata, SEQUENCE_KEY, { kdf: TEST_KDF });
+    const record = await protectRecord([body], metadata, SEQUENCE_KEY, { kdf: TEST_KDF, parity: 0 });
     const locator = await deriveLocatorKeys(record.recordKey);
     const names = await Promise.all(record.objects.map((_, j) => fragmentObjectName(locator, record.recordId, j)));
     await store.putMany(names.map((name, j) => ({ name, bytes: record.objects[j]!, sha256: sha256Base64(record.objects[j]!) })));

@@ -18,11 +18,11 @@ function bytes(size: number, seed = 7): Uint8Array {
   return out;
 }
 
-async function protectFile(body: Uint8Array, name = 'note.pdf', mime = 'application/pdf') {
+async function protectFile(body: Uint8Array, name = 'note.pdf', mime = 'application/pdf', parity = 0) {
   const recordKey = generateRecordKey();
   const recordId = generateRecordId();
   const phases: EngineProgress['phase'][] = [];
-  const result = await protectInWorker({ source: new Blob([body as BlobPart]), name, mime, mode: 'file', sequenceKey: KEY, recordKey: recordKey.slice(), recordId, kdf: KDF }, (p) => phases.push(p.phase));
+  const result = await protectInWorker({ source: new Blob([body as BlobPart]), name, mime, mode: 'file', sequenceKey: KEY, recordKey: recordKey.slice(), recordId, kdf: KDF, parity }, (p) => phases.push(p.phase));
   return { result, recordKey, recordId, phases };
 }
 
@@ -54,6 +54,17 @@ describe('engine pipelines in Node', () => {
     const damaged = new Uint8Array(await blobs[3]!.arrayBuffer());
     damaged[damaged.length >> 1]! ^= 1;
     expect(await code({ objects: blobs.map((b, i) => (i === 3 ? new Blob([damaged]) : b)) })).toBe('FRAGMENT_TAMPERED');
+  });
+
+  it('with two parity objects, any two objects may be lost and the file still opens byte for byte', async () => {
+    const body = bytes(120_000, 3);
+    const { result, recordKey, recordId } = await protectFile(body, 'scan.pdf', 'application/pdf', 2);
+    expect(result.objects).toHaveLength(10);
+    const kept = result.objects.filter((o) => o.slot !== 2 && o.slot !== 9).map((o) => o.blob);
+    const opened = await openInWorker({ objects: kept, sequenceKey: KEY, recordKey, recordId });
+    expect(opened.kind === 'file' && new Uint8Array(await opened.blob.arrayBuffer())).toEqual(body);
+    const tooFew = await openInWorker({ objects: kept.slice(1), sequenceKey: KEY, recordKey, recordId }).then(() => 'opened', (e: unknown) => (e instanceof EhrVaultError ? e.code : String(e)));
+    expect(tooFew).toBe('FRAGMENT_MISSING');
   });
 
   it('an empty file and a file recognised by content (DICOM marker) keep their bytes and type', async () => {
