@@ -212,7 +212,9 @@ export class AppShell extends LitElement {
   private readonly media = matchMedia(TWO_PANES);
   private readonly onHash = () => {
     this.route = parseRoute(location.hash);
-    if (this.route.view === 'protect' || this.route.view === 'settings') this.selectedId = '';
+    // The selection lives in memory, not in the URL: arriving at Records on a phone (a link, Back) shows the
+    // list again; with two panes, Records keeps the record shown beside it.
+    if (this.route.view === 'protect' || this.route.view === 'settings' || (this.route.view === 'records' && !this.twoPanes)) this.selectedId = '';
   };
   private readonly onOnline = () => (this.online = navigator.onLine);
   private readonly onMedia = () => (this.twoPanes = this.media.matches);
