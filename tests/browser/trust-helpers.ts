@@ -56,7 +56,9 @@ export async function protectThroughUi(page: Page, appUrl: string, file: FilePay
   await expect(cards).toHaveCount(before.length + 1, { timeout: 60_000 });
   const recordId = (await recordIdsOnPage(page)).find((id) => !before.includes(id))!;
   const card = page.locator(`section[data-record-id="${recordId}"]`);
-  if (until === 'synced') await expect(card.locator('[data-sync-state]')).toHaveAttribute('data-sync-state', 'synced', { timeout: 60_000 });
+  // The share text is offered only once the record is in the cloud: before that nobody else could open it.
+  if (until === 'stored') return { recordId, shareText: '' };
+  await expect(card.locator('[data-sync-state]')).toHaveAttribute('data-sync-state', 'synced', { timeout: 60_000 });
   // (The Protect view reuses result cards by position, so a card may already be revealed.)
   const show = card.getByRole('button', { name: 'Show', exact: true });
   if (await show.isVisible()) await show.click();
