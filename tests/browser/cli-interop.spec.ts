@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import { decode, encode } from 'fast-png';
 import { protectInApp } from './app-flows.js';
+import { skipIntro } from './app-helpers.js';
 import { startAppStack, type AppStack } from './app-stack.js';
 
 const DICOM = fileURLToPath(new URL('../fixtures/CT_small.dcm', import.meta.url));
@@ -37,6 +38,10 @@ function cli(args: string[]): Promise<{ code: number | null; out: string; err: s
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err })));
 }
+
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
+});
 
 test('a DICOM protected in the app opens with the CLI byte for byte', async ({ page }) => {
   const { shareText } = await protectInApp(page, stack.appUrl, DICOM, SEQUENCE_KEY);

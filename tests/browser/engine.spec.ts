@@ -57,7 +57,8 @@ test.describe('engine: protect and open in workers', () => {
 
   test('parity: an image record opens with two data objects removed', async ({ page }) => {
     const r = await page.evaluate(async () => window.harness.parityRoundTrip(await window.harness.imageBlob(64, 48, 'image/png', false), 'image', [0, 7]));
-    expect(r).toMatchObject({ objectCount: 10, ok: true, pixelBytes: 64 * 48 * 4 });
+    // Opaque, so stored as RGB8 (FORMAT.md §13.1).
+    expect(r).toMatchObject({ objectCount: 10, ok: true, pixelBytes: 64 * 48 * 3 });
   });
 
   test('a real JPEG photo round-trips pixel for pixel, compressed and not', async ({ page }) => {
