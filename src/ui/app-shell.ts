@@ -210,11 +210,14 @@ export class AppShell extends LitElement {
   @state() private twoPanes = matchMedia(TWO_PANES).matches;
   @query('ev-intro-dialog') private intro!: IntroDialog;
   private readonly media = matchMedia(TWO_PANES);
+  /** Set while the hash changes because a record was chosen (openRecord): that change keeps the selection. */
+  private selecting = false;
   private readonly onHash = () => {
     this.route = parseRoute(location.hash);
-    // The selection lives in memory, not in the URL: arriving at Records on a phone (a link, Back) shows the
-    // list again; with two panes, Records keeps the record shown beside it.
-    if (this.route.view === 'protect' || this.route.view === 'settings' || (this.route.view === 'records' && !this.twoPanes)) this.selectedId = '';
+    // The selection lives in memory, not in the URL: any other arrival at a view (a tab, a link, Back) shows
+    // that view itself — the list, or the empty Open form.
+    if (!this.selecting) this.selectedId = '';
+    this.selecting = false;
   };
   private readonly onOnline = () => (this.online = navigator.onLine);
   private readonly onMedia = () => (this.twoPanes = this.media.matches);
@@ -284,7 +287,12 @@ export class AppShell extends LitElement {
 
   private openRecord(recordId: string) {
     this.selectedId = recordId;
-    location.hash = this.twoPanes ? '#/records' : '#/open';
+    const target = this.twoPanes ? '#/records' : '#/open';
+    // No hashchange fires when the hash stays the same (two panes, already on Records).
+    if (location.hash !== target) {
+      this.selecting = true;
+      location.hash = target;
+    }
   }
 
   private renderRecords(selected: string) {

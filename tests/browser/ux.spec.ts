@@ -362,12 +362,15 @@ async function visitAll(p: Page, shot: (name: string) => Promise<void>) {
   await shot('records-delete-dialog');
   await p.keyboard.press('Escape');
   await p.locator('li[data-record-id]').filter({ hasText: 'photo-board.jpg' }).getByRole('button', { name: 'Open' }).click();
-  // Two panes (from 800 px): the record opens next to the list at once; on a phone, in its own view.
-  if (p.viewportSize()!.width < 800) await p.getByRole('button', { name: 'Open', exact: true }).click();
-  else await expect(p.locator('ev-records-view')).toBeVisible();
+  // A restored backup holds no sequence key (FORMAT.md §1): the person types it. Two panes (from 800 px) show
+  // the record next to the list; on a phone it has its own view.
+  await p.locator('ev-open-view #seq').fill(KEY);
+  await p.locator('ev-open-view').getByRole('button', { name: 'Open', exact: true }).click();
+  if (p.viewportSize()!.width >= 800) await expect(p.locator('ev-records-view')).toBeVisible();
   await expect(p.locator('ev-open-view ev-image-viewer canvas')).toBeVisible({ timeout: 60_000 });
   await shot('record-open');
-  await p.goto(`${stack.appUrl}/#/open`);
+  // The Open tab (the chosen record is kept in memory, not in the URL, so the tab is how one leaves it).
+  await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Open' }).click();
   await shot('open');
   await p.locator('#share').fill('ehrv1:not-a-share-text');
   await p.locator('#seq').fill(KEY);
