@@ -88,9 +88,21 @@ async function protect(page: Page, path: string, key = KEY): Promise<string> {
   log('protected');
   await waitCards((c) => c[0]!.sync === 'synced', 240_000);
   log('synced');
-  await (await deep(page, 'button', /^Show$/)).click();
-  const code = await deep(page, 'code[data-secret]');
-  return (await code.evaluate((el) => el.textContent ?? '')).trim();
+  // The result card's share text (the sequence key field has a Show button of its own).
+  const shareText = await page.evaluate(async () => {
+    const view = document.querySelector('ev-app')?.shadowRoot?.querySelector('ev-protect-view')?.shadowRoot;
+    const secret = view?.querySelector('section[data-record-id] ev-secret-text[label="Share text"]');
+    const show = Array.from(secret?.shadowRoot?.querySelectorAll('button') ?? []).find((b) => b.textContent?.trim() === 'Show');
+    show?.click();
+    for (let i = 0; i < 100; i++) {
+      const code = secret?.shadowRoot?.querySelector('code[data-secret]');
+      if (code?.textContent) return code.textContent.trim();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return '';
+  });
+  if (!shareText) throw new Error('No share text on the result card');
+  return shareText;
 }
 
 async function openShared(page: Page, shareText: string, key = KEY): Promise<void> {
