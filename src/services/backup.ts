@@ -8,6 +8,8 @@ import { KeyVaultError } from './key-vault-error.js';
 export interface BackupEntry {
   readonly shareText: string;
   readonly fragmentCount: number;
+  /** Parity objects (absent in backups written before the app stored parity: p = 0). */
+  readonly parityCount?: number | undefined;
   readonly createdAt: number;
   readonly info: { readonly name: string; readonly kind: 'image' | 'file'; readonly mime: string; readonly byteLength: number };
 }

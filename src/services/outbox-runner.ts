@@ -12,7 +12,7 @@ import {
   retryFailedEntries,
   type ClaimedEntry,
 } from '../storage/outbox-repository.js';
-import type { OutboxEntry } from '../storage/schema.js';
+import { objectCount, type OutboxEntry } from '../storage/schema.js';
 import { backoffDelay, OUTBOX_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { childController } from './bounded-pool.js';
 import { browserOnlineStatus, type OnlineStatus } from './online-status.js';
@@ -358,7 +358,7 @@ export class OutboxRunner extends EventTarget {
     if (outcome.ok) {
       const { record } = await completeEntry(this.db, entry, now);
       if (record && entry.op === 'put') {
-        this.emit('progress', { recordId: entry.recordId, uploaded: record.sync.uploaded, total: record.fragmentCount, state: record.sync.state });
+        this.emit('progress', { recordId: entry.recordId, uploaded: record.sync.uploaded, total: objectCount(record), state: record.sync.state });
         if (record.sync.state === 'synced') this.emit('record-synced', { recordId: entry.recordId });
       }
       return;

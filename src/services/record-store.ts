@@ -12,7 +12,7 @@ import type { FragmentEntry, RecordEntry, SealedBytes } from '../storage/schema.
 import { ensureRoomFor, type StorageManagerLike } from '../storage/storage-quota.js';
 import type { ProtectResult } from '../workers/engine-api.js';
 import { OUTBOX_CHANNEL_NAME } from './outbox-runner.js';
-import { ServiceError } from './service-error.js';
+import { isAbort, isConnectivityError, ServiceError } from './service-error.js';
 import { sha256Base64 } from './sha256.js';
 import type { TransferEngine } from './transfer-engine.js';
 
@@ -63,10 +63,16 @@ export async function storeProtectedRecord(
   options: StoreRecordOptions,
 ): Promise<RecordEntry> {
   const { signal } = options;
-  const n = result.objects.length;
-  checkFragmentCount(n);
   throwIfAborted(signal);
-  const names = await fragmentObjectNames(recordKey, recordId, n);
+  // n and p are in every head (FORMAT.md §4.1): the objects say how many of them are parity.
+  const locator = await deriveLocatorKeys(recordKey);
+  const first = result.objects[0];
+  if (!first) throw new InputInvalidError('A protected record has objects.', { recordId });
+  const layout = await checkDownloaded(locator.head, recordIdBytes(recordId), first.blob, 0, undefined);
+  const n = layout.n;
+  if (result.objects.length !== n + layout.p) throw new InputInvalidError('A protected record comes with all of its n + p objects.', { recordId, n, p: layout.p, objects: result.objects.length });
+  checkFragmentCount(n);
+  const names = await fragmentObjectNames(recordKey, recordId, n + layout.p);
   const sizes = result.objects.map((f) => f.blob.size);
   const total = sizes.reduce((a, b) => a + b, 0);
 
@@ -92,6 +98,7 @@ export async function storeProtectedRecord(
     recordId,
     createdAt: now,
     fragmentCount: n,
+    parityCount: layout.p,
     envelopeLength: result.envelopeLength,
     fragmentSizes: sizes,
     totalBytes: total,
@@ -116,124 +123,238 @@ export async function storeProtectedRecord(
 
 export interface FetchFragmentsOptions {
   readonly db: VaultDb;
-  /** Needed only when some fragment is not cached; built lazily so a fully cached record needs no network. */
-  readonly engine?: (() => Promise<TransferEngine>) | undefined;
+  /**
+   * The transfer engine that reaches the object of `slot` (several storage providers: each slot lives
+   * with one of them, placement.ts). Needed only when some object is not cached; built lazily so a fully
+   * cached record needs no network. Callers should return the same engine for the same provider.
+   */
+  readonly engine?: ((slot: number) => Promise<TransferEngine>) | undefined;
   readonly signal?: AbortSignal | undefined;
-  /** Fragments ready, out of n. */
+  /** Objects ready, out of the n needed. */
   readonly onProgress?: ((progress: Progress) => void) | undefined;
-  /** Keep downloaded fragments on this device (default true). */
+  /** Keep downloaded objects on this device (default true). */
   readonly cache?: boolean | undefined;
+  /**
+   * `any-n` (default): the data objects first, parity objects only in place of missing or damaged ones,
+   * so an intact record costs no extra download. `all`: every object that can be had (used after the
+   * open found damage that only the extra objects let the engine locate and repair, FORMAT.md §9).
+   */
+  readonly want?: 'any-n' | 'all' | undefined;
   readonly now?: (() => number) | undefined;
 }
 
+/** What is known of a record's layout: n data objects and p parity objects (FORMAT.md §4). */
+export interface RecordLayout {
+  readonly n: number;
+  readonly p: number;
+}
+
+/** Why an object of a record could not be used. */
+export interface UnusableObject {
+  readonly slot: number;
+  readonly objectName: string;
+  /** The error code that ruled it out (FRAGMENT_NOT_IN_CLOUD, CHECKSUM_MISMATCH, FRAGMENT_FOREIGN, a network code…). */
+  readonly reason: string;
+}
+
+/** The objects a record opens from: at least n good ones, by slot, and what was ruled out on the way. */
+export interface FetchedObjects {
+  readonly layout: RecordLayout;
+  /** Good objects in slot order (blobs[i] is the object of slots[i]). */
+  readonly slots: readonly number[];
+  readonly blobs: readonly Blob[];
+  readonly unusable: readonly UnusableObject[];
+  /** True when every one of the n + p objects was tried. */
+  readonly complete: boolean;
+}
+
 /**
- * Checks a downloaded object's head with the record key alone (FORMAT.md §4.1): it must be an object of
- * this record, stored under the name of its own slot. The rest (frames, payloads) is checked when the
+ * Checks an object's head with the record key alone (FORMAT.md §4.1): it must be an object of this
+ * record, stored under the name of its own slot. The rest (frames, payloads) is checked when the
  * record is opened; this catches a wrong, swapped or foreign object early, and names it.
  */
-async function checkDownloaded(head: CryptoKey, recordId: Uint8Array, blob: Blob, position: number, n: number | undefined): Promise<number> {
+async function checkDownloaded(head: CryptoKey, recordId: Uint8Array, blob: Blob, position: number, layout: RecordLayout | undefined): Promise<RecordLayout> {
   const bytes = new Uint8Array(await blob.slice(0, HEAD_LENGTH).arrayBuffer());
   const fields = await openHeadBytes(head, recordId, bytes);
   if (!fields) {
-    throw new FragmentError('FRAGMENT_FOREIGN', `The object stored for fragment #${position + 1} does not belong to this record.`, 'Check the share text; if it is right, the stored copy was damaged or replaced.', { sources: [position], position });
+    throw new FragmentError('FRAGMENT_FOREIGN', `The object stored for slot #${position + 1} does not belong to this record.`, 'Check the share text; if it is right, the stored copy was damaged or replaced.', { sources: [position], position });
   }
   const decoded = decodeHeadFields(fields, position);
-  if (decoded.slot !== position || (n !== undefined && decoded.n !== n)) {
-    throw new FragmentError('FRAGMENT_FOREIGN', `The object stored for fragment #${position + 1} holds fragment #${decoded.slot + 1} of ${decoded.n}.`, 'The stored objects may have been swapped; download the record again or ask the sender to share it again.', {
+  if (decoded.slot !== position || (layout !== undefined && (decoded.n !== layout.n || decoded.parityCount !== layout.p))) {
+    throw new FragmentError('FRAGMENT_FOREIGN', `The object stored for slot #${position + 1} holds object #${decoded.slot + 1} of ${decoded.n + decoded.parityCount}.`, 'The stored objects may have been swapped; download the record again or ask the sender to share it again.', {
       sources: [position],
       position,
       found: decoded.slot,
       n: decoded.n,
     });
   }
-  return decoded.n;
+  return { n: decoded.n, p: decoded.parityCount };
+}
+
+function codeOf(error: unknown): string {
+  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'UNKNOWN';
 }
 
 /**
- * The n fragment Blobs of a record, by position: from this device's cache where possible, otherwise
+ * The objects of a record, fetched to open it: from this device's cache where possible, otherwise
  * downloaded under their derived object names (verified against the catalog's SHA-256 and size when
- * this device stored them, and structurally always), then cached. The record key is used only to
- * derive names; if cached names disagree with it, it is the wrong key for this record.
+ * this device stored them, and by their head always), then cached. Missing or damaged objects are
+ * replaced by others, up to p of them (FORMAT.md §4.4); beyond that a RECORD_UNRECOVERABLE error names
+ * every slot that could not be had, and why. The record key is used only to derive names and check
+ * heads; if cached names disagree with it, it is the wrong key for this record.
  */
-export async function fetchFragments(recordId: string, recordKey: Uint8Array, knownCount: number | undefined, options: FetchFragmentsOptions): Promise<Blob[]> {
+export async function fetchRecordObjects(recordId: string, recordKey: Uint8Array, known: RecordLayout | undefined, options: FetchFragmentsOptions): Promise<FetchedObjects> {
   const { db, signal } = options;
   throwIfAborted(signal);
   const locator = await deriveLocatorKeys(recordKey);
   const id = recordIdBytes(recordId);
-  // A recipient does not know n: object 0's head says it (FORMAT.md §2.1), so it is fetched first.
-  const n = knownCount ?? (await countFromFirstObject(recordId, recordKey, locator.head, id, options));
-  checkFragmentCount(n);
-  const [names, rows] = await Promise.all([fragmentObjectNames(recordKey, recordId, n), getFragments(db, recordId)]);
+  const unusable: UnusableObject[] = [];
+  // A recipient does not know n and p: the first head it can read says them (FORMAT.md §2.1).
+  const layout = known ?? (await layoutFromFirstObject(recordId, recordKey, locator.head, id, options, unusable));
+  checkFragmentCount(layout.n);
+  const total = layout.n + layout.p;
+  const [names, rows] = await Promise.all([fragmentObjectNames(recordKey, recordId, total), getFragments(db, recordId)]);
   const byPosition = new Map(rows.map((row) => [row.position, row]));
   for (const row of rows) {
-    if (row.position < n && row.objectName !== names[row.position]) {
+    if (row.position < total && row.objectName !== names[row.position]) {
       throw new WrongRecordKeyError('The record key does not match this record.', { recordId });
     }
   }
-  const blobs: (Blob | undefined)[] = Array.from({ length: n }, (_, i) => byPosition.get(i)?.blob ?? undefined);
-  const missing = blobs.flatMap((blob, position) => (blob ? [] : [position]));
-  const ready = n - missing.length;
-  options.onProgress?.({ done: ready, total: n });
-  if (missing.length === 0) return blobs as Blob[];
-
-  if (!options.engine) {
-    throw new ServiceError('FRAGMENT_UNAVAILABLE', `${missing.length} fragment(s) of this record are not on this device.`, { recordId, missing });
+  const good = new Map<number, Blob>();
+  for (const [slot, row] of byPosition) if (row.blob && slot < total) good.set(slot, row.blob);
+  // Slots ruled out while learning the layout are not tried again.
+  const tried = new Set(unusable.map((u) => u.slot));
+  const untried = () => Array.from({ length: total }, (_, slot) => slot).filter((slot) => !good.has(slot) && !tried.has(slot));
+  const needed = () => (options.want === 'all' ? untried().length : layout.n - good.size);
+  options.onProgress?.({ done: Math.min(good.size, layout.n), total: layout.n });
+  const downloaded = new Map<number, Blob>();
+  let firstError: unknown;
+  // Lowest slots first: data objects need no rebuilding; each round replaces what the last one lost.
+  while (needed() > 0) {
+    const next = untried().slice(0, needed());
+    if (next.length === 0) break;
+    if (!options.engine) {
+      throw new ServiceError('FRAGMENT_UNAVAILABLE', `${layout.n - good.size} object(s) of this record are not on this device.`, { recordId, missing: next });
+    }
+    next.forEach((slot) => tried.add(slot));
+    const engines = await Promise.all(next.map((slot) => options.engine!(slot)));
+    throwIfAborted(signal);
+    // One batch per engine (provider): each presigns its own objects.
+    const groups = new Map<TransferEngine, number[]>();
+    next.forEach((slot, i) => groups.set(engines[i]!, [...(groups.get(engines[i]!) ?? []), slot]));
+    await Promise.all(
+      [...groups].map(async ([engine, slots]) => {
+        const outcomes = await engine.downloadEach(
+          slots.map((slot) => {
+            const row = byPosition.get(slot);
+            return { name: names[slot]!, sha256: row?.sha256 ?? null, size: row?.size ?? null };
+          }),
+          { signal },
+        );
+        for (const [i, outcome] of outcomes.entries()) {
+          const slot = slots[i]!;
+          let error: unknown = outcome.ok ? undefined : outcome.error;
+          if (outcome.ok) {
+            try {
+              await checkDownloaded(locator.head, id, outcome.value, slot, layout);
+              good.set(slot, outcome.value);
+              downloaded.set(slot, outcome.value);
+              options.onProgress?.({ done: Math.min(good.size, layout.n), total: layout.n });
+            } catch (e) {
+              error = e;
+            }
+          }
+          if (error !== undefined) {
+            if (isAbort(error)) throw error;
+            firstError ??= error;
+            unusable.push({ slot, objectName: names[slot]!, reason: codeOf(error) });
+          }
+        }
+      }),
+    );
   }
-  const engine = await options.engine();
   throwIfAborted(signal);
-  const downloaded = await engine.download(
-    missing.map((position) => {
-      const row = byPosition.get(position);
-      return { name: names[position]!, sha256: row?.sha256 ?? null, size: row?.size ?? null };
-    }),
-    {
-      signal,
-      onProgress: (p) => options.onProgress?.({ done: ready + p.completed, total: n }),
-    },
-  );
-  await Promise.all(downloaded.map((blob, i) => checkDownloaded(locator.head, id, blob, missing[i]!, n)));
-  missing.forEach((position, i) => (blobs[position] = downloaded[i]));
+  if (good.size < layout.n) {
+    // Nothing at all came back and the network is the reason: that is "offline", not a lost record.
+    if (good.size === 0 && firstError !== undefined && isConnectivityError(firstError)) throw firstError;
+    // Nothing of the record is there (withdrawn, never uploaded, wrong share text): say that, not "damaged".
+    if (good.size === 0 && unusable.every((u) => u.reason === 'FRAGMENT_NOT_IN_CLOUD')) throw firstError;
+    // A record without parity (the paper's scheme, or stored before issue 17) fails on its first bad object, named.
+    if (layout.p === 0 && firstError !== undefined) throw firstError;
+    const missing = Array.from({ length: total }, (_, slot) => slot).filter((slot) => !good.has(slot));
+    const listed = missing.map((slot) => `#${slot + 1}`).join(', ');
+    throw new ServiceError(
+      'RECORD_UNRECOVERABLE',
+      `Only ${good.size} of this record's ${total} objects could be had; ${layout.n} are needed. Missing or damaged: ${listed}.`,
+      { recordId, n: layout.n, p: layout.p, good: good.size, missingSlots: missing, unusable: [...unusable].sort((a, b) => a.slot - b.slot) },
+      { retryable: unusable.some((u) => u.reason.startsWith('NETWORK_') || u.reason === 'PRESIGN_UNAVAILABLE'), cause: firstError },
+    );
+  }
 
-  if (options.cache ?? true) {
+  if ((options.cache ?? true) && downloaded.size > 0) {
     const now = (options.now ?? Date.now)();
-    // One at a time: a record can be hundreds of MiB, and each digest reads its fragment whole.
-    const digests: string[] = [];
-    for (const [i, blob] of downloaded.entries()) digests.push(byPosition.get(missing[i]!)?.sha256 ?? (await sha256Base64(blob)));
-    const entries: FragmentEntry[] = missing.map((position, i) => ({
-      recordId,
-      position,
-      objectName: names[position]!,
-      size: downloaded[i]!.size,
-      sha256: digests[i]!,
-      blob: downloaded[i]!,
-      uploadedAt: now,
-    }));
-    const sizes = (blobs as Blob[]).map((b) => b.size);
+    // One at a time: a record can be hundreds of MiB, and each digest reads its object whole.
+    const entries: FragmentEntry[] = [];
+    for (const [slot, blob] of downloaded) {
+      entries.push({ recordId, position: slot, objectName: names[slot]!, size: blob.size, sha256: byPosition.get(slot)?.sha256 ?? (await sha256Base64(blob)), blob, uploadedAt: now });
+    }
+    const size = [...good.values()][0]!.size;
     const remoteRecord: RecordEntry = {
       recordId,
       createdAt: now,
-      fragmentCount: n,
+      fragmentCount: layout.n,
+      parityCount: layout.p,
       envelopeLength: null,
-      fragmentSizes: sizes,
-      totalBytes: sizes.reduce((a, b) => a + b, 0),
-      sync: { state: 'remote', uploaded: n, updatedAt: now, lastError: null },
+      fragmentSizes: Array.from({ length: total }, () => size),
+      totalBytes: size * total,
+      sync: { state: 'remote', uploaded: total, updatedAt: now, lastError: null },
       wrappedKey: null,
       encryptedMetadata: null,
     };
     await cacheFragments(db, remoteRecord, entries);
   }
-  return blobs as Blob[];
+  const slots = [...good.keys()].sort((a, b) => a - b);
+  return { layout, slots, blobs: slots.map((slot) => good.get(slot)!), unusable, complete: untried().length === 0 };
 }
 
-/** n from the head of object 0, from this device's cache or the cloud. */
-async function countFromFirstObject(recordId: string, recordKey: Uint8Array, head: CryptoKey, id: Uint8Array, options: FetchFragmentsOptions): Promise<number> {
-  const cached = (await getFragments(options.db, recordId)).find((row) => row.position === 0 && row.blob);
-  if (cached?.blob) return checkDownloaded(head, id, cached.blob, 0, undefined);
-  if (!options.engine) throw new ServiceError('FRAGMENT_UNAVAILABLE', 'The fragments of this record are not on this device.', { recordId, missing: [0] });
-  const [name] = await fragmentObjectNames(recordKey, recordId, 1);
-  const engine = await options.engine();
-  const [blob] = await engine.download([{ name: name!, sha256: null, size: null }], { signal: options.signal });
-  return checkDownloaded(head, id, blob!, 0, undefined);
+/**
+ * The Blobs a record opens from (any n or more of its n + p objects, in slot order): see
+ * `fetchRecordObjects`. `known`: the layout, or n alone for records stored before parity (p = 0).
+ */
+export async function fetchFragments(recordId: string, recordKey: Uint8Array, known: RecordLayout | number | undefined, options: FetchFragmentsOptions): Promise<Blob[]> {
+  const layout = typeof known === 'number' ? { n: known, p: 0 } : known;
+  return [...(await fetchRecordObjects(recordId, recordKey, layout, options)).blobs];
+}
+
+/**
+ * n and p from the first object whose head opens, from this device's cache or the cloud. Slots 0 … 7
+ * always exist (n ≥ 8), so with up to p of them lost one of the first p + 1 still says the layout.
+ */
+async function layoutFromFirstObject(recordId: string, recordKey: Uint8Array, head: CryptoKey, id: Uint8Array, options: FetchFragmentsOptions, unusable: UnusableObject[]): Promise<RecordLayout> {
+  const cached = (await getFragments(options.db, recordId)).filter((row) => row.blob);
+  for (const row of cached) {
+    try {
+      return await checkDownloaded(head, id, row.blob!, row.position, undefined);
+    } catch {
+      // A damaged cached copy: try the next one, or the cloud.
+    }
+  }
+  if (!options.engine) throw new ServiceError('FRAGMENT_UNAVAILABLE', 'The objects of this record are not on this device.', { recordId, missing: [0] });
+  const names = await fragmentObjectNames(recordKey, recordId, SEQUENCE_KEY_MIN_LENGTH);
+  let firstError: unknown;
+  for (const [slot, name] of names.entries()) {
+    const engine = await options.engine(slot);
+    const [outcome] = await engine.downloadEach([{ name, sha256: null, size: null }], { signal: options.signal });
+    try {
+      if (!outcome!.ok) throw outcome!.error;
+      return await checkDownloaded(head, id, outcome!.value, slot, undefined);
+    } catch (error) {
+      if (isAbort(error)) throw error;
+      firstError ??= error;
+      unusable.push({ slot, objectName: name, reason: codeOf(error) });
+    }
+  }
+  throw firstError;
 }
 
 export interface DeleteRecordOptions {

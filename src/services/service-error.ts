@@ -23,7 +23,8 @@ export type ServiceErrorCode =
   | 'FRAGMENT_UNAVAILABLE'
   | 'SIGN_IN_REQUIRED'
   | 'SHARING_UNAVAILABLE'
-  | 'READ_ONLY';
+  | 'READ_ONLY'
+  | 'RECORD_UNRECOVERABLE';
 
 const HINTS: Record<ServiceErrorCode, string> = {
   CLOUD_NOT_CONFIGURED: 'Enter the presign service address and your access token in Settings.',
@@ -42,6 +43,7 @@ const HINTS: Record<ServiceErrorCode, string> = {
   FRAGMENT_UNAVAILABLE: 'This fragment is neither on this device nor downloadable right now. Try again when online.',
   SIGN_IN_REQUIRED: 'Sign in again (Settings → Account); uploads continue by themselves afterwards.',
   SHARING_UNAVAILABLE: 'Share the record as text instead (copy the share text), or use a presign service that makes share links.',
+  RECORD_UNRECOVERABLE: 'More of this record\'s objects are missing or damaged than its parity objects make up for. Try again when every storage provider is reachable; if objects were lost for good, open it on a device that still holds it and repair from there.',
   READ_ONLY: 'This record was shared with you: you can open it and forget it on this device; only its owner can change or withdraw it.',
 };
 

@@ -10,6 +10,8 @@ export interface RecordSummary {
   readonly byteLength: number | null;
   readonly createdAt: number;
   readonly fragmentCount: number;
+  /** p: the record survives the loss of this many of its objects (FORMAT.md §4.4). */
+  readonly parityCount: number;
   readonly totalBytes: number;
   readonly sync: { readonly state: 'local' | 'uploading' | 'synced' | 'failed' | 'remote' | 'deleting'; readonly uploaded: number; readonly error: { readonly code: string; readonly message: string; readonly hint: string } | null };
   readonly hasKey: boolean;
@@ -23,6 +25,8 @@ export interface ProtectOutcome {
   readonly metadata: RecordMetadata;
   /** The sealed objects by slot; their index characters are sealed inside them and never shown. */
   readonly fragments: readonly { readonly slot: number; readonly size: number }[];
+  /** p of the n + p objects are parity: any n of them open the record. */
+  readonly parityCount: number;
   readonly noise?: ImageBitmap | undefined;
 }
 

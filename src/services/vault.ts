@@ -24,7 +24,9 @@ import { defaultTransport } from './default-transport.js';
 import { ServiceError } from './service-error.js';
 import { KeyVaultError } from './key-vault-error.js';
 import type { OutboxRunner } from './outbox-runner.js';
-import { deleteRecord as queueRecordDeletion, fetchFragments, notifyOutbox, storeProtectedRecord } from './record-store.js';
+import { deleteRecord as queueRecordDeletion, fetchRecordObjects, notifyOutbox, storeProtectedRecord, type RecordLayout } from './record-store.js';
+import type { TransferEngine } from './transfer-engine.js';
+import { isEhrVaultError } from '../core/errors.js';
 import type { LongCall, OpenOutcome, ProtectOutcome, RecordSummary, StorageReport } from './vault-types.js';
 
 /**
@@ -106,7 +108,7 @@ export class Vault {
    * `asFile`: keep the original bytes even if the file is an image (the way out when an image cannot be
    * decoded here, or is too large to decode).
    */
-  async protect(file: File, sequenceKey: string, options: LongCall & { readonly asFile?: boolean } = {}): Promise<ProtectOutcome> {
+  async protect(file: File, sequenceKey: string, options: LongCall & { readonly asFile?: boolean; readonly parity?: number } = {}): Promise<ProtectOutcome> {
     const key = parseSequenceKey(sequenceKey);
     const recordKey = generateRecordKey();
     const recordId = generateRecordId();
@@ -115,10 +117,8 @@ export class Vault {
       // Large fragments go to a scratch file (faster, and ~1 GiB less in the browser's memory at 1 GiB) only
       // where IndexedDB keeps its own copy of them, so the file can be removed once they are stored.
       const toDisk = file.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs());
-      // parity: 0 until the app stores and fetches parity objects (issue 17, multi-provider storage): its
-      // upload and download paths still count n objects per record (record-store.ts).
       const result = await this.engine.protect(
-        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: toDisk ? 'disk' : 'auto', parity: 0 },
+        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: toDisk ? 'disk' : 'auto', parity: options.parity ?? APP_PARITY },
         { signal: options.signal, onProgress: options.onProgress },
       );
       scratch = result.scratch;
@@ -138,6 +138,7 @@ export class Vault {
         shareText: encodeShareText({ recordId, recordKey }),
         metadata: result.metadata,
         fragments: result.objects.map((f) => ({ slot: f.slot, size: f.blob.size })),
+        parityCount: result.objects.length - key.n,
         noise: result.noise,
       };
     } finally {
@@ -166,6 +167,7 @@ export class Vault {
       byteLength: info?.byteLength ?? null,
       createdAt: entry.createdAt,
       fragmentCount: entry.fragmentCount,
+      parityCount: entry.parityCount ?? 0,
       totalBytes: entry.totalBytes,
       sync: { state: entry.sync.state, uploaded: entry.sync.uploaded, error: entry.sync.lastError },
       hasKey: entry.wrappedKey !== null,
@@ -240,14 +242,27 @@ export class Vault {
     const key = parseSequenceKey(sequenceKey);
     try {
       const known = await getRecord(this.db, recordId);
-      const objects = await fetchFragments(recordId, recordKey, known?.fragmentCount, {
+      let engine: Promise<TransferEngine> | undefined;
+      const fetchOptions = {
         db: this.db,
-        engine: async () => (storageId !== undefined ? connectSharedTransferEngine({ storageId }) : connectTransferEngine({ db: this.db, signal: options.signal, secrets: this.keys, oidc: this.oidc })),
+        engine: () => (engine ??= storageId !== undefined ? Promise.resolve(connectSharedTransferEngine({ storageId })) : connectTransferEngine({ db: this.db, signal: options.signal, secrets: this.keys, oidc: this.oidc })),
         signal: options.signal,
-        onProgress: (p) => options.onProgress?.({ phase: 'download', ...p }),
-      });
+        onProgress: (p: { done: number; total: number }) => options.onProgress?.({ phase: 'download', ...p }),
+      };
+      const layout = known ? { n: known.fragmentCount, p: known.parityCount ?? 0 } : undefined;
+      let fetched = await fetchRecordObjects(recordId, recordKey, layout, fetchOptions);
       // No PNG here: encoding a 13 MP photo took most of an open (issue 15); it is built when the person saves.
-      const opened = await this.engine.open({ objects, sequenceKey: key.text, recordKey, recordId, display: true }, { signal: options.signal, onProgress: options.onProgress });
+      const open = (objects: readonly Blob[]) => this.engine.open({ objects: [...objects], sequenceKey: key.text, recordKey, recordId, display: true }, { signal: options.signal, onProgress: options.onProgress });
+      let opened: Awaited<ReturnType<typeof open>>;
+      try {
+        opened = await open(fetched.blobs);
+      } catch (error) {
+        // Damage inside an object that its head does not show (a recipient has no SHA-256 to compare) is
+        // located and repaired by the engine only with more than n objects (FORMAT.md §9): fetch the rest.
+        if (!isRepairableDamage(error) || fetched.complete || fetched.layout.p === 0) throw error;
+        fetched = await fetchRecordObjects(recordId, recordKey, fetched.layout, { ...fetchOptions, want: 'all' });
+        opened = await open(fetched.blobs);
+      }
       this.sessionKeys.set(recordId, key.text);
       // A large opened file is a scratch file on disk; it stays readable until the next record is opened.
       await this.engine.releaseScratch(this.openedScratch);
@@ -255,7 +270,7 @@ export class Vault {
       // A record opened from a share text is remembered (sealed), so Records can show and reopen it.
       if (this.keys.unlocked) {
         const m = opened.metadata;
-        await this.rememberKey(recordId, recordKey, objects.length, { name: m.name, kind: m.kind, mime: m.mime, byteLength: m.byteLength, ...(storageId !== undefined ? { sharedFrom: storageId } : {}) });
+        await this.rememberKey(recordId, recordKey, fetched.layout, { name: m.name, kind: m.kind, mime: m.mime, byteLength: m.byteLength, ...(storageId !== undefined ? { sharedFrom: storageId } : {}) });
       }
       this.changed();
       if (opened.kind === 'file') {
@@ -285,7 +300,7 @@ export class Vault {
       const info = await this.info(entry);
       if (!entry.wrappedKey || !info) continue;
       const recordKey = await this.keys.unwrapRecordKey(entry.recordId, entry.wrappedKey);
-      entries.push({ shareText: encodeShareText({ recordId: entry.recordId, recordKey }), fragmentCount: entry.fragmentCount, createdAt: entry.createdAt, info });
+      entries.push({ shareText: encodeShareText({ recordId: entry.recordId, recordKey }), fragmentCount: entry.fragmentCount, parityCount: entry.parityCount ?? 0, createdAt: entry.createdAt, info });
       recordKey.fill(0);
     }
     return sealBackup(entries, passphrase);
@@ -296,7 +311,7 @@ export class Vault {
     const entries = await openBackup(file, passphrase);
     for (const entry of entries) {
       const { recordId, recordKey } = decodeShareText(entry.shareText);
-      await this.rememberKey(recordId, recordKey, entry.fragmentCount, entry.info, entry.createdAt);
+      await this.rememberKey(recordId, recordKey, { n: entry.fragmentCount, p: entry.parityCount ?? 0 }, entry.info, entry.createdAt);
       recordKey.fill(0);
     }
     this.changed();
@@ -304,15 +319,16 @@ export class Vault {
   }
 
   /** Keeps a record's key (sealed) in the catalog, so it appears in Records with its name. */
-  private async rememberKey(recordId: string, recordKey: Uint8Array, n: number, info: SealedRecordInfo, createdAt = Date.now()): Promise<void> {
+  private async rememberKey(recordId: string, recordKey: Uint8Array, layout: RecordLayout, info: SealedRecordInfo, createdAt = Date.now()): Promise<void> {
     const base: RecordEntry = {
       recordId,
       createdAt,
-      fragmentCount: n,
+      fragmentCount: layout.n,
+      parityCount: layout.p,
       envelopeLength: null,
       fragmentSizes: [],
       totalBytes: 0,
-      sync: { state: 'remote', uploaded: n, updatedAt: Date.now(), lastError: null },
+      sync: { state: 'remote', uploaded: layout.n + layout.p, updatedAt: Date.now(), lastError: null },
       wrappedKey: null,
       encryptedMetadata: null,
     };
@@ -395,6 +411,20 @@ export class Vault {
   requestPersistence(): Promise<boolean> {
     return requestPersistentStorage();
   }
+}
+
+/**
+ * Parity objects the app gives every record (FORMAT.md §4.4, issue 17). Two, by measurement
+ * (`npm run bench:parity`, bench/README.md): n = 8 costs 25 % more stored bytes and coding runs at
+ * ~70–110 MiB/s, far faster than an uplink moves the extra quarter; one parity object survives one loss
+ * but cannot say which object holds damage, two survive any two losses or locate and repair one damaged
+ * object with the record key alone. The UI says "survives the loss of 2 objects".
+ */
+export const APP_PARITY = 2;
+
+/** Errors of the open that more objects may cure: a damaged or missing object, not a wrong key. */
+function isRepairableDamage(error: unknown): boolean {
+  return isEhrVaultError(error) && (error.code.startsWith('FRAGMENT_') || error.code.startsWith('CHAIN_') || error.code.startsWith('ENVELOPE_')) && error.code !== 'FRAGMENT_UNSUPPORTED';
 }
 
 /** For images the catalog shows the size of the pixel data a person would get back. */

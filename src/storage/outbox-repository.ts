@@ -1,6 +1,6 @@
 import type { VaultDb } from './open-vault-db.js';
 import { assertCanSucceed, claim, fail, isDue, release, retry, retryLater } from './outbox-transitions.js';
-import type { FragmentEntry, OutboxEntry, OutboxState, RecordEntry, RecordSync, StoredError } from './schema.js';
+import { objectCount, type FragmentEntry, type OutboxEntry, type OutboxState, type RecordEntry, type RecordSync, type StoredError } from './schema.js';
 import { inTransaction, issueAll } from './transaction.js';
 
 type OutboxKey = [string, number];
@@ -56,7 +56,7 @@ export async function claimEntries(db: VaultDb, entries: readonly OutboxEntry[],
 }
 
 function nextSync(record: RecordEntry, uploaded: number, now: number, lastError: StoredError | null, failed: boolean): RecordSync {
-  const state = failed ? 'failed' : uploaded >= record.fragmentCount ? 'synced' : uploaded > 0 ? 'uploading' : 'local';
+  const state = failed ? 'failed' : uploaded >= objectCount(record) ? 'synced' : uploaded > 0 ? 'uploading' : 'local';
   return { state, uploaded, updatedAt: now, lastError };
 }
 

@@ -1,5 +1,5 @@
 import type { VaultDb } from './open-vault-db.js';
-import type { FragmentEntry, OutboxEntry, RecordEntry } from './schema.js';
+import { objectCount, type FragmentEntry, type OutboxEntry, type RecordEntry } from './schema.js';
 import { StorageError } from './storage-error.js';
 import { inTransaction, issueAll } from './transaction.js';
 
@@ -23,7 +23,7 @@ export interface NewRecord {
  */
 export async function saveNewRecord(db: VaultDb, input: NewRecord): Promise<void> {
   const { record, fragments, outbox } = input;
-  if (fragments.length !== record.fragmentCount || fragments.some((f) => f.recordId !== record.recordId) || outbox.some((o) => o.recordId !== record.recordId)) {
+  if (fragments.length !== objectCount(record) || fragments.some((f) => f.recordId !== record.recordId) || outbox.some((o) => o.recordId !== record.recordId)) {
     throw new StorageError('STORAGE_WRITE_FAILED', 'Inconsistent record: fragments or outbox entries do not match the catalog entry.', { recordId: record.recordId });
   }
   await inTransaction(db, ['records', 'fragments', 'outbox'], 'readwrite', 'save the record', async (tx) => {

@@ -46,11 +46,16 @@ export interface RecordEntry {
   /** 22 base64url characters (FORMAT.md §2.1): random, says nothing about the record. */
   readonly recordId: string;
   readonly createdAt: number;
-  /** n, the sequence key's length. */
+  /** n, the sequence key's length: the data objects (slots 0 … n − 1). */
   readonly fragmentCount: number;
+  /**
+   * p, the parity objects (slots n … n + p − 1, FORMAT.md §4.4). Absent in rows written before the app
+   * stored parity: those records have p = 0. A record has `objectCount` = n + p objects everywhere.
+   */
+  readonly parityCount?: number | undefined;
   /** Unknown (null) for records fetched from the cloud rather than protected here. */
   readonly envelopeLength: number | null;
-  /** Byte size of each fragment, by position. */
+  /** Byte size of each object, by slot (n + p of them). */
   readonly fragmentSizes: readonly number[];
   readonly totalBytes: number;
   readonly sync: RecordSync;
@@ -58,6 +63,11 @@ export interface RecordEntry {
   readonly wrappedKey: SealedBytes | null;
   /** Name, type and notes sealed by the same key service; null until then. */
   readonly encryptedMetadata: SealedBytes | null;
+}
+
+/** n + p: how many objects a record has in the cloud (data and parity). */
+export function objectCount(record: Pick<RecordEntry, 'fragmentCount' | 'parityCount'>): number {
+  return record.fragmentCount + (record.parityCount ?? 0);
 }
 
 export interface FragmentEntry {

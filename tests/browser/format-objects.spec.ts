@@ -54,8 +54,9 @@ test('stored objects carry no index character, no magic, and cannot be grouped b
   await protectInApp(page, stack.appUrl, PHOTO, PHOTO_KEY);
   const photoObjects = (await stack.listObjects()).filter((k) => !before.has(k));
   photoObjects.forEach((k) => keyOf.set(k, PHOTO_KEY));
-  expect(objectsOf.map((o) => o.length)).toEqual([8, 8]);
-  expect(photoObjects).toHaveLength(8);
+  // 8 data objects and the app's 2 parity objects each (APP_PARITY, issue 17).
+  expect(objectsOf.map((o) => o.length)).toEqual([10, 10]);
+  expect(photoObjects).toHaveLength(10);
 
   const read = async (k: string) => stack.readObject(k);
   const all = [...keyOf.keys()];

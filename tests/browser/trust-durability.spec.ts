@@ -109,8 +109,9 @@ test('out of storage mid-protect: the app says so, and nothing of the record is 
   await page.getByRole('button', { name: /^Protect/ }).click();
   await expect(page.locator('section[data-record-id] [data-sync-state]')).toHaveAttribute('data-sync-state', 'synced', { timeout: 60_000 });
   const counts = expectConsistent(await dumpIndexedDb(page));
-  expect(counts).toEqual({ records: 1, fragments: SEQUENCE_KEY.length });
-  expect(await stack.bucket.list('')).toHaveLength(SEQUENCE_KEY.length);
+  // n data objects and the app's 2 parity objects (APP_PARITY, issue 17).
+  expect(counts).toEqual({ records: 1, fragments: SEQUENCE_KEY.length + 2 });
+  expect(await stack.bucket.list('')).toHaveLength(SEQUENCE_KEY.length + 2);
 });
 
 test('a tab closed while a record is being stored leaves it complete or absent, never half', async ({ browser }) => {

@@ -133,7 +133,8 @@ test('three records are protected; the share card shows neither the sequence key
     });
     expect(text).not.toContain(KEY);
     const fragmentLabels = await card.locator('ev-fragment-list li strong').allTextContents();
-    expect(fragmentLabels).toEqual(Array.from({ length: KEY.length }, (_, i) => `Part ${i + 1}`));
+    // n fragments and the app's 2 parity objects (APP_PARITY, issue 17).
+    expect(fragmentLabels).toEqual(Array.from({ length: KEY.length + 2 }, (_, i) => `Part ${i + 1}`));
     await expect(card.locator('ev-sequence-key-field')).toHaveCount(0);
   }
   expect(shareTexts.size).toBe(3);

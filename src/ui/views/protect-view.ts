@@ -302,7 +302,7 @@ export class ProtectView extends LitElement {
       <h3>${done.file.name}</h3>
       <p class="muted">
         ${outcome.metadata.kind === 'image' ? html`Image ${outcome.metadata.image?.width}×${outcome.metadata.image?.height}: its pixels were encrypted.` : html`File: its bytes were encrypted.`}
-        Split into ${outcome.fragments.length} fragments.
+        Split into ${outcome.fragments.length - outcome.parityCount} fragments${outcome.parityCount > 0 ? html`, plus ${outcome.parityCount} parity objects: <span data-survives=${outcome.parityCount}>survives the loss of ${outcome.parityCount} fragments</span>` : nothing}.
         <span data-sync-state=${sync?.state ?? 'local'}>${syncWords(sync, outcome.fragments.length)}</span>
       </p>
       ${outcome.noise && done.originalUrl
@@ -404,7 +404,7 @@ interface RecordSync {
 function syncWords(sync: RecordSync | undefined, n: number): string {
   switch (sync?.state) {
     case 'synced':
-      return 'All fragments are in the cloud.';
+      return 'All objects are in the cloud.';
     case 'uploading':
       return `Uploading: ${sync.uploaded} of ${n} in the cloud.`;
     case 'failed':

@@ -242,7 +242,7 @@ export class RecordsView extends LitElement {
       case 'local':
         return 'On this device only, waiting to upload';
       case 'uploading':
-        return `Uploading ${r.sync.uploaded} of ${r.fragmentCount}`;
+        return `Uploading ${r.sync.uploaded} of ${r.fragmentCount + r.parityCount}`;
       case 'synced':
         return 'In the cloud';
       case 'failed':

@@ -8,11 +8,11 @@ export const FILE_NAME = 'jane-doe-mri-2024.txt';
 export const TEST_KDF = { memoryKiB: 64, passes: 1, parallelism: 1 } as const;
 
 /** A real protected record (core, in Node), shaped like the engine's ProtectResult. */
-export async function protectedSample(size = 3_000, sequenceKey = SEQUENCE_KEY) {
+export async function protectedSample(size = 3_000, sequenceKey = SEQUENCE_KEY, parity = 0) {
   const plaintext = new Uint8Array(size);
   for (let i = 0; i < size; i++) plaintext[i] = (i * 31 + 7) & 0xff;
   const metadata = { kind: 'file' as const, name: FILE_NAME, mime: 'text/plain', byteLength: size };
-  const record = await protectRecord([plaintext], metadata, sequenceKey, { chunkSize: 1024, kdf: TEST_KDF, parity: 0 });
+  const record = await protectRecord([plaintext], metadata, sequenceKey, { chunkSize: 1024, kdf: TEST_KDF, parity });
   return {
     plaintext,
     recordKey: record.recordKey,

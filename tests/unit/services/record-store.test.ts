@@ -145,6 +145,34 @@ describe('fetchFragments', () => {
     expect(await codeOf(async () => fetchFragments(sample.recordId, sample.recordKey, 8, { db: await freshDb(), engine: engineOn(cloud) }))).toBe('FRAGMENT_FOREIGN');
   });
 
+  it('with p = 2: stores n + p objects, opens with any two of them lost, and names every missing slot beyond that', async () => {
+    const cloud = new FakeCloud();
+    const phone = await freshDb();
+    const sample = await protectedSample(5_000, SEQUENCE_KEY, 2);
+    const record = await storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db: phone, storage: roomy, notify: () => {} });
+    expect(record).toMatchObject({ fragmentCount: 8, parityCount: 2 });
+    expect(await listOutbox(phone)).toHaveLength(10);
+    await uploadAll(cloud, phone, sample.recordId);
+    const rows = await getFragments(phone, sample.recordId);
+    const open = async (blobs: Blob[]) => (await openRecord(await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer()))), SEQUENCE_KEY, sample.recordKey, sample.recordId)).body;
+
+    // Two data objects lost: the parity objects take their place (the recipient learns n and p from a head).
+    cloud.objects.delete(rows[0]!.objectName);
+    cloud.objects.delete(rows[5]!.objectName);
+    expect(await open(await fetchFragments(sample.recordId, sample.recordKey, undefined, { db: await freshDb(), engine: engineOn(cloud) }))).toEqual(sample.plaintext);
+    // One more damaged (its head no longer opens): three of ten unusable, eight needed.
+    const damaged = cloud.objects.get(rows[9]!.objectName)!.slice();
+    damaged[3]! ^= 1;
+    cloud.objects.set(rows[9]!.objectName, damaged);
+    const error = await fetchFragments(sample.recordId, sample.recordKey, { n: 8, p: 2 }, { db: await freshDb(), engine: engineOn(cloud) }).catch((e: unknown) => e as { code: string; details: Record<string, unknown> });
+    expect(error).toMatchObject({ code: 'RECORD_UNRECOVERABLE', details: { n: 8, p: 2, good: 7, missingSlots: [0, 5, 9] } });
+    expect((error as unknown as { details: { unusable: { slot: number; reason: string }[] } }).details.unusable.map((u) => [u.slot, u.reason])).toEqual([
+      [0, 'FRAGMENT_NOT_IN_CLOUD'],
+      [5, 'FRAGMENT_NOT_IN_CLOUD'],
+      [9, 'FRAGMENT_FOREIGN'],
+    ]);
+  });
+
   it('deleteRecord removes the record here and queues one delete per fragment', async () => {
     const db = await freshDb();
     const sample = await protectedSample();

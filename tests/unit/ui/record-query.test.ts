@@ -11,6 +11,7 @@ function record(name: string, createdAt: number, extra: Partial<CatalogRecord> =
     byteLength: createdAt * 10,
     createdAt,
     fragmentCount: 8,
+    parityCount: 0,
     totalBytes: 0,
     sync: { state: 'synced', uploaded: 8, error: null },
     hasKey: true,
