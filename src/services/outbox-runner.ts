@@ -12,7 +12,7 @@ import {
   retryFailedEntries,
   type ClaimedEntry,
 } from '../storage/outbox-repository.js';
-import { objectCount, type OutboxEntry } from '../storage/schema.js';
+import { objectCount, PRIMARY_PROVIDER, type OutboxEntry } from '../storage/schema.js';
 import { backoffDelay, OUTBOX_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { childController } from './bounded-pool.js';
 import { browserOnlineStatus, type OnlineStatus } from './online-status.js';
@@ -37,8 +37,11 @@ export interface LockManagerLike {
 
 export interface OutboxRunnerOptions {
   readonly db: VaultDb;
-  /** Builds (or rebuilds after `reconfigure()`) the transfer engine; may need the network for /api/config. */
-  readonly engine: () => Promise<TransferEngine>;
+  /**
+   * Builds (or rebuilds after `reconfigure()`) the transfer engine of one storage connection (`provider`,
+   * PRIMARY_PROVIDER unless a record spreads its objects over several); may need the network for /api/config.
+   */
+  readonly engine: (provider: string) => Promise<TransferEngine>;
   /** Default `navigator.locks`; null runs without a lock (Node, tests that bring their own). */
   readonly locks?: LockManagerLike | null | undefined;
   readonly online?: OnlineStatus | undefined;
@@ -82,7 +85,8 @@ export class OutboxRunner extends EventTarget {
   private readonly offlineProbe: BackoffPolicy;
   private readonly now: () => number;
   private readonly random: () => number;
-  private engine: Promise<TransferEngine> | undefined;
+  /** One engine per storage connection, built when first needed. */
+  private engines = new Map<string, Promise<TransferEngine>>();
   private controller: AbortController | undefined;
   private task: Promise<void> | undefined;
   private current: RunnerState = 'stopped';
@@ -176,7 +180,7 @@ export class OutboxRunner extends EventTarget {
 
   /** The cloud settings changed: build a new engine for the next round, and look now. */
   reconfigure(): void {
-    this.engine = undefined;
+    this.engines.clear();
     this.wake();
   }
 
@@ -230,14 +234,15 @@ export class OutboxRunner extends EventTarget {
     });
   }
 
-  private async getEngine(): Promise<{ engine: TransferEngine; fresh: boolean }> {
-    if (this.engine) return { engine: await this.engine, fresh: false };
-    const building = this.options.engine();
-    this.engine = building;
+  private async getEngine(provider: string): Promise<{ engine: TransferEngine; fresh: boolean }> {
+    const known = this.engines.get(provider);
+    if (known) return { engine: await known, fresh: false };
+    const building = this.options.engine(provider);
+    this.engines.set(provider, building);
     try {
       return { engine: await building, fresh: true };
     } catch (error) {
-      if (this.engine === building) this.engine = undefined;
+      if (this.engines.get(provider) === building) this.engines.delete(provider);
       throw error;
     }
   }
@@ -262,30 +267,51 @@ export class OutboxRunner extends EventTarget {
           await this.waitForWake(signal, next === null ? null : next - this.now());
           continue;
         }
-        let engine: TransferEngine;
-        let fresh: boolean;
-        try {
-          ({ engine, fresh } = await this.getEngine());
-        } catch (error) {
-          if (isConnectivityError(error) || (isServiceError(error) && error.retryable)) {
-            offlineRounds += 1;
-            this.setState('offline');
-            await this.waitForWake(signal, backoffDelay(offlineRounds, this.offlineProbe, this.random));
-          } else {
-            // No service configured (or no token): nothing to do until a person acts.
-            this.setState('not-configured');
-            this.emit('runner-error', { error: summarizeError(error) });
-            await this.waitForWake(signal, null);
+        // Entries go to their own storage connection; one round per connection that has due entries.
+        const byProvider = new Map<string, OutboxEntry[]>();
+        for (const entry of due) {
+          const provider = entry.provider ?? PRIMARY_PROVIDER;
+          byProvider.set(provider, [...(byProvider.get(provider) ?? []), entry]);
+        }
+        const result = { connectivityLost: false, unauthorized: false };
+        // Set when the only connection could not be built and the runner already waited (as before issue 17).
+        let waited = false;
+        for (const [provider, entries] of byProvider) {
+          if (signal.aborted) break;
+          let engine: TransferEngine;
+          let fresh: boolean;
+          try {
+            ({ engine, fresh } = await this.getEngine(provider));
+          } catch (error) {
+            const reachable = isConnectivityError(error) || (isServiceError(error) && error.retryable);
+            if (byProvider.size > 1) {
+              // Several connections: one that cannot be reached or is not configured must not hold up the
+              // others, so its entries wait (with backoff) or stop for a person, entry by entry.
+              await this.setAside(entries, error, reachable);
+              continue;
+            }
+            if (reachable) {
+              offlineRounds += 1;
+              this.setState('offline');
+              await this.waitForWake(signal, backoffDelay(offlineRounds, this.offlineProbe, this.random));
+            } else {
+              // No service configured (or no token): nothing to do until a person acts.
+              this.setState('not-configured');
+              this.emit('runner-error', { error: summarizeError(error) });
+              await this.waitForWake(signal, null);
+            }
+            waited = true;
+            continue;
           }
-          continue;
-        }
-        this.setState('uploading');
-        const result = await this.round(engine, due, signal, fresh);
-        troubleRounds = 0;
-        if (result.unauthorized) {
+          this.setState('uploading');
+          const round = await this.round(engine, entries, signal, fresh);
           // A dev token rotates with every server start: read the config again once before failing entries.
-          this.engine = undefined;
+          if (round.unauthorized) this.engines.delete(provider);
+          result.connectivityLost ||= round.connectivityLost;
+          result.unauthorized ||= round.unauthorized;
         }
+        if (waited) continue;
+        troubleRounds = 0;
         if (result.connectivityLost) {
           offlineRounds += 1;
           this.setState('offline');
@@ -299,6 +325,20 @@ export class OutboxRunner extends EventTarget {
         this.emit('runner-error', { error: summarizeError(error) });
         await this.waitForWake(signal, backoffDelay(troubleRounds, this.offlineProbe, this.random));
       }
+    }
+  }
+
+  /** The entries of a connection that cannot be used now: later with backoff (unreachable), or failed (not configured). */
+  private async setAside(entries: readonly OutboxEntry[], error: unknown, retry: boolean): Promise<void> {
+    const summary = summarizeError(error);
+    const now = this.now();
+    for (const { entry } of await claimEntries(this.db, entries, now)) {
+      if (retry) {
+        await rescheduleEntry(this.db, entry, summary, now, backoffDelay(entry.attempts + 1, this.backoff, this.random));
+      } else {
+        await failEntry(this.db, entry, summary, now);
+      }
+      this.emit('failed', { recordId: entry.recordId, position: entry.position, op: entry.op, error: summary, willRetry: retry });
     }
   }
 

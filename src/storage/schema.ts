@@ -53,6 +53,13 @@ export interface RecordEntry {
    * stored parity: those records have p = 0. A record has `objectCount` = n + p objects everywhere.
    */
   readonly parityCount?: number | undefined;
+  /**
+   * The storage connections (ids, see `StorageConnectionSettings`) that hold this record's objects, in
+   * placement order: slot j lives with providers[j mod k] (core/placement.ts). Absent: all with the
+   * primary connection (records stored before several providers existed, and records fetched by a
+   * recipient through one share link).
+   */
+  readonly providers?: readonly string[] | undefined;
   /** Unknown (null) for records fetched from the cloud rather than protected here. */
   readonly envelopeLength: number | null;
   /** Byte size of each object, by slot (n + p of them). */
@@ -95,6 +102,8 @@ export interface OutboxEntry {
   /** Kept here too: a `delete` outlives the fragment row it removes. */
   readonly objectName: string;
   readonly op: OutboxOp;
+  /** The storage connection the object goes to (or is deleted from); absent: the primary one. */
+  readonly provider?: string | undefined;
   readonly state: OutboxState;
   /** Attempts that ended in a failure (an interrupted one does not count). */
   readonly attempts: number;
@@ -116,6 +125,31 @@ export interface CloudSettings {
   /** Before issue #14 the token was stored in the clear; such a row is sealed at the next unlock. */
   readonly token?: string | undefined;
   readonly updatedAt: number;
+}
+
+/** The id of the first storage connection: the `cloud` settings row, or the app's own server. */
+export const PRIMARY_PROVIDER = 'primary';
+
+/** The provider (connection id) that holds `slot` of `record`: providers[slot mod k] (core/placement.ts). */
+export function providerOfRecordSlot(record: Pick<RecordEntry, 'providers'> | undefined, slot: number): string {
+  const providers = record?.providers;
+  if (!providers || providers.length === 0) return PRIMARY_PROVIDER;
+  return providers[slot % providers.length]!;
+}
+
+/** One more storage connection besides the primary one (issue 17: several providers). */
+export interface StorageConnection {
+  /** Stable id, referenced by records (`providers`) and outbox entries. */
+  readonly id: string;
+  /** Absolute URL of its presign service. */
+  readonly presignUrl: string;
+  /** Its bearer token, sealed under the vault key like the primary one's. */
+  readonly sealedToken: SealedBytes;
+  readonly addedAt: number;
+}
+
+export interface StorageConnectionSettings {
+  readonly connections: readonly StorageConnection[];
 }
 
 /** The key vault's items: a non-extractable device key, and the vault key wrapped by it. */
@@ -142,6 +176,7 @@ export interface OidcSessionSettings {
 export interface SettingsValues {
   cloud: CloudSettings;
   'oidc-session': OidcSessionSettings;
+  'storage-connections': StorageConnectionSettings;
 }
 export type SettingsKey = keyof SettingsValues;
 

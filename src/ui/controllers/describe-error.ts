@@ -80,6 +80,8 @@ export function describeError(error: unknown, context: ErrorContext = {}): Error
     if (decode) {
       return { code: String(error.code), kind: 'undecodable-image', title: error.message, hint: error.hint, actions: [{ label: 'Protect it as a file', run: 'protect-as-file' }], undecodableImage: true };
     }
+    // The message names the objects that could not be had (issue 17): show it as it is, and let the person retry.
+    if (error.code === 'RECORD_UNRECOVERABLE') return { code: error.code, title: error.message, hint: error.hint, actions: [RETRY] };
     const view = VIEWS[error.code];
     if (view) return { code: String(error.code), ...view };
     return { code: String(error.code), title: error.message, hint: error.hint, actions: [] };
