@@ -1,4 +1,4 @@
-import { fromBase64Url } from './bytes.js';
+import { fromBase64Url, toBase64Url, utf8Decoder, utf8Encoder } from './bytes.js';
 import { ShareTextInvalidError } from './errors.js';
 import { decodeKeyText, encodeKeyText, KEY_TEXT_PREFIX } from './key-text.js';
 import { RECORD_ID_LENGTH } from './object-names.js';
@@ -13,6 +13,19 @@ export interface ShareInfo {
    * own devices.
    */
   readonly storageId?: string | undefined;
+  /**
+   * Several storage providers (FORMAT.md §11.3, issue 17): every provider that holds objects of the record,
+   * in placement order (slot j lives with providers[j mod k]). The first one's `origin` is absent (the
+   * link's own app); the others name the origin of their presign service. `storageId` is providers[0]'s.
+   */
+  readonly providers?: readonly SharedProvider[] | undefined;
+}
+
+/** One storage provider a recipient reads from: its owner's storage id, at the origin of its presign service. */
+export interface SharedProvider {
+  readonly storageId: string;
+  /** `https://host[:port]` (http only for localhost); absent for the app's own server. */
+  readonly origin?: string | undefined;
 }
 
 /** Storage ids are opaque to the app: 16 to 128 base64url characters. */
@@ -25,8 +38,28 @@ export const SHARE_TEXT_PREFIX = 'ehrv1:';
  * it: the paper makes it the second factor, sent by another channel.
  */
 export function encodeShareText(info: ShareInfo): string {
-  if (info.storageId !== undefined && !STORAGE_ID_PATTERN.test(info.storageId)) throw new ShareTextInvalidError('storage', 'A storage id is 16 to 128 base64url characters.');
-  return `${SHARE_TEXT_PREFIX}${info.recordId}:${encodeKeyText(info.recordKey)}${info.storageId !== undefined ? `:${info.storageId}` : ''}`;
+  const providers = info.providers ?? (info.storageId !== undefined ? [{ storageId: info.storageId }] : []);
+  for (const p of providers) {
+    if (!STORAGE_ID_PATTERN.test(p.storageId)) throw new ShareTextInvalidError('storage', 'A storage id is 16 to 128 base64url characters.');
+    if (p.origin !== undefined && checkOrigin(p.origin) === undefined) throw new ShareTextInvalidError('storage', 'A storage provider\'s origin is https://host[:port] (http only for localhost).');
+  }
+  // §11.3: provider = storage id [ "." base64url(origin) ], providers joined by ",". One provider without
+  // an origin is exactly the §11.2 form, so such links read the same in older versions.
+  const storage = providers.map((p) => (p.origin !== undefined ? `${p.storageId}.${toBase64Url(utf8Encoder.encode(p.origin))}` : p.storageId)).join(',');
+  return `${SHARE_TEXT_PREFIX}${info.recordId}:${encodeKeyText(info.recordKey)}${storage !== '' ? `:${storage}` : ''}`;
+}
+
+/** The origin of an absolute http(s) URL, as `new URL(…).origin` gives it; undefined when not acceptable. */
+function checkOrigin(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) return undefined;
+  return url.origin === text ? text : undefined;
 }
 
 /**
@@ -67,8 +100,28 @@ export function decodeShareText(input: string): ShareInfo {
   if (!keyText.toLowerCase().startsWith(KEY_TEXT_PREFIX)) throw new ShareTextInvalidError('key', 'The share text has no record key after the locator.');
   const recordKey = decodeKeyText(keyText);
   if (storageColon < 0) return { recordId, recordKey };
-  const storageId = after.slice(storageColon + 1);
-  if (!STORAGE_ID_PATTERN.test(storageId)) throw new ShareTextInvalidError('storage', 'The storage part at the end of this share link is incomplete or mistyped.');
-  return { recordId, recordKey, storageId };
+  const storage = after.slice(storageColon + 1);
+  const bad = () => new ShareTextInvalidError('storage', 'The storage part at the end of this share link is incomplete or mistyped.');
+  const providers = storage.split(',').map((part, i): SharedProvider => {
+    const dot = part.indexOf('.');
+    const storageId = dot < 0 ? part : part.slice(0, dot);
+    if (!STORAGE_ID_PATTERN.test(storageId)) throw bad();
+    if (dot < 0) {
+      // Only the first provider may be the link's own app (§11.3).
+      if (i > 0) throw bad();
+      return { storageId };
+    }
+    let origin: string | undefined;
+    try {
+      origin = checkOrigin(utf8Decoder.decode(fromBase64Url(part.slice(dot + 1))));
+    } catch {
+      origin = undefined;
+    }
+    if (origin === undefined) throw bad();
+    return { storageId, origin };
+  });
+  const storageId = providers[0]!.storageId;
+  if (providers.length === 1 && providers[0]!.origin === undefined) return { recordId, recordKey, storageId };
+  return { recordId, recordKey, storageId, providers };
 }
 

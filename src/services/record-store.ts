@@ -7,8 +7,8 @@ import { throwIfAborted, type Progress } from '../core/progress.js';
 import { SEQUENCE_KEY_MAX_LENGTH, SEQUENCE_KEY_MIN_LENGTH } from '../core/sequence-key.js';
 import type { VaultDb } from '../storage/open-vault-db.js';
 import { newOutboxEntry } from '../storage/outbox-transitions.js';
-import { cacheFragments, getFragments, removeRecordAndQueueDeletes, saveNewRecord } from '../storage/record-repository.js';
-import type { FragmentEntry, RecordEntry, SealedBytes } from '../storage/schema.js';
+import { cacheFragments, getFragments, getRecord, removeRecordAndQueueDeletes, saveNewRecord } from '../storage/record-repository.js';
+import { providerOfRecordSlot, type FragmentEntry, type RecordEntry, type SealedBytes } from '../storage/schema.js';
 import { ensureRoomFor, type StorageManagerLike } from '../storage/storage-quota.js';
 import type { ProtectResult } from '../workers/engine-api.js';
 import { OUTBOX_CHANNEL_NAME } from './outbox-runner.js';
@@ -48,6 +48,11 @@ export interface StoreRecordOptions {
   /** Default: BroadcastChannel to the runner. Tests pass their own. */
   readonly notify?: (() => void) | undefined;
   readonly now?: (() => number) | undefined;
+  /**
+   * The storage connections to spread the objects over, in placement order (slot j goes to
+   * providers[j mod k], core/placement.ts). Default: the primary connection alone.
+   */
+  readonly providers?: readonly string[] | undefined;
 }
 
 /**
@@ -99,6 +104,7 @@ export async function storeProtectedRecord(
     createdAt: now,
     fragmentCount: n,
     parityCount: layout.p,
+    ...(options.providers && options.providers.length > 1 ? { providers: [...options.providers] } : {}),
     envelopeLength: result.envelopeLength,
     fragmentSizes: sizes,
     totalBytes: total,
@@ -115,7 +121,7 @@ export async function storeProtectedRecord(
     blob: f.blob,
     uploadedAt: null,
   }));
-  const outbox = fragments.map((f) => newOutboxEntry(recordId, f.position, f.objectName, 'put', now));
+  const outbox = fragments.map((f) => newOutboxEntry(recordId, f.position, f.objectName, 'put', now, providerOfRecordSlot(record, f.position)));
   await saveNewRecord(options.db, { record, fragments, outbox });
   (options.notify ?? notifyOutbox)();
   return record;
@@ -369,7 +375,9 @@ export interface DeleteRecordOptions {
  */
 export async function deleteRecord(recordId: string, options: DeleteRecordOptions): Promise<number> {
   const now = (options.now ?? Date.now)();
-  const count = await removeRecordAndQueueDeletes(options.db, recordId, now, (fragment) => newOutboxEntry(recordId, fragment.position, fragment.objectName, 'delete', now));
+  // Each object is deleted where it lives (its record's placement over storage connections).
+  const record = await getRecord(options.db, recordId);
+  const count = await removeRecordAndQueueDeletes(options.db, recordId, now, (fragment) => newOutboxEntry(recordId, fragment.position, fragment.objectName, 'delete', now, providerOfRecordSlot(record, fragment.position)));
   (options.notify ?? notifyOutbox)();
   return count;
 }

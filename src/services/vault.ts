@@ -13,7 +13,22 @@ import { openBackup, sealBackup, type BackupEntry } from './backup.js';
 import { getRecord, listRecords as listRecordEntries } from '../storage/record-repository.js';
 import type { RecordEntry } from '../storage/schema.js';
 import { estimateStorage, requestPersistentStorage } from '../storage/storage-quota.js';
-import { connectPresignClient, connectSharedTransferEngine, connectTransferEngine, readCloudSettings, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
+import {
+  addStorageConnection,
+  connectPresignClient,
+  connectProviderClient,
+  connectProviderEngine,
+  connectSharedTransferEngine,
+  listStorageConnections,
+  readCloudSettings,
+  removeStorageConnection,
+  startOutboxRunner,
+  storageProviderIds,
+  updateCloudSettings,
+} from './cloud-connection.js';
+import { providerOfSlot, summarizePlacement, type PlacementSummary } from '../core/placement.js';
+import type { SharedProvider } from '../core/share-text.js';
+import { PRIMARY_PROVIDER, providerOfRecordSlot } from '../storage/schema.js';
 import { EngineClient } from './engine-client.js';
 import { indexedDbCopiesBlobs, sweepScratch } from './scratch-files.js';
 import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
@@ -40,6 +55,8 @@ interface SealedRecordInfo {
   readonly byteLength: number;
   /** Set for a record someone shared with this device: the owner's storage id. Read-only here. */
   readonly sharedFrom?: string | undefined;
+  /** A shared record spread over several providers: where each is (FORMAT.md §11.3), to open it again. */
+  readonly sharedProviders?: readonly SharedProvider[] | undefined;
 }
 
 /**
@@ -126,6 +143,8 @@ export class Vault {
       const info: SealedRecordInfo = { name: result.metadata.name, kind: result.metadata.kind, mime: result.metadata.mime, byteLength: result.metadata.kind === 'image' ? displayLength(result.metadata) : result.metadata.byteLength };
       await storeProtectedRecord(result, recordId, recordKey, {
         db: this.db,
+        // Spread over every storage connection in Settings (core/placement.ts says what that survives).
+        providers: await storageProviderIds(this.db),
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ phase: 'store', ...p } as never),
         wrappedKey: await this.keys.wrapRecordKey(recordId, recordKey),
@@ -208,9 +227,20 @@ export class Vault {
       this.storageId = undefined;
       throw error;
     }
+    // A record spread over several providers: the link names each (storage id at its presign service's
+    // origin), in placement order, so a recipient reaches every object (FORMAT.md §11.3).
+    const providers: SharedProvider[] | undefined = entry.providers && entry.providers.length > 1
+      ? await Promise.all(
+          entry.providers.map(async (id): Promise<SharedProvider> => {
+            if (id === PRIMARY_PROVIDER) return { storageId };
+            const client = await connectProviderClient({ db: this.db, secrets: this.keys, oidc: this.oidc, signal }, id);
+            return { storageId: await client.storageId(signal), origin: new URL(client.endpoint.presignUrl).origin };
+          }),
+        )
+      : undefined;
     const recordKey = await this.keys.unwrapRecordKey(recordId, entry.wrappedKey);
     try {
-      return encodeShareLink(location.href, { recordId, recordKey, storageId });
+      return encodeShareLink(location.href, { recordId, recordKey, storageId, ...(providers ? { providers } : {}) });
     } finally {
       recordKey.fill(0);
     }
@@ -228,24 +258,38 @@ export class Vault {
     const entry = await getRecord(this.db, recordId);
     if (!entry?.wrappedKey) return this.openShared(await this.shareText(recordId), sequenceKey, options);
     const recordKey = await this.keys.unwrapRecordKey(recordId, entry.wrappedKey);
-    return this.openWith(recordId, recordKey, sequenceKey, options, (await this.info(entry))?.sharedFrom);
+    const info = await this.info(entry);
+    return this.openWith(recordId, recordKey, sequenceKey, options, info?.sharedFrom, info?.sharedProviders);
   }
 
   /** Opens a record from its share text (any device): cached fragments first, then the cloud. */
   async openShared(shareText: string, sequenceKey: string, options: LongCall = {}): Promise<OpenOutcome> {
-    const { recordId, recordKey, storageId } = decodeShareText(shareText);
-    return this.openWith(recordId, recordKey, sequenceKey, options, storageId);
+    const { recordId, recordKey, storageId, providers } = decodeShareText(shareText);
+    return this.openWith(recordId, recordKey, sequenceKey, options, storageId, providers);
   }
 
   /** `storageId`: a record shared by link is read through the anonymous, read-only endpoint (issue #13). */
-  private async openWith(recordId: string, recordKey: Uint8Array, sequenceKey: string, options: LongCall, storageId?: string): Promise<OpenOutcome> {
+  private async openWith(recordId: string, recordKey: Uint8Array, sequenceKey: string, options: LongCall, storageId?: string, sharedProviders?: readonly SharedProvider[]): Promise<OpenOutcome> {
     const key = parseSequenceKey(sequenceKey);
     try {
       const known = await getRecord(this.db, recordId);
-      let engine: Promise<TransferEngine> | undefined;
+      // One engine per provider: the owner's own connections, or each provider a share link names.
+      const engines = new Map<string, Promise<TransferEngine>>();
+      const engineFor = (slot: number): Promise<TransferEngine> => {
+        if (storageId !== undefined) {
+          const providers = sharedProviders ?? [{ storageId }];
+          const provider = providers[providerOfSlot(slot, providers.length)]!;
+          const id = `${provider.origin ?? ''} ${provider.storageId}`;
+          if (!engines.has(id)) engines.set(id, Promise.resolve(connectSharedTransferEngine({ storageId: provider.storageId, ...(provider.origin !== undefined ? { origin: provider.origin } : {}) })));
+          return engines.get(id)!;
+        }
+        const id = providerOfRecordSlot(known, slot);
+        if (!engines.has(id)) engines.set(id, connectProviderEngine({ db: this.db, signal: options.signal, secrets: this.keys, oidc: this.oidc }, id));
+        return engines.get(id)!;
+      };
       const fetchOptions = {
         db: this.db,
-        engine: () => (engine ??= storageId !== undefined ? Promise.resolve(connectSharedTransferEngine({ storageId })) : connectTransferEngine({ db: this.db, signal: options.signal, secrets: this.keys, oidc: this.oidc })),
+        engine: engineFor,
         signal: options.signal,
         onProgress: (p: { done: number; total: number }) => options.onProgress?.({ phase: 'download', ...p }),
       };
@@ -270,7 +314,7 @@ export class Vault {
       // A record opened from a share text is remembered (sealed), so Records can show and reopen it.
       if (this.keys.unlocked) {
         const m = opened.metadata;
-        await this.rememberKey(recordId, recordKey, fetched.layout, { name: m.name, kind: m.kind, mime: m.mime, byteLength: m.byteLength, ...(storageId !== undefined ? { sharedFrom: storageId } : {}) });
+        await this.rememberKey(recordId, recordKey, fetched.layout, { name: m.name, kind: m.kind, mime: m.mime, byteLength: m.byteLength, ...(storageId !== undefined ? { sharedFrom: storageId } : {}), ...(sharedProviders ? { sharedProviders } : {}) });
       }
       this.changed();
       if (opened.kind === 'file') {
@@ -360,6 +404,27 @@ export class Vault {
 
   async saveCloudSettings(settings: { readonly presignUrl: string; readonly token: string } | undefined): Promise<void> {
     await updateCloudSettings(this.db, settings ?? null, this.keys, this.runner);
+  }
+
+  /** The storage connections besides the primary one (Settings → Storage providers). */
+  storageConnections(): Promise<{ id: string; presignUrl: string }[]> {
+    return listStorageConnections(this.db);
+  }
+
+  async addStorageConnection(settings: { readonly presignUrl: string; readonly token: string }): Promise<void> {
+    await addStorageConnection(this.db, settings, this.keys, this.runner);
+    this.changed();
+  }
+
+  async removeStorageConnection(id: string): Promise<void> {
+    await removeStorageConnection(this.db, id, this.runner);
+    this.changed();
+  }
+
+  /** What a record of n fragments protected now survives, spread over the current connections. */
+  async storagePlan(n: number): Promise<PlacementSummary & { readonly providers: number; readonly parity: number }> {
+    const providers = (await storageProviderIds(this.db)).length;
+    return { ...summarizePlacement(n, APP_PARITY, providers), providers, parity: APP_PARITY };
   }
 
   /** How this app's server signs people in (OpenID Connect), or null when it does not. */

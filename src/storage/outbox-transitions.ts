@@ -1,4 +1,4 @@
-import type { OutboxEntry, OutboxOp, OutboxState, StoredError } from './schema.js';
+import { PRIMARY_PROVIDER, type OutboxEntry, type OutboxOp, type OutboxState, type StoredError } from './schema.js';
 import { StorageError } from './storage-error.js';
 
 /**
@@ -12,8 +12,8 @@ import { StorageError } from './storage-error.js';
  * A crash leaves entries in-flight; the next runner releases them. Re-sending a PUT to the same object
  * name is idempotent, so a retried upload can never store a fragment twice.
  */
-export function newOutboxEntry(recordId: string, position: number, objectName: string, op: OutboxOp, now: number): OutboxEntry {
-  return { recordId, position, objectName, op, state: 'pending', attempts: 0, nextAttemptAt: now, lastError: null, createdAt: now, updatedAt: now };
+export function newOutboxEntry(recordId: string, position: number, objectName: string, op: OutboxOp, now: number, provider?: string): OutboxEntry {
+  return { recordId, position, objectName, op, ...(provider !== undefined && provider !== PRIMARY_PROVIDER ? { provider } : {}), state: 'pending', attempts: 0, nextAttemptAt: now, lastError: null, createdAt: now, updatedAt: now };
 }
 
 function expect(entry: OutboxEntry, states: readonly OutboxState[], transition: string): void {

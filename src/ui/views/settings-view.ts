@@ -8,6 +8,7 @@ import { describeError } from '../controllers/describe-error.js';
 import { formatBytes } from '../components/format.js';
 import { sharedStyles } from '../styles/shared.js';
 import '../components/install-button.js';
+import '../components/storage-providers.js';
 
 /**
  * Backup first (record keys live only in this browser), then cloud endpoint and token, storage used and
@@ -215,6 +216,7 @@ export class SettingsView extends LitElement {
         <input id="token" type="password" .value=${this.token} @input=${(e: Event) => (this.token = (e.target as HTMLInputElement).value)} autocomplete="off" />
         <div class="row" style="margin-top:8px"><button type="submit">Save</button></div>
       </form>
+      <ev-storage-providers></ev-storage-providers>
       <section class="card">
         <h3>Storage on this device</h3>
         <p>${s?.usage != null && s.quota != null ? `${formatBytes(s.usage)} used of ${formatBytes(s.quota)} available.` : 'Usage unknown.'}</p>
