@@ -323,6 +323,29 @@ export async function fetchRecordObjects(recordId: string, recordKey: Uint8Array
   return { layout, slots, blobs: slots.map((slot) => good.get(slot)!), unusable, complete: untried().length === 0 };
 }
 
+/** Errors of an open that more objects may cure: a damaged or missing object, not a wrong key. */
+export function isRepairableDamage(error: unknown): boolean {
+  const code = codeOf(error);
+  return (code.startsWith('FRAGMENT_') || code.startsWith('CHAIN_') || code.startsWith('ENVELOPE_')) && code !== 'FRAGMENT_UNSUPPORTED';
+}
+
+/**
+ * Fetches what a record needs and opens it with `open` (the engine Worker in the app, core/record.ts in
+ * Node). Damage inside an object that its head does not show (a recipient has no SHA-256 to compare) is
+ * located and repaired by the reader only with more than n objects (FORMAT.md §9): so when an open from
+ * n objects fails that way, every remaining object is fetched and the open tried once more.
+ */
+export async function fetchAndOpen<T>(recordId: string, recordKey: Uint8Array, known: RecordLayout | undefined, options: FetchFragmentsOptions, open: (objects: readonly Blob[]) => Promise<T>): Promise<{ opened: T; fetched: FetchedObjects }> {
+  let fetched = await fetchRecordObjects(recordId, recordKey, known, options);
+  try {
+    return { opened: await open(fetched.blobs), fetched };
+  } catch (error) {
+    if (!isRepairableDamage(error) || fetched.complete || fetched.layout.p === 0) throw error;
+    fetched = await fetchRecordObjects(recordId, recordKey, fetched.layout, { ...options, want: 'all' });
+    return { opened: await open(fetched.blobs), fetched };
+  }
+}
+
 /**
  * The Blobs a record opens from (any n or more of its n + p objects, in slot order): see
  * `fetchRecordObjects`. `known`: the layout, or n alone for records stored before parity (p = 0).

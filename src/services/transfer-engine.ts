@@ -65,7 +65,7 @@ export interface TransferEngineOptions {
   readonly sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
 }
 
-type Op = 'put' | 'get' | 'delete';
+type Op = 'put' | 'get' | 'head' | 'delete';
 
 interface ItemPlan {
   readonly name: string;
@@ -133,6 +133,14 @@ export class TransferEngine {
     return this.runBatch('get', plans, async (name) => ({ name }), options, (blob) => blob, sized ? 'bytes' : 'items');
   }
 
+  /**
+   * HEAD of each object (the background check, issue 17): its stored size, or FRAGMENT_NOT_IN_CLOUD.
+   * Cheap, and enough to find a lost or truncated object; damage inside an object needs a GET.
+   */
+  headEach(names: readonly string[], options: BatchOptions<number | null> = {}): Promise<TransferOutcome<number | null>[]> {
+    return this.runBatch('head', names.map((name) => ({ name, weight: 1 })), async (name) => ({ name }), options, (_body, response) => sizeOf(response), 'items');
+  }
+
   deleteEach(names: readonly string[], options: BatchOptions<void> = {}): Promise<TransferOutcome<void>[]> {
     return this.runBatch('delete', names.map((name) => ({ name, weight: 1 })), async (name) => ({ name }), options, () => undefined, 'items');
   }
@@ -176,7 +184,7 @@ export class TransferEngine {
     plans: readonly ItemPlan[],
     prepare: (name: string) => Promise<PresignObject>,
     options: BatchOptions<T>,
-    result: (body: Blob) => T,
+    result: (body: Blob, response: TransportResponse) => T,
     unit: 'bytes' | 'items' = 'bytes',
   ): Promise<TransferOutcome<T>[]> {
     const names = plans.map((p) => p.name);
@@ -215,9 +223,9 @@ export class TransferEngine {
               limit: this.endpoint.maxObjectBytes,
             });
           }
-          const body = await this.transferOne(op, plan, pool, options.signal, (bytes) => report(index, bytes));
-          report(index, unit === 'bytes' ? plan.weight : body.size, true);
-          outcome = { ok: true, value: result(body) };
+          const response = await this.transferOne(op, plan, pool, options.signal, (bytes) => report(index, bytes));
+          report(index, unit === 'bytes' ? plan.weight : response.body.size, true);
+          outcome = { ok: true, value: result(response.body, response) };
         } catch (error) {
           outcome = { ok: false, error };
         }
@@ -252,7 +260,7 @@ export class TransferEngine {
   }
 
   /** One item, with its retries. Resolves with the response body (the fragment, for a download). */
-  private async transferOne(op: Op, plan: ItemPlan, pool: UrlPool, signal: AbortSignal | undefined, onBytes: (bytes: number) => void): Promise<Blob> {
+  private async transferOne(op: Op, plan: ItemPlan, pool: UrlPool, signal: AbortSignal | undefined, onBytes: (bytes: number) => void): Promise<TransportResponse> {
     let failures = 0;
     let represigns = 0;
     let lastError: unknown;
@@ -280,9 +288,9 @@ export class TransferEngine {
       const verdict = storeVerdict(url.method, response.status, s3Code);
       const details = { name: plan.name, status: response.status, ...(s3Code ? { s3Code } : {}) };
       if (verdict === 'ok') {
-        if (op !== 'get') return response.body;
+        if (op !== 'get') return response;
         const mismatch = await this.verifyDownload(plan, response.body);
-        if (mismatch === null) return response.body;
+        if (mismatch === null) return response;
         await retryOrThrow(new ServiceError('CHECKSUM_MISMATCH', `The downloaded fragment does not match its ${mismatch}.`, { name: plan.name, check: mismatch }));
         continue;
       }
@@ -354,4 +362,10 @@ export class TransferEngine {
       dispose();
     }
   }
+}
+
+/** The stored size a HEAD reports (Content-Length), or null when the store does not say. */
+function sizeOf(response: TransportResponse): number | null {
+  const length = Number(response.header('content-length') ?? NaN);
+  return Number.isSafeInteger(length) && length >= 0 ? length : null;
 }

@@ -39,9 +39,8 @@ import { defaultTransport } from './default-transport.js';
 import { ServiceError } from './service-error.js';
 import { KeyVaultError } from './key-vault-error.js';
 import type { OutboxRunner } from './outbox-runner.js';
-import { deleteRecord as queueRecordDeletion, fetchRecordObjects, notifyOutbox, storeProtectedRecord, type RecordLayout } from './record-store.js';
+import { deleteRecord as queueRecordDeletion, fetchAndOpen, notifyOutbox, storeProtectedRecord, type RecordLayout } from './record-store.js';
 import type { TransferEngine } from './transfer-engine.js';
-import { isEhrVaultError } from '../core/errors.js';
 import type { LongCall, OpenOutcome, ProtectOutcome, RecordSummary, StorageReport } from './vault-types.js';
 
 /**
@@ -294,19 +293,10 @@ export class Vault {
         onProgress: (p: { done: number; total: number }) => options.onProgress?.({ phase: 'download', ...p }),
       };
       const layout = known ? { n: known.fragmentCount, p: known.parityCount ?? 0 } : undefined;
-      let fetched = await fetchRecordObjects(recordId, recordKey, layout, fetchOptions);
       // No PNG here: encoding a 13 MP photo took most of an open (issue 15); it is built when the person saves.
-      const open = (objects: readonly Blob[]) => this.engine.open({ objects: [...objects], sequenceKey: key.text, recordKey, recordId, display: true }, { signal: options.signal, onProgress: options.onProgress });
-      let opened: Awaited<ReturnType<typeof open>>;
-      try {
-        opened = await open(fetched.blobs);
-      } catch (error) {
-        // Damage inside an object that its head does not show (a recipient has no SHA-256 to compare) is
-        // located and repaired by the engine only with more than n objects (FORMAT.md §9): fetch the rest.
-        if (!isRepairableDamage(error) || fetched.complete || fetched.layout.p === 0) throw error;
-        fetched = await fetchRecordObjects(recordId, recordKey, fetched.layout, { ...fetchOptions, want: 'all' });
-        opened = await open(fetched.blobs);
-      }
+      const { opened, fetched } = await fetchAndOpen(recordId, recordKey, layout, fetchOptions, (objects) =>
+        this.engine.open({ objects: [...objects], sequenceKey: key.text, recordKey, recordId, display: true }, { signal: options.signal, onProgress: options.onProgress }),
+      );
       this.sessionKeys.set(recordId, key.text);
       // A large opened file is a scratch file on disk; it stays readable until the next record is opened.
       await this.engine.releaseScratch(this.openedScratch);
@@ -486,11 +476,6 @@ export class Vault {
  * object with the record key alone. The UI says "survives the loss of 2 objects".
  */
 export const APP_PARITY = 2;
-
-/** Errors of the open that more objects may cure: a damaged or missing object, not a wrong key. */
-function isRepairableDamage(error: unknown): boolean {
-  return isEhrVaultError(error) && (error.code.startsWith('FRAGMENT_') || error.code.startsWith('CHAIN_') || error.code.startsWith('ENVELOPE_')) && error.code !== 'FRAGMENT_UNSUPPORTED';
-}
 
 /** For images the catalog shows the size of the pixel data a person would get back. */
 function displayLength(metadata: RecordMetadata): number {

@@ -1,5 +1,5 @@
 import type { VaultDb } from './open-vault-db.js';
-import { objectCount, type FragmentEntry, type OutboxEntry, type RecordEntry } from './schema.js';
+import { objectCount, type FragmentEntry, type OutboxEntry, type RecordEntry, type RecordHealth } from './schema.js';
 import { StorageError } from './storage-error.js';
 import { inTransaction, issueAll } from './transaction.js';
 
@@ -96,5 +96,28 @@ export async function removeRecordAndQueueDeletes(db: VaultDb, recordId: string,
       for (const entry of deletes) track(outbox.put(entry));
     });
     return deletes.length;
+  });
+}
+
+/** Keeps the result of a check (or repair) with the record; nothing when the record is gone. */
+export async function setRecordHealth(db: VaultDb, recordId: string, health: RecordHealth): Promise<RecordEntry | undefined> {
+  return inTransaction(db, ['records'], 'readwrite', 'save the record health', async (tx) => {
+    const records = tx.objectStore('records');
+    const record = await records.get(recordId);
+    if (record === undefined) return undefined;
+    const updated = { ...record, health };
+    await records.put(updated);
+    return updated;
+  });
+}
+
+/**
+ * Replaces fragment rows whole (a repair re-creates objects: new head nonce, so new digest), keeping
+ * the bytes on this device so the next repair can start from them.
+ */
+export async function replaceFragments(db: VaultDb, fragments: readonly FragmentEntry[]): Promise<void> {
+  await inTransaction(db, ['fragments'], 'readwrite', 'save repaired fragments', async (tx) => {
+    const store = tx.objectStore('fragments');
+    await issueAll((track) => fragments.forEach((f) => track(store.put(f))));
   });
 }

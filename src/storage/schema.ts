@@ -60,6 +60,8 @@ export interface RecordEntry {
    * recipient through one share link).
    */
   readonly providers?: readonly string[] | undefined;
+  /** The last check of its objects in the cloud (issue 17); absent until the first check. */
+  readonly health?: RecordHealth | undefined;
   /** Unknown (null) for records fetched from the cloud rather than protected here. */
   readonly envelopeLength: number | null;
   /** Byte size of each object, by slot (n + p of them). */
@@ -75,6 +77,26 @@ export interface RecordEntry {
 /** n + p: how many objects a record has in the cloud (data and parity). */
 export function objectCount(record: Pick<RecordEntry, 'fragmentCount' | 'parityCount'>): number {
   return record.fragmentCount + (record.parityCount ?? 0);
+}
+
+/**
+ * `healthy`: every object present and intact; `degraded`: some missing, damaged or on an unreachable
+ * provider, but no more than p (it opens, and repair can restore the rest); `unrecoverable`: more than p;
+ * `repairing` while a repair runs.
+ */
+export type HealthState = 'healthy' | 'degraded' | 'unrecoverable' | 'repairing';
+
+export interface RecordHealth {
+  readonly state: HealthState;
+  readonly checkedAt: number;
+  /** Slots whose object the store does not have. */
+  readonly missing: readonly number[];
+  /** Slots whose object differs from what was stored (size or SHA-256). */
+  readonly damaged: readonly number[];
+  /** Slots on a provider that could not be reached (not known to be lost). */
+  readonly unreachable: readonly number[];
+  /** Whether the check read the objects (SHA-256), not only their size (HEAD). */
+  readonly deep: boolean;
 }
 
 export interface FragmentEntry {
