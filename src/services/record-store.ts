@@ -243,11 +243,21 @@ export async function fetchRecordObjects(recordId: string, recordKey: Uint8Array
       throw new ServiceError('FRAGMENT_UNAVAILABLE', `${layout.n - good.size} object(s) of this record are not on this device.`, { recordId, missing: next });
     }
     next.forEach((slot) => tried.add(slot));
-    const engines = await Promise.all(next.map((slot) => options.engine!(slot)));
+    // A provider that cannot even be reached for its configuration makes its objects unusable, not the open.
+    const engines = await Promise.all(next.map((slot) => options.engine!(slot).then((engine) => ({ engine }), (error: unknown) => ({ error }))));
     throwIfAborted(signal);
     // One batch per engine (provider): each presigns its own objects.
     const groups = new Map<TransferEngine, number[]>();
-    next.forEach((slot, i) => groups.set(engines[i]!, [...(groups.get(engines[i]!) ?? []), slot]));
+    next.forEach((slot, i) => {
+      const built = engines[i]!;
+      if ('error' in built) {
+        if (isAbort(built.error)) throw built.error;
+        firstError ??= built.error;
+        unusable.push({ slot, objectName: names[slot]!, reason: codeOf(built.error) });
+        return;
+      }
+      groups.set(built.engine, [...(groups.get(built.engine) ?? []), slot]);
+    });
     await Promise.all(
       [...groups].map(async ([engine, slots]) => {
         const outcomes = await engine.downloadEach(
@@ -340,9 +350,28 @@ export async function fetchAndOpen<T>(recordId: string, recordKey: Uint8Array, k
   try {
     return { opened: await open(fetched.blobs), fetched };
   } catch (error) {
-    if (!isRepairableDamage(error) || fetched.complete || fetched.layout.p === 0) throw error;
-    fetched = await fetchRecordObjects(recordId, recordKey, fetched.layout, { ...options, want: 'all' });
-    return { opened: await open(fetched.blobs), fetched };
+    if (!isRepairableDamage(error) || fetched.layout.p === 0) throw error;
+    if (!fetched.complete) fetched = await fetchRecordObjects(recordId, recordKey, fetched.layout, { ...options, want: 'all' });
+    try {
+      return { opened: await open(fetched.blobs), fetched };
+    } catch (again) {
+      if (!isRepairableDamage(again) || fetched.unusable.length === 0) throw again;
+      // Damage the reader found (it names objects by their place in the list it was given) together
+      // with what could not be fetched is more than p: name all of it.
+      const sources = (again as { details?: { sources?: unknown } }).details?.sources;
+      const blamed = Array.isArray(sources) ? sources.filter((i): i is number => typeof i === 'number').map((i) => fetched.slots[i]).filter((s): s is number => s !== undefined) : [];
+      const missing = [...new Set(fetched.unusable.map((u) => u.slot))].sort((a, b) => a - b);
+      // The reader blames the objects around the damage (a broken chain names both ends): suspects, not certainties.
+      const damaged = [...new Set(blamed)].filter((slot) => !missing.includes(slot)).sort((a, b) => a - b);
+      const { n, p } = fetched.layout;
+      const list = (slots: readonly number[]) => slots.map((slot) => `#${slot + 1}`).join(', ');
+      throw new ServiceError(
+        'RECORD_UNRECOVERABLE',
+        `Objects ${list(missing)} of this record are missing${damaged.length > 0 ? ` and the others hold damage (around ${list(damaged)})` : ' and another is damaged'}: with ${n} fragments and ${p} parity objects, at most ${p} may be lost.`,
+        { recordId, n, p, missingSlots: missing, damagedSlots: damaged, unusable: fetched.unusable, readerError: codeOf(again) },
+        { retryable: false, cause: again },
+      );
+    }
   }
 }
 
