@@ -93,6 +93,10 @@ export async function checkRecordHealth(recordId: string, options: CheckOptions)
     }),
   );
   throwIfAborted(signal);
+  // Nothing reached at all (offline, locked vault, no connection): that says nothing about the record.
+  if (slots.length > 0 && unreachable.length === slots.length) {
+    throw new ServiceError('NETWORK_OFFLINE', 'No storage provider of this record could be reached to check it.', { recordId });
+  }
   // A slot without a catalog row (a record restored from a backup, never opened here) cannot be checked.
   const sort = (list: number[]) => [...new Set(list)].sort((a, b) => a - b);
   const health: RecordHealth = {
@@ -233,6 +237,8 @@ export interface HealthMonitorOptions {
   readonly intervalMs?: number | undefined;
   readonly conditions?: (() => Promise<DeviceConditions>) | undefined;
   readonly onChecked?: ((recordId: string, health: RecordHealth) => void) | undefined;
+  /** False while checks cannot run (a locked vault cannot open the tokens): the run is skipped. */
+  readonly ready?: (() => boolean) | undefined;
   readonly now?: (() => number) | undefined;
 }
 
@@ -256,6 +262,7 @@ export class HealthMonitor {
   }
 
   private async run(signal?: AbortSignal): Promise<number> {
+    if (this.options.ready && !this.options.ready()) return 0;
     const conditions = await (this.options.conditions ?? readDeviceConditions)();
     if (conditions.metered || conditions.lowBattery) return 0;
     const now = (this.options.now ?? Date.now)();
@@ -269,9 +276,15 @@ export class HealthMonitor {
       if (signal?.aborted) break;
       // Only records whose objects this device knows (their names): others are checked when opened.
       if ((await getFragments(this.options.db, record.recordId)).length < objectCount(record)) continue;
-      const health = await checkRecordHealth(record.recordId, { db: this.options.db, engines: this.options.engines, signal, now: this.options.now });
-      checked += 1;
-      this.options.onChecked?.(record.recordId, health);
+      try {
+        const health = await checkRecordHealth(record.recordId, { db: this.options.db, engines: this.options.engines, signal, now: this.options.now });
+        checked += 1;
+        this.options.onChecked?.(record.recordId, health);
+      } catch (error) {
+        // Offline now: the rest waits for the next run (each record keeps its own last check).
+        if (isAbort(error) || isConnectivityError(error)) break;
+        throw error;
+      }
     }
     return checked;
   }

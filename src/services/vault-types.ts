@@ -15,6 +15,8 @@ export interface RecordSummary {
   readonly totalBytes: number;
   readonly sync: { readonly state: 'local' | 'uploading' | 'synced' | 'failed' | 'remote' | 'deleting'; readonly uploaded: number; readonly error: { readonly code: string; readonly message: string; readonly hint: string } | null };
   readonly hasKey: boolean;
+  /** The last check of its objects in the cloud (issue 17); undefined until checked. */
+  readonly health?: { readonly state: 'healthy' | 'degraded' | 'unrecoverable' | 'repairing'; readonly checkedAt: number; readonly missing: readonly number[]; readonly damaged: readonly number[]; readonly unreachable: readonly number[] } | undefined;
   /** Opened from a share link: read-only here (open, forget; never a cloud delete or a re-share). */
   readonly sharedWithMe: boolean;
 }

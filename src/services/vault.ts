@@ -39,6 +39,7 @@ import { defaultTransport } from './default-transport.js';
 import { ServiceError } from './service-error.js';
 import { KeyVaultError } from './key-vault-error.js';
 import type { OutboxRunner } from './outbox-runner.js';
+import { checkRecordHealth, HealthMonitor, repairRecordObjects } from './record-health.js';
 import { deleteRecord as queueRecordDeletion, fetchAndOpen, notifyOutbox, storeProtectedRecord, type RecordLayout } from './record-store.js';
 import type { TransferEngine } from './transfer-engine.js';
 import type { LongCall, OpenOutcome, ProtectOutcome, RecordSummary, StorageReport } from './vault-types.js';
@@ -79,6 +80,50 @@ export class Vault {
     private readonly oidc: OidcSession,
   ) {
     for (const type of ['progress', 'record-synced', 'failed'] as const) runner.on(type, () => this.changed());
+    // The background check (issue 17): a few records per hour, only while unlocked, never on a metered
+    // connection or a low battery (record-health.ts).
+    this.monitor = new HealthMonitor({ db, engines: (provider) => this.providerEngine(provider), ready: () => keys.unlocked, onChecked: () => this.changed() });
+    this.monitor.start();
+  }
+
+  private readonly monitor: HealthMonitor;
+  private readonly providerEngines = new Map<string, Promise<TransferEngine>>();
+
+  /** One transfer engine per storage connection, rebuilt after a failure (a token may have changed). */
+  private providerEngine(provider: string): Promise<TransferEngine> {
+    let engine = this.providerEngines.get(provider);
+    if (!engine) {
+      engine = connectProviderEngine({ db: this.db, secrets: this.keys, oidc: this.oidc }, provider);
+      engine.catch(() => this.providerEngines.delete(provider));
+      this.providerEngines.set(provider, engine);
+    }
+    return engine;
+  }
+
+  /** Checks every object of a record in the cloud now: present, of its size and SHA-256 (Records → Check). */
+  async checkRecord(recordId: string, signal?: AbortSignal): Promise<void> {
+    this.providerEngines.clear();
+    try {
+      await checkRecordHealth(recordId, { db: this.db, engines: (p) => this.providerEngine(p), deep: true, signal });
+    } finally {
+      this.changed();
+    }
+  }
+
+  /** Re-creates and re-uploads every missing or damaged object of a record (Records → Repair). Returns how many. */
+  async repairRecord(recordId: string, signal?: AbortSignal): Promise<number> {
+    const entry = await getRecord(this.db, recordId);
+    if (!entry?.wrappedKey) throw new KeyVaultError('KEY_UNAVAILABLE', 'This device has no key for that record.', 'Open it with its share text and sequence key.');
+    if ((await this.info(entry))?.sharedFrom !== undefined) throw new ServiceError('READ_ONLY', 'This record was shared with you; only its owner can repair it.');
+    this.providerEngines.clear();
+    const recordKey = await this.keys.unwrapRecordKey(recordId, entry.wrappedKey);
+    try {
+      const outcome = await repairRecordObjects(recordId, { db: this.db, engines: (p) => this.providerEngine(p), recordKey, signal });
+      return outcome.repaired.length;
+    } finally {
+      recordKey.fill(0);
+      this.changed();
+    }
   }
 
   static async create(): Promise<Vault> {
@@ -189,6 +234,7 @@ export class Vault {
       totalBytes: entry.totalBytes,
       sync: { state: entry.sync.state, uploaded: entry.sync.uploaded, error: entry.sync.lastError },
       hasKey: entry.wrappedKey !== null,
+      ...(entry.health ? { health: { state: entry.health.state, checkedAt: entry.health.checkedAt, missing: entry.health.missing, damaged: entry.health.damaged, unreachable: entry.health.unreachable } } : {}),
       sharedWithMe: info?.sharedFrom !== undefined,
     };
   }

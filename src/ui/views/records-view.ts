@@ -159,6 +159,8 @@ export class RecordsView extends LitElement {
   @state() private confirming: CatalogRecord | undefined;
   @state() private editing: CatalogRecord | undefined;
   @state() private sharing: { recordId: string; text: string } | undefined;
+  /** The record whose objects are being checked or repaired now. */
+  @state() private healthBusy: { recordId: string; action: 'check' | 'repair' } | undefined;
   @state() private query: RecordQuery = DEFAULT_QUERY;
   @query('ev-confirm-dialog') private confirmDialog!: ConfirmDialog;
   @query('dialog.edit') private editDialog!: HTMLDialogElement;
@@ -209,6 +211,39 @@ export class RecordsView extends LitElement {
       this.sharing = { recordId: record.recordId, text: await (await getVault()).shareText(record.recordId) };
     } catch (error) {
       this.error = describeError(error);
+    }
+  }
+
+  /** Checks (HEAD and SHA-256 of every object) or repairs a record's objects in the cloud (issue 17). */
+  private async health(record: CatalogRecord, action: 'check' | 'repair') {
+    this.healthBusy = { recordId: record.recordId, action };
+    try {
+      const vault = await getVault();
+      if (action === 'check') await vault.checkRecord(record.recordId);
+      else await vault.repairRecord(record.recordId);
+    } catch (error) {
+      this.error = describeError(error);
+    } finally {
+      this.healthBusy = undefined;
+      await this.load();
+    }
+  }
+
+  private healthWords(r: CatalogRecord): string {
+    const h = r.health;
+    if (this.healthBusy?.recordId === r.recordId) return this.healthBusy.action === 'check' ? 'Checking the cloud copy…' : 'Repairing…';
+    if (!h) return 'Cloud copy not checked yet';
+    const lost = h.missing.length + h.damaged.length;
+    const parts = [h.missing.length > 0 ? `${h.missing.length} missing` : '', h.damaged.length > 0 ? `${h.damaged.length} damaged` : '', h.unreachable.length > 0 ? `${h.unreachable.length} unreachable` : ''].filter(Boolean).join(', ');
+    switch (h.state) {
+      case 'healthy':
+        return `Cloud copy intact (all ${r.fragmentCount + r.parityCount} objects)`;
+      case 'degraded':
+        return `Cloud copy degraded: ${parts}; it still opens${lost > 0 ? ', repair restores it' : ''}`;
+      case 'unrecoverable':
+        return `Cloud copy beyond repair from the cloud alone: ${parts}${lost > 0 ? '; repair from this device\'s copy' : ''}`;
+      case 'repairing':
+        return 'Repair interrupted: repair again';
     }
   }
 
@@ -270,6 +305,9 @@ export class RecordsView extends LitElement {
         ${r.sharedWithMe ? html`<span class="badge" data-shared-with-me>Shared with me · read-only</span>` : nothing}
         <span class="meta muted">${r.extras.title && r.name ? html`${r.name} · ` : nothing}${kind} · ${formatBytes(r.byteLength ?? r.totalBytes)} · <time datetime=${new Date(r.createdAt).toISOString()} title=${formatDate(r.createdAt)}>${formatDay(r.createdAt)}</time></span>
         <span class="meta state-${r.sync.state}" data-sync-state=${r.sync.state}>${this.stateWords(r)}</span>
+        ${r.parityCount > 0 && !r.sharedWithMe && (r.sync.state === 'synced' || r.health)
+          ? html`<span class="meta" data-health=${this.healthBusy?.recordId === r.recordId ? 'busy' : (r.health?.state ?? 'unchecked')}>${this.healthWords(r)} · survives the loss of ${r.parityCount} fragments</span>`
+          : nothing}
         ${r.sync.state === 'failed'
           ? html`<div class="failure"><ev-error-card .error=${describeStoredError(r.sync.error)} @error-action=${() => this.retry(r)}></ev-error-card></div>`
           : nothing}
@@ -277,6 +315,12 @@ export class RecordsView extends LitElement {
           <button type="button" ?disabled=${!r.hasKey} @click=${() => this.open(r)} aria-label="Open ${name}">Open</button>
           ${canShare ? html`<button type="button" class="secondary" aria-expanded=${this.sharing?.recordId === r.recordId ? 'true' : 'false'} @click=${() => this.share(r)}>Share</button>` : nothing}
           ${r.hasKey ? html`<button type="button" class="secondary" @click=${() => this.edit(r)}>Edit</button>` : nothing}
+          ${r.hasKey && !r.sharedWithMe && r.sync.state === 'synced'
+            ? html`<button type="button" class="secondary" ?disabled=${this.healthBusy !== undefined} @click=${() => this.health(r, 'check')} aria-label="Check ${name} in the cloud">Check</button>`
+            : nothing}
+          ${r.hasKey && !r.sharedWithMe && r.health && r.health.state !== 'healthy' && r.health.missing.length + r.health.damaged.length > 0
+            ? html`<button type="button" ?disabled=${this.healthBusy !== undefined} @click=${() => this.health(r, 'repair')} aria-label="Repair ${name}">Repair</button>`
+            : nothing}
           <button type="button" class="secondary" @click=${() => this.askDelete(r)}>${r.sharedWithMe ? 'Forget…' : 'Delete…'}</button>
         </div>
         ${this.sharing?.recordId === r.recordId

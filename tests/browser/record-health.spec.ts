@@ -1,0 +1,44 @@
+import { expect, test } from './test.js';
+import { startAppStack, type AppStack } from './app-stack.js';
+import { skipIntro } from './app-helpers.js';
+import { protectInApp } from './app-flows.js';
+import { decodeShareText, deriveLocatorKeys, fragmentObjectName } from '../../src/core/index.js';
+
+const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url);
+const SEQUENCE_KEY = 'Hx7#qL2!wZ';
+
+let stack: AppStack;
+test.describe.configure({ mode: 'serial' });
+test.beforeAll(async () => {
+  stack = await startAppStack();
+});
+test.afterAll(async () => {
+  await stack?.close();
+});
+test.beforeEach(async ({ context }) => {
+  await skipIntro(context);
+});
+
+test('Records shows a record\'s health: an object deleted from the bucket is found by Check and restored by Repair', async ({ page }) => {
+  const { shareText, recordId } = await protectInApp(page, stack.appUrl, PHOTO.pathname, SEQUENCE_KEY);
+  await page.goto(`${stack.appUrl}/#/records`);
+  const item = page.locator(`li[data-record-id="${recordId}"]`);
+  const health = item.locator('[data-health]');
+  await expect(health).toContainText('survives the loss of 2 fragments');
+  await item.getByRole('button', { name: /^Check/ }).click();
+  await expect(health).toHaveAttribute('data-health', 'healthy', { timeout: 60_000 });
+
+  // Object 4 of this very record is deleted from the bucket (its name is derived as FORMAT.md §2.3 says).
+  const { recordKey } = decodeShareText(shareText);
+  const name = await fragmentObjectName(await deriveLocatorKeys(recordKey), recordId, 3);
+  const key = (await stack.listObjects()).find((k) => k.endsWith(`/${name}`))!;
+  await stack.deleteObject(key);
+  await item.getByRole('button', { name: /^Check/ }).click();
+  await expect(health).toHaveAttribute('data-health', 'degraded', { timeout: 60_000 });
+  await expect(health).toContainText('1 missing');
+
+  await item.getByRole('button', { name: /^Repair/ }).click();
+  await expect(health).toHaveAttribute('data-health', 'healthy', { timeout: 60_000 });
+  await expect(item.getByRole('button', { name: /^Repair/ })).toHaveCount(0);
+  expect((await stack.listObjects()).filter((k) => k.endsWith(`/${name}`))).toHaveLength(1);
+});
