@@ -42,3 +42,16 @@ test('Records shows a record\'s health: an object deleted from the bucket is fou
   await expect(item.getByRole('button', { name: /^Repair/ })).toHaveCount(0);
   expect((await stack.listObjects()).filter((k) => k.endsWith(`/${name}`))).toHaveLength(1);
 });
+
+test('Settings says what the storage choice survives: one provider holds every object; 2 fragments may be lost', async ({ page }) => {
+  await page.goto(`${stack.appUrl}/#/settings`);
+  const providers = page.locator('ev-storage-providers');
+  await expect(providers.locator('[data-survives-objects="2"]')).toContainText('survives the loss of 2 fragments');
+  await expect(providers.locator('[data-provider-holds-all]')).toContainText('One provider holds every object');
+  // An address that is not https (nor this machine) is refused with a message, and nothing is added.
+  await providers.locator('#provider-url').fill('http://storage.example.org/api/presign');
+  await providers.locator('#provider-token').fill('some-token-0123456789');
+  await providers.getByRole('button', { name: 'Add provider' }).click();
+  await expect(providers.getByRole('status')).toContainText('https://');
+  await expect(providers.locator('[data-provider]')).toHaveCount(0);
+});

@@ -49,7 +49,7 @@ function expectConsistent(dump: VaultDump): { records: number; fragments: number
   const outbox = parse('outbox');
   for (const record of records) {
     const mine = fragments.filter((f) => f.recordId === record.recordId);
-    expect(mine.map((f) => f.position).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: Number(record.fragmentCount) }, (_, i) => i));
+    expect(mine.map((f) => f.position).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: Number(record.fragmentCount) + Number(record.parityCount ?? 0) }, (_, i) => i));
     for (const fragment of mine) {
       expect(fragment.blob, `fragment ${String(fragment.position)} has its bytes`).not.toBeNull();
       const queued = outbox.some((o) => o.recordId === record.recordId && o.position === fragment.position && o.op === 'put');
@@ -125,7 +125,7 @@ test('a tab closed while a record is being stored leaves it complete or absent, 
     let signalClose!: () => void;
     const closeNow = new Promise<void>((resolve) => (signalClose = resolve));
     await page.exposeFunction('__fragmentWrite', (index: number) => {
-      if ((moment === 'mid-transaction' && index === 3) || (moment === 'last-fragment-write' && index === SEQUENCE_KEY.length)) signalClose();
+      if ((moment === 'mid-transaction' && index === 3) || (moment === 'last-fragment-write' && index === SEQUENCE_KEY.length + 2)) signalClose();
     });
     await page.addInitScript((hold: boolean) => {
       let writes = 0;
@@ -179,7 +179,8 @@ test('two tabs protecting at the same time: every fragment is uploaded exactly o
   for (const key of puts) perObject.set(key, (perObject.get(key) ?? 0) + 1);
   expect([...perObject.values()].filter((n) => n !== 1)).toEqual([]);
   const mine = (await stack.bucket.list('')).filter((key) => perObject.has(key));
-  expect(mine).toHaveLength(SEQUENCE_KEY.length + 'Hz2@Tn7$Kc9'.length);
+  // n + 2 objects each (APP_PARITY, issue 17).
+  expect(mine).toHaveLength(SEQUENCE_KEY.length + 'Hz2@Tn7$Kc9'.length + 4);
   expect(puts).toHaveLength(mine.length);
   // Both tabs see the same, complete catalog.
   for (const tab of [first, second]) {

@@ -99,7 +99,8 @@ test('a full session sends, stores and caches no plaintext, key, sequence key, f
   const photoRecord = await protectThroughUi(page, stack.appUrl, join(temp, PHOTO_NAME), PHOTO_KEY);
   const dicomRecord = await protectThroughUi(page, stack.appUrl, join(temp, DICOM_NAME), DICOM_KEY);
   const objects = await stack.bucket.list('');
-  expect(objects).toHaveLength(PHOTO_KEY.length + DICOM_KEY.length);
+  // n + 2 objects per record (APP_PARITY, issue 17).
+  expect(objects).toHaveLength(PHOTO_KEY.length + DICOM_KEY.length + 4);
 
   // Another browser opens the DICOM file with its share text and gets the same bytes back.
   const laptopContext = await newAppContext(browser);
@@ -173,7 +174,8 @@ test('a full session sends, stores and caches no plaintext, key, sequence key, f
   // --- 2. IndexedDB of both browsers ---
   const phoneDb = await dumpIndexedDb(page);
   const laptopDb = await dumpIndexedDb(laptopPage);
-  expect(phoneDb.counts).toMatchObject({ records: 2, fragments: PHOTO_KEY.length + DICOM_KEY.length });
+  expect(phoneDb.counts).toMatchObject({ records: 2, fragments: PHOTO_KEY.length + DICOM_KEY.length + 4 });
+  // The laptop fetched the n data objects only: parity objects are fetched in place of lost ones.
   expect(laptopDb.counts.fragments).toBe(DICOM_KEY.length);
   // The name and key are there, but only sealed (the slots exist and hold ciphertext).
   for (const row of phoneDb.items.filter((i) => i.store === 'records')) {
