@@ -83,7 +83,8 @@ export class Vault {
     // The background check (issue 17): a few records per hour, only while unlocked, never on a metered
     // connection or a low battery (record-health.ts).
     this.monitor = new HealthMonitor({ db, engines: (provider) => this.providerEngine(provider), ready: () => keys.unlocked, onChecked: () => this.changed() });
-    this.monitor.start();
+    // Not at start-up: opening the app is for the person, the check can wait a couple of minutes.
+    this.monitor.start(120_000);
   }
 
   private readonly monitor: HealthMonitor;

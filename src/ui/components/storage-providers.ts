@@ -67,7 +67,8 @@ export class StorageProviders extends LitElement {
       await this.load();
       this.dispatchEvent(new CustomEvent('providers-changed', { bubbles: true, composed: true }));
     } catch (error) {
-      this.message = describeError(error).title;
+      // The service's own words say what is wrong with this address or token (the generic title does not).
+      this.message = error instanceof Error && error.message !== '' ? error.message : describeError(error).title;
     }
   }
 
