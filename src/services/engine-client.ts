@@ -2,6 +2,7 @@ import * as Comlink from 'comlink';
 import { AbortedError } from '../core/errors.js';
 import { installErrorTransfer } from '../workers/comlink-errors.js';
 import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
+import { EngineStalledError, STALL_MS } from '../workers/engine-errors.js';
 import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
 import type { SinkRequest } from '../workers/output-sink.js';
 import type { ViewerSummary } from '../workers/viewer-api.js';
@@ -30,9 +31,17 @@ export class EngineClient {
    */
   constructor(
     private readonly createWorker: () => Worker = () => new Worker(new URL('../workers/engine-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-engine' }),
-    private readonly options: { readonly warm?: boolean } = {},
+    private readonly options: { readonly warm?: boolean; readonly stallMs?: number } = {},
   ) {
     if (options.warm) this.spare = createWorker();
+  }
+
+  /**
+   * No progress from a call for this long ends it with ENGINE_STALLED. The longest silent steps measured are
+   * Argon2id (~1 s) and decoding a large image (~10 s on a phone); the pool's own watchdog has the same limit.
+   */
+  private get stallMs(): number {
+    return this.options.stallMs ?? STALL_MS;
   }
 
   /** Workers busy with a call (an idle warm spare is not counted). */
@@ -58,17 +67,38 @@ export class EngineClient {
       this.live.delete(worker);
     };
     let onAbort: (() => void) | undefined;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    let feedWatchdog = () => {};
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
         stop();
         reject(new AbortedError(signal?.reason));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      // A worker that dies (a script that failed to load, memory) or stops reporting would otherwise leave
+      // the call waiting for ever: both end the call with a typed error instead of an endless progress bar.
+      worker.addEventListener('error', (event) => {
+        event.preventDefault();
+        stop();
+        reject(new EngineStalledError(0, event.message || 'the engine worker failed'));
+      });
+      feedWatchdog = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => {
+          stop();
+          reject(new EngineStalledError(this.stallMs));
+        }, this.stallMs);
+      };
     });
-    const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
+    feedWatchdog();
+    const progress = Comlink.proxy<ProgressCallback>((p) => {
+      feedWatchdog();
+      onProgress?.(p);
+    });
     try {
       return await Promise.race([run(api, progress), aborted]);
     } finally {
+      clearTimeout(watchdog);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
       aborted.catch(() => {});
       api[Comlink.releaseProxy]();
