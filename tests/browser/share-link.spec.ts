@@ -104,6 +104,17 @@ test('a link opens read-only with no account and with another account, pixel for
   const bob = await openLink(browser, link, BOB);
   await expect(bob.page.locator('ev-image-viewer')).toBeVisible({ timeout: 60_000 });
   expect(await viewerDigest(bob.page)).toBe(original);
+  // Bob's own token, naming alice's storage (from the link) and her object names (from the URLs his app
+  // fetched): the presign service refuses PUT and DELETE with 403, and his app never asked for either.
+  const names = [...new Set(bob.requests.flatMap((r) => /^GET \S*\/fragments\/([a-z0-9]{16,64})\?/.exec(r)?.[1] ?? []))];
+  expect(names.length).toBeGreaterThan(0);
+  expect(bob.requests.filter((r) => /^POST \S*\/api\/(shared\/)?presign /.test(r) && /"operation":"(put|delete)"/.test(r))).toEqual([]);
+  const refused = await bob.page.evaluate(async ({ token, storageId, names }) => Promise.all(['put', 'delete'].map(async (operation) => {
+    const objects = names.map((name) => (operation === 'put' ? { name, size: 1, sha256: 'bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=' } : { name }));
+    const response = await fetch('/api/presign', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ storageId, operation, objects }) });
+    return `${response.status} ${((await response.json()) as { error?: { code?: string } }).error?.code ?? ''}`;
+  })), { token: BOB, storageId: info.storageId!, names });
+  expect(refused).toEqual(['403 NOT_YOUR_STORAGE', '403 NOT_YOUR_STORAGE']);
   await bob.context.close();
 
   // The owner withdraws: the objects are deleted from the cloud; the link now says so.
