@@ -24,8 +24,10 @@ export class MyKeyCardView extends LitElement {
       }
       .fingerprint {
         font-family: ui-monospace, monospace;
-        font-size: 1.25rem;
-        letter-spacing: 0.05em;
+        /* One line on a 360 px phone: 24 monospace characters read aloud group by group. */
+        font-size: clamp(1rem, 4.6vw, 1.25rem);
+        letter-spacing: 0.03em;
+        white-space: nowrap;
         margin: 4px 0 12px;
       }
       code {
@@ -35,9 +37,6 @@ export class MyKeyCardView extends LitElement {
         padding: 8px 10px;
         border-radius: var(--ev-radius);
         background: light-dark(#eef5f7, #0d1a1f);
-      }
-      ev-qr-code {
-        max-width: 280px;
       }
       label {
         display: block;
@@ -100,7 +99,7 @@ export class MyKeyCardView extends LitElement {
     return html`
       <p>Key card of <strong data-card-name>${card.name}</strong></p>
       <p class="muted" id="fingerprint-label">Fingerprint — the patient’s screen shows the same when they share to you:</p>
-      <p class="fingerprint" data-fingerprint aria-labelledby="fingerprint-label">${card.fingerprint}</p>
+      <p class="fingerprint" data-fingerprint>${card.fingerprint}</p>
       <ev-qr-code .value=${card.link} label="QR code of the key card of ${card.name}"></ev-qr-code>
       <p class="muted">Patients scan this code in their share sheet, or you send them the link. Links made for this card open only on this device, in this browser.</p>
       <div class="row">
