@@ -389,6 +389,29 @@ export class Vault {
     this.changed();
   }
 
+  /**
+   * Withdraw, and keep access for the people who should (issue #13): the record is opened with the sequence
+   * key used for it in this session, protected again under a fresh record key (a new record: new id, new
+   * object names, same sequence key), and the old one is deleted here and in the cloud. Every link made
+   * for the old record then says it was withdrawn; the owner sends new links to whom should keep access.
+   * An image is carried over as its lossless PNG (the very pixels); a file as its original bytes.
+   */
+  async withdrawAndReprotect(recordId: string, options: LongCall = {}): Promise<ProtectOutcome> {
+    const sequenceKey = this.sessionKeys.get(recordId);
+    if (sequenceKey === undefined) {
+      throw new ServiceError('SEQUENCE_KEY_NEEDED', 'Open this record once first: re-protecting needs its sequence key.', { recordId });
+    }
+    const opened = await this.openLocal(recordId, sequenceKey, options);
+    const name = opened.metadata.name;
+    if (opened.kind === 'image' && !opened.pngBlob) throw new ServiceError('SEQUENCE_KEY_NEEDED', 'This image cannot be exported here to be protected again.', { recordId });
+    const file = opened.kind === 'image'
+      ? new File([await opened.pngBlob!()], `${name.replace(/\.[^.]*$/u, '') || 'image'}.png`, { type: 'image/png' })
+      : new File([opened.blob], name, { type: opened.metadata.mime });
+    const outcome = await this.protect(file, sequenceKey, options);
+    await this.deleteRecord(recordId, { fromCloud: true });
+    return outcome;
+  }
+
   async retryUpload(recordId: string): Promise<void> {
     await retryFailedEntries(this.db, Date.now(), recordId);
     notifyOutbox();
