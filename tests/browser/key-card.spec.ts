@@ -82,10 +82,21 @@ test('a record shared to a doctor\'s key card opens on the doctor\'s device only
   const { shareText, recordId } = await protectInApp(page, stack.appUrl, PHOTO, KEY);
   const { recordKey } = decodeShareText(shareText);
   const keyText = shareText.split(':')[2]!;
-  const card = page.locator(`section[data-record-id="${recordId}"]`);
-  const sheet = card.locator('ev-share-link');
-  await sheet.getByRole('button', { name: 'Share to a doctor’s key card…' }).click();
-  await sheet.locator('#key-card').fill(cardLink);
+  const resultSheet = page.locator(`section[data-record-id="${recordId}"] ev-share-link`);
+  await resultSheet.getByRole('button', { name: 'Share to a doctor’s key card…' }).click();
+  // A mistyped card (one character of the key changed) is refused with a typed error, not accepted.
+  const typo = cardLink.replace(/(#ehrvc1\.B.{20})(.)/u, (_, head: string, c: string) => `${head}${c === 'A' ? 'B' : 'A'}`);
+  await resultSheet.locator('#key-card').fill(typo);
+  await expect(resultSheet.locator('[role="alert"]')).toHaveAttribute('data-error-code', 'KEY_CARD_INVALID');
+  await expect(resultSheet.getByRole('button', { name: /^Make a link for/ })).toHaveCount(0);
+  // The doctor's card link, opened on the patient's phone: Records says so, and the share sheet has it filled in.
+  await page.goto(cardLink);
+  await expect(page.locator('[data-notice]')).toContainText('key card arrived');
+  expect(page.url()).not.toContain('ehrvc1');
+  const item = page.locator(`li[data-record-id="${recordId}"]`);
+  await item.getByRole('button', { name: 'Share', exact: true }).click();
+  const sheet = item.locator('ev-share-link');
+  await expect(sheet.locator('#key-card')).toHaveValue(cardLink.slice(cardLink.indexOf('#') + 1));
   await expect(sheet.locator('[data-card-checked] [data-fingerprint]')).toHaveText(fingerprint);
   await expect(sheet.locator('[data-card-name]')).toHaveText(DOCTOR);
   await sheet.getByRole('button', { name: `Make a link for ${DOCTOR}` }).click();
