@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page } from './test.js';
 import { startStack, type Stack } from '../../server/start.js';
 import { decodeShareText, readShareText, toBase64Url } from '../../src/core/index.js';
 import { protectInApp } from './app-flows.js';
