@@ -18,5 +18,7 @@ export * from './key-text.js';
 export * from './record.js';
 export * from './object-names.js';
 export * from './share-text.js';
+export * from './key-card.js';
+export * from './key-card-errors.js';
 export * from './reed-solomon.js';
 export * from './parity.js';

@@ -20,7 +20,7 @@ const FORMAT_CODES = [
 
 describe('test vectors (FORMAT.md §12)', () => {
   it('every case has its committed file and no file is orphaned', () => {
-    const expected = [...POSITIVE_CASES.map((c) => c.id), ...REBUILD_CASES.map((c) => c.id), ...NEGATIVE_CASES.map((c) => c.id), 'argon2id', 'texts'].map((id) => `${id}.json`).sort();
+    const expected = [...POSITIVE_CASES.map((c) => c.id), ...REBUILD_CASES.map((c) => c.id), ...NEGATIVE_CASES.map((c) => c.id), 'argon2id', 'texts', 'key-card'].map((id) => `${id}.json`).sort();
     expect(files).toEqual(expected);
   });
 
