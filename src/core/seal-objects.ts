@@ -19,7 +19,7 @@ export async function sequenceCheck(keys: Pick<RecordKeys, 'check'>): Promise<Ui
 /** One object to write: its sealed head and frame parts around the (separately sealed) payload. */
 export interface ObjectPlan extends PlannedFragment {
   readonly slot: number;
-  /** The 76-byte sealed head. */
+  /** The 92-byte sealed head. */
   readonly head: Uint8Array;
   /** The frame's prefix, sealed. */
   readonly sealedPrefix: Uint8Array;
@@ -62,7 +62,7 @@ export async function planObjects(o: PlanObjectsOptions): Promise<ObjectsPlan> {
   const objects: ObjectPlan[] = [];
   // Heads are sealed in slot order so that test vectors can give their nonces in that order.
   for (const [slot, f] of fragments.entries()) {
-    const fields: HeadFields = { version: OBJECT_VERSION, kind: 'data', n, parityCount, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm };
+    const fields: HeadFields = { version: OBJECT_VERSION, kind: 'data', n, parityCount, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm, kdfSalt: o.keys.kdfSalt };
     const head = await sealHead(o.keys.head, o.recordId, fields, random);
     const tailStart = f.prefixLength + (f.payloadEnd - f.payloadStart);
     const tailLength = bodyLength - tailStart;
@@ -76,7 +76,7 @@ export async function planObjects(o: PlanObjectsOptions): Promise<ObjectsPlan> {
   }
   const parityHeads: Uint8Array[] = [];
   for (let slot = n; slot < n + parityCount; slot++) {
-    parityHeads.push(await sealHead(o.keys.head, o.recordId, { version: OBJECT_VERSION, kind: 'parity', n, parityCount, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm }, random));
+    parityHeads.push(await sealHead(o.keys.head, o.recordId, { version: OBJECT_VERSION, kind: 'parity', n, parityCount, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm, kdfSalt: o.keys.kdfSalt }, random));
   }
   return { bodyLength, objects, parityHeads };
 }
