@@ -77,9 +77,17 @@ export function checkJournalStorage(state: JournalState, storage: string, path: 
   }
 }
 
-/** Appends entries in order, each flushed to disk before the promise resolves. Owner-only permissions. */
+/**
+ * Appends entries in order, each flushed to disk before its promise resolves. Owner-only permissions.
+ * Group commit: entries appended while a flush is under way are written and flushed together by the next
+ * one, so N records in flight cost about one datasync per flush instead of two per record (measured in
+ * docs/CLI.md), with the same guarantee (an entry's promise resolves only once it is on disk).
+ */
 export class JournalWriter {
-  private chain: Promise<void> = Promise.resolve();
+  private queue: { line: string; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private flushing: Promise<void> | undefined;
+  /** datasync calls made (the bench reports them). */
+  syncs = 0;
   private constructor(private readonly handle: FileHandle) {}
 
   static async open(path: string): Promise<JournalWriter> {
@@ -93,16 +101,30 @@ export class JournalWriter {
   }
 
   append(entry: JournalEntry): Promise<void> {
-    const next = this.chain.then(async () => {
-      await this.handle.write(`${JSON.stringify(entry)}\n`);
-      await this.handle.datasync();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ line: `${JSON.stringify(entry)}\n`, resolve, reject });
+      this.flushing ??= this.flush();
     });
-    this.chain = next.catch(() => {});
-    return next;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        await this.handle.write(batch.map((b) => b.line).join(''));
+        await this.handle.datasync();
+        this.syncs++;
+        for (const b of batch) b.resolve();
+      } catch (error) {
+        for (const b of batch) b.reject(error);
+      }
+    }
+    this.flushing = undefined;
   }
 
   async close(): Promise<void> {
-    await this.chain;
+    await this.flushing;
     await this.handle.close();
   }
 }

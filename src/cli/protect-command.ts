@@ -47,6 +47,8 @@ export interface ProtectSummary {
   readonly interrupted: boolean;
   /** Argon2id runs of this run: 1 with one sequence key (the batch, FORMAT.md §3), one per record with --generate-keys. */
   readonly argon2idRuns: number;
+  /** Journal datasyncs (group commit: about one per flush, not two per record). */
+  readonly journalSyncs: number;
 }
 
 /** Errors that stop the whole run (the store or the local disk), rather than one input. */
@@ -115,7 +117,7 @@ export async function runProtect(o: ProtectRunOptions): Promise<ProtectSummary> 
   const one = async (input: InputFile): Promise<void> => {
     const sequenceKey = o.generateKeys ? generateSequenceKey(o.keyLength ?? 12).text : o.sequenceKey!;
     try {
-      const result = await pool.run({ path: input.path, name: input.key.split('/').pop() ?? input.key, sequenceKey, kdf: o.kdf, batch, compress: o.compress });
+      const result = await pool.run({ path: input.path, name: input.key.split('/').pop() ?? input.key, sequenceKey, kdf: o.kdf, batch, digests: o.store.needsDigests ?? true, compress: o.compress });
       workerKdfRuns += result.kdfRuns;
       if (stopError) return;
       const shareText = encodeShareText({ recordId: result.recordId, recordKey: result.recordKey });
@@ -184,5 +186,6 @@ export async function runProtect(o: ProtectRunOptions): Promise<ProtectSummary> 
     megabytesPerSecond: bytes / 1e6 / Math.max(seconds, 0.001),
     interrupted: o.signal?.aborted ?? false,
     argon2idRuns: batches.runs + workerKdfRuns,
+    journalSyncs: journal.syncs,
   };
 }

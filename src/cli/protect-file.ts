@@ -25,6 +25,8 @@ export interface ProtectTask {
    * this record is a batch of its own and its Argon2id runs here, in the worker.
    */
   readonly batch?: BatchKdf | undefined;
+  /** Compute each object's SHA-256 (the presign service needs it; a folder store does not). Default true. */
+  readonly digests?: boolean | undefined;
   /** Raw DEFLATE of image pixels, as the app does by default. */
   readonly compress?: boolean | undefined;
 }
@@ -32,7 +34,7 @@ export interface ProtectTask {
 export interface ProtectedFile {
   readonly recordId: string;
   readonly recordKey: Uint8Array;
-  /** Object names in slot order, and the objects and their base64 SHA-256 in the same order. */
+  /** Object names in slot order, and the objects and their base64 SHA-256 (or '' without `digests`) in the same order. */
   readonly names: string[];
   readonly objects: Uint8Array[];
   readonly sha256: string[];
@@ -109,6 +111,6 @@ export async function protectFile(task: ProtectTask): Promise<ProtectedFile> {
   const record = await protectInPlace(body, metadata, task.sequenceKey, (task.batch ?? own)!).finally(() => forgetBatch(own));
   const locator = await deriveLocatorKeys(record.recordKey);
   const names = await Promise.all(record.objects.map((_, j) => fragmentObjectName(locator, record.recordId, j)));
-  const sha256 = record.objects.map((o) => createHash('sha256').update(o).digest('base64'));
+  const sha256 = record.objects.map((o) => (task.digests === false ? '' : createHash('sha256').update(o).digest('base64')));
   return { recordId: record.recordId, recordKey: record.recordKey, names, objects: record.objects, sha256, storedAs, type, ...(reason ? { reason } : {}), mime: metadata.mime, inputBytes: bytes.length, kdfRuns: own ? 1 : 0 };
 }

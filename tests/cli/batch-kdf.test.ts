@@ -9,6 +9,7 @@ import { recordIdBytes } from '../../src/core/open-objects.js';
 import { openRecord } from '../../src/core/record.js';
 import { decodeShareText } from '../../src/core/share-text.js';
 import { collectInputs } from '../../src/cli/inputs.js';
+import { JournalWriter, readJournal } from '../../src/cli/journal.js';
 import { TEST_KDF } from '../../src/cli/kdf-choice.js';
 import { runProtect } from '../../src/cli/protect-command.js';
 import { FolderStore } from '../../src/cli/storage.js';
@@ -111,5 +112,27 @@ describe('protect in bulk: one Argon2id per batch (FORMAT.md §3.2)', () => {
     expect((mixError as EhrVaultError).code).toBe('CHAIN_BROKEN');
     // The untouched record still opens.
     expect((await openRecord(ra.objects, SEQUENCE_KEY, ra.recordKey, ra.recordId)).body).toEqual(files.get(a.rows[0]!.input));
+  });
+});
+
+describe('journal group commit', () => {
+  it('entries appended together share datasyncs, stay in order, and each resolves only once written', async () => {
+    const temp = await tempDir('cli-journal');
+    try {
+      const path = join(temp.path, 'j');
+      const journal = await JournalWriter.open(path);
+      const rows = Array.from({ length: 10 }, (_, i) => ({ t: 'abandoned' as const, input: `in${i}`, recordId: `r${i}` }));
+      await Promise.all(rows.map(async (row) => {
+        await journal.append(row);
+        // Resolved: the line is in the file already.
+        expect(await readFile(path, 'utf8')).toContain(`"input":"${row.input}"`);
+      }));
+      expect(journal.syncs).toBe(2);
+      await journal.close();
+      expect((await readFile(path, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { input: string }).input)).toEqual(rows.map((r) => r.input));
+      expect((await readJournal(path)).done.size).toBe(0);
+    } finally {
+      await temp.remove();
+    }
   });
 });
