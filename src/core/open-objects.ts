@@ -80,7 +80,7 @@ const plural = (count: number, one: string, many: string) => (count === 1 ? one 
 
 /**
  * §9 steps 2–8: authenticates every head with the record key alone and checks that the objects form one
- * protection. Needs only the first 76 bytes and the length of each object.
+ * protection. Needs only the first 92 bytes and the length of each object.
  */
 export async function inspectObjects(recordKey: Uint8Array, recordId: Uint8Array, key: SequenceKey, lengths: readonly number[], read: ObjectReader): Promise<{ head: HeadFields; bySlot: Map<number, number>; setAside: number[] }> {
   if (lengths.length === 0) {
