@@ -7,7 +7,12 @@ export interface ObjectStore {
   readonly description: string;
   /** Bytes of each name, or undefined for a name the store does not hold. */
   getMany(names: readonly string[]): Promise<(Uint8Array | undefined)[]>;
-  /** Writes every object; `sha256` is base64 of the bytes' SHA-256. */
+  /**
+   * Whether `putMany` needs each object's SHA-256 (the presign service binds it into the URL). A folder does
+   * not: the workers then skip that pass over every byte (docs/CLI.md, throughput).
+   */
+  readonly needsDigests?: boolean;
+  /** Writes every object; `sha256` is base64 of the bytes' SHA-256 (empty when `needsDigests` is false). */
   putMany(objects: readonly { name: string; bytes: Uint8Array; sha256: string }[]): Promise<void>;
   deleteMany(names: readonly string[]): Promise<void>;
 }
@@ -180,6 +185,7 @@ export class PresignStore implements ObjectStore {
 /** A folder holding objects under their names (what `open --from` reads back). */
 export class FolderStore implements ObjectStore {
   readonly description: string;
+  readonly needsDigests = false;
   constructor(private readonly dir: string) {
     this.description = dir;
   }

@@ -5,6 +5,7 @@ export * from './bytes.js';
 export * from './byte-queue.js';
 export * from './sequence-key.js';
 export * from './kdf.js';
+export * from './batch-kdf.js';
 export * from './keychain.js';
 export * from './padding.js';
 export * from './metadata.js';

@@ -1,4 +1,5 @@
 import * as Comlink from 'comlink';
+import type { BatchKdf } from '../core/batch-kdf.js';
 import { AbortedError } from '../core/errors.js';
 import { installErrorTransfer } from '../workers/comlink-errors.js';
 import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
@@ -116,6 +117,11 @@ export class EngineClient {
   protect(request: ProtectRequest, options: EngineCallOptions = {}): Promise<ProtectResult> {
     // Protect writes to disk only when asked (see output-sink.ts, chooseSink): size 0 keeps `auto` in memory.
     return this.withScratch(request, request.sink === 'disk' ? request.source.size : 0, options, (r, api, progress) => api.protect(r, progress) as Promise<ProtectResult>);
+  }
+
+  /** The one Argon2id of a protect batch, in a worker; wipe the result with `forgetBatch` when the batch ends. */
+  stretchBatch(sequenceKey: string, options: EngineCallOptions = {}): Promise<BatchKdf> {
+    return this.call(options, (api) => api.stretchBatch(sequenceKey) as Promise<BatchKdf>);
   }
 
   /** With `result.scratch` set, the opened file is a scratch file: readable until `releaseScratch`. */

@@ -1,6 +1,7 @@
 import { decodeShareText, encodeShareLink, encodeShareText, encodeWrappedShareLink, readShareText } from '../core/share-text.js';
 import { decodeKeyCard, unwrapRecordKey, wrapRecordKey, type KeyCard } from '../core/key-card.js';
 import { createMyKeyCard, loadCardHolder, readMyKeyCard, removeMyKeyCard, type MyKeyCard } from './key-cards.js';
+import { forgetBatch } from '../core/batch-kdf.js';
 import { generateRecordKey } from '../core/keychain.js';
 import { generateRecordId } from '../core/object-names.js';
 import type { RecordMetadata } from '../core/metadata.js';
@@ -27,7 +28,7 @@ import { ServiceError } from './service-error.js';
 import { KeyVaultError } from './key-vault-error.js';
 import type { OutboxRunner } from './outbox-runner.js';
 import { deleteRecord as queueRecordDeletion, fetchFragments, notifyOutbox, storeProtectedRecord } from './record-store.js';
-import type { LongCall, OpenOutcome, ProtectOutcome, RecordSummary, StorageReport } from './vault-types.js';
+import type { LongCall, OpenOutcome, ProtectBatch, ProtectOutcome, RecordSummary, StorageReport } from './vault-types.js';
 
 /**
  * What the vault keeps sealed for each record: only readable on this device, only while unlocked. Never
@@ -108,7 +109,24 @@ export class Vault {
    * `asFile`: keep the original bytes even if the file is an image (the way out when an image cannot be
    * decoded here, or is too large to decode).
    */
-  async protect(file: File, sequenceKey: string, options: LongCall & { readonly asFile?: boolean } = {}): Promise<ProtectOutcome> {
+  /**
+   * Several files picked at once under one sequence key: the batch's one Argon2id runs here, in a worker
+   * (FORMAT.md §3), and every `protect` given the batch skips it. End with `endProtectBatch`.
+   */
+  async beginProtectBatch(sequenceKey: string, options: LongCall = {}): Promise<ProtectBatch> {
+    const key = parseSequenceKey(sequenceKey);
+    options.onProgress?.({ phase: 'unlock', done: 0, total: 1 });
+    const batch = await this.engine.stretchBatch(key.text, { signal: options.signal });
+    options.onProgress?.({ phase: 'unlock', done: 1, total: 1 });
+    return batch;
+  }
+
+  /** Wipes the batch's stretched key from memory. */
+  endProtectBatch(batch: ProtectBatch | undefined): void {
+    forgetBatch(batch);
+  }
+
+  async protect(file: File, sequenceKey: string, options: LongCall & { readonly asFile?: boolean; readonly batch?: ProtectBatch | undefined } = {}): Promise<ProtectOutcome> {
     const key = parseSequenceKey(sequenceKey);
     const recordKey = generateRecordKey();
     const recordId = generateRecordId();
@@ -120,7 +138,7 @@ export class Vault {
       // parity: 0 until the app stores and fetches parity objects (issue 17, multi-provider storage): its
       // upload and download paths still count n objects per record (record-store.ts).
       const result = await this.engine.protect(
-        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: toDisk ? 'disk' : 'auto', parity: 0 },
+        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: toDisk ? 'disk' : 'auto', parity: 0, batch: options.batch },
         { signal: options.signal, onProgress: options.onProgress },
       );
       scratch = result.scratch;

@@ -1,4 +1,5 @@
 import { DEFAULT_CHUNK_SIZE, EnvelopeSealer, plannedEnvelopeLength, sealStream } from '../core/envelope.js';
+import { forgetBatch, stretchForBatch } from '../core/batch-kdf.js';
 import { DEFAULT_KDF } from '../core/kdf.js';
 import { wrapEnvelopeRange, type PayloadPlacement } from '../core/object-wrap.js';
 import { recordIdBytes } from '../core/open-objects.js';
@@ -28,10 +29,13 @@ import { deflateRaw } from './deflate.js';
 export async function protectInWorker(request: ProtectRequest, onProgress: ProgressCallback = () => {}, signal?: AbortSignal): Promise<ProtectResult> {
   const key = parseSequenceKey(request.sequenceKey);
   if (request.mode === 'file') prestartPool(request.source.size, request.chunkSize ?? DEFAULT_CHUNK_SIZE);
-  const kdf = request.kdf ?? DEFAULT_KDF;
   onProgress({ phase: 'unlock', done: 0, total: 1 });
-  // Argon2id of the sequence key: paid once per record, here in the engine Worker (FORMAT.md §3).
-  const keys = await deriveKeysForProtect(request.recordKey, request.recordId, key, kdf);
+  // Argon2id of the sequence key: paid once per batch (FORMAT.md §3), here in the engine Worker when this
+  // record is a batch of its own.
+  const own = request.batch ? undefined : await stretchForBatch(key, request.kdf ?? DEFAULT_KDF);
+  const batch = (request.batch ?? own)!;
+  const kdf = batch.kdf;
+  const keys = await deriveKeysForProtect(request.recordKey, request.recordId, key, batch).finally(() => forgetBatch(own));
   onProgress({ phase: 'unlock', done: 1, total: 1 });
   throwIfAborted(signal);
   const createdAt = Date.now();

@@ -272,7 +272,7 @@ async function parityRoundTrip(blob: Blob, mode: 'file' | 'image', remove: reado
   let objects = p.objects.map((f) => f.blob);
   if (damage !== undefined) {
     const bytes = new Uint8Array(await objects[damage]!.arrayBuffer());
-    bytes[76 + Math.floor((bytes.length - 76) / 2)]! ^= 0x10;
+    bytes[92 + Math.floor((bytes.length - 92) / 2)]! ^= 0x10;
     objects[damage] = new Blob([bytes]);
   }
   objects = objects.filter((_, i) => !remove.includes(i)).reverse();

@@ -53,7 +53,7 @@ describe('test vectors (FORMAT.md §12)', () => {
         expect(opened.metadata).toEqual(committed.metadata);
         expect(toHex(decodeKeyText(committed.keyText!))).toBe(committed.recordKey);
         expect(decodeShareText(committed.shareText!).recordId).toBe(committed.recordId);
-        // Every object of a record has the same length: 76 + B.
+        // Every object of a record has the same length: 92 + B.
         expect(new Set(committed.objects.map((o) => o.length)).size).toBe(1);
       });
     });

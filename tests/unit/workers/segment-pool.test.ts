@@ -6,7 +6,7 @@ import { caught, fileMetadata } from '../core/helpers.js';
 
 /** A run over a 10-segment body; the lanes are fakes, so only the scheduling is under test. */
 async function plan(sink: SegmentRun['sink'] = { kind: 'memory' }, signal?: AbortSignal) {
-  const keys = await deriveRecordKeys(generateRecordKey(), systemRandomBytes(16), systemRandomBytes(32));
+  const keys = await deriveRecordKeys(generateRecordKey(), systemRandomBytes(16), systemRandomBytes(32), systemRandomBytes(16));
   const sealer = await EnvelopeSealer.create(keys, fileMetadata(10_000), { chunkSize: 1000 });
   const header = parseEnvelopeHeader(sealer.head);
   const progress: number[] = [];
