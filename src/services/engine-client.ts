@@ -1,13 +1,11 @@
 import * as Comlink from 'comlink';
 import { AbortedError } from '../core/errors.js';
-import { installErrorTransfer } from '../workers/comlink-errors.js';
+import { WorkerBridge } from '../workers/worker-bridge.js';
 import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
 import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
 import type { SinkRequest } from '../workers/output-sink.js';
 import type { ViewerSummary } from '../workers/viewer-api.js';
 import { newScratchName, removeScratch } from './scratch-files.js';
-
-installErrorTransfer();
 
 export interface EngineCallOptions {
   readonly signal?: AbortSignal | undefined;
@@ -15,14 +13,14 @@ export interface EngineCallOptions {
 }
 
 /**
- * Starts engine workers lazily and runs each call in its own worker, so that cancelling one call (by
- * terminating its worker) stops exactly that work and nothing else. `running` counts live workers,
+ * Starts engine workers lazily and runs each call in its own worker (worker-bridge.ts), so that cancelling
+ * one call (by terminating its worker) stops exactly that work and nothing else. `running` counts live workers,
  * which tests use to prove that a cancel leaves none behind.
  */
 export class EngineClient {
-  private live = new Set<Worker>();
+  private live = new Set<WorkerBridge<EngineApi>>();
   /** A started, idle worker for the next call (with `warm`). */
-  private spare: Worker | undefined;
+  private spare: WorkerBridge<EngineApi> | undefined;
 
   /**
    * `warm`: keep one idle worker started ahead of the next call. Starting a worker and loading the engine
@@ -32,7 +30,11 @@ export class EngineClient {
     private readonly createWorker: () => Worker = () => new Worker(new URL('../workers/engine-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-engine' }),
     private readonly options: { readonly warm?: boolean } = {},
   ) {
-    if (options.warm) this.spare = createWorker();
+    if (options.warm) this.spare = this.bridge().start();
+  }
+
+  private bridge(): WorkerBridge<EngineApi> {
+    return new WorkerBridge<EngineApi>(this.createWorker);
   }
 
   /** Workers busy with a call (an idle warm spare is not counted). */
@@ -49,32 +51,18 @@ export class EngineClient {
   private async call<T>(options: EngineCallOptions, run: (api: Comlink.Remote<EngineApi>, onProgress: ProgressCallback | undefined) => Promise<T>): Promise<T> {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new AbortedError(signal.reason);
-    const worker = this.spare ?? this.createWorker();
+    const bridge = this.spare ?? this.bridge();
     this.spare = undefined;
-    this.live.add(worker);
-    const api = Comlink.wrap<EngineApi>(worker);
-    const stop = () => {
-      worker.terminate();
-      this.live.delete(worker);
-    };
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => {
-        stop();
-        reject(new AbortedError(signal?.reason));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    this.live.add(bridge);
     const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
     try {
-      return await Promise.race([run(api, progress), aborted]);
+      return await bridge.call((api) => run(api, progress), signal);
     } finally {
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-      aborted.catch(() => {});
-      api[Comlink.releaseProxy]();
-      stop();
+      // One call per worker: ending it frees everything the call held.
+      bridge.terminate();
+      this.live.delete(bridge);
       // The next call's worker loads now, not during this call: on two cores that start slowed the call.
-      if (this.options.warm && !this.spare) this.spare = this.createWorker();
+      if (this.options.warm && !this.spare) this.spare = this.bridge().start();
     }
   }
 

@@ -1,14 +1,11 @@
-import * as Comlink from 'comlink';
 import type { BodySegment, SegmentContext } from '../core/envelope.js';
 import { AbortedError } from '../core/errors.js';
 import { throwIfAborted } from '../core/progress.js';
-import { installErrorTransfer } from './comlink-errors.js';
 import { EngineStalledError } from './engine-errors.js';
 import { closeScratchWriters, writeRelayed } from './scratch-file.js';
 import { runSegmentJob, type ObjectWrap, type SegmentJob, type SegmentSink } from './segment-jobs.js';
 import type { SegmentWorkerApi } from './segment-worker.js';
-
-installErrorTransfer();
+import { WorkerBridge } from './worker-bridge.js';
 
 /**
  * 32 chunks of 512 KiB: reads of 16 MiB ran ~3× faster than 1 MiB reads here (READ_SLICE_SIZE), and
@@ -58,25 +55,22 @@ function inThreadLane(): Lane {
 }
 
 function workerLane(): Lane {
-  const worker = new Worker(new URL('./segment-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-segment' });
-  const api = Comlink.wrap<SegmentWorkerApi>(worker);
+  // Kept until the run stops it: a lane runs its segments one after another on the same worker.
+  const bridge = new WorkerBridge<SegmentWorkerApi>(() => new Worker(new URL('./segment-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-segment' })).start();
   return {
     run: async (job) => {
-      const result = await api.run(job);
+      const result = await bridge.call((api) => api.run(job) as Promise<Awaited<ReturnType<SegmentWorkerApi['run']>>>);
       if (result instanceof Blob || result === undefined) return result;
       // A relay sink: this thread is the file's only writer (output-sink.ts).
       if (job.sink.kind === 'disk') await writeRelayed(job.sink.file, result.relayed);
       return undefined;
     },
     finish: async () => {
-      await api.finish();
+      await bridge.call((api) => api.finish());
       // The writer this thread opened for relayed output, if any.
       await closeScratchWriters();
     },
-    stop: () => {
-      api[Comlink.releaseProxy]();
-      worker.terminate();
-    },
+    stop: () => bridge.terminate(),
   };
 }
 
