@@ -3,8 +3,6 @@ import * as Comlink from 'comlink';
 import { generateRecordKey } from '../src/core/keychain.js';
 import { generateRecordId } from '../src/core/object-names.js';
 import { EngineClient } from '../src/services/engine-client.js';
-import { indexedDbCopiesBlobs } from '../src/services/scratch-files.js';
-import { DISK_SINK_MIN_BYTES } from '../src/workers/output-sink.js';
 import type { ProtectResult } from '../src/workers/engine-api.js';
 import type { BenchWorkerApi } from './bench-worker.js';
 import './clinical-bench.js';
@@ -127,8 +125,8 @@ const bench = {
     await releaseResults();
     lastKey = generateRecordKey();
     const key = lastKey;
-    // As the app decides (services/vault.ts): on disk from 64 MiB where IndexedDB copies stored Blobs.
-    const sink = choice !== 'app' ? choice : payload!.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs()) ? 'disk' : 'memory';
+    // 'app': as the app does, where services/result-sink.ts decides.
+    const sink = choice === 'app' ? 'auto' : choice;
     const r = await withLongTasks(() => engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, recordId: RID, sink }));
     lastProtect = r.result;
     return { ms: r.ms, longestTaskMs: r.longestTaskMs, fragments: r.result.objects.length, bytes: r.result.objects.reduce((s, f) => s + f.blob.size, 0), sink: r.result.scratch ? 'disk' : 'memory' };
@@ -175,8 +173,7 @@ const bench = {
     const db = await benchDb();
     const t0 = performance.now();
     const key = generateRecordKey();
-    const sink = payload!.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs()) ? 'disk' : 'memory';
-    const result = await engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, recordId: RID, sink });
+    const result = await engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, recordId: RID, sink: 'auto' });
     const t1 = performance.now();
     await new Promise<void>((resolve, reject) => {
       const tx = db.transaction('fragments', 'readwrite');

@@ -2,9 +2,9 @@ import * as Comlink from 'comlink';
 import { AbortedError } from '../core/errors.js';
 import { WorkerBridge } from '../workers/worker-bridge.js';
 import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
-import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
 import type { SinkRequest } from '../workers/output-sink.js';
 import type { ViewerSummary } from '../workers/viewer-api.js';
+import { resultSink } from './result-sink.js';
 import { newScratchName, removeScratch } from './scratch-files.js';
 
 export interface EngineCallOptions {
@@ -67,19 +67,18 @@ export class EngineClient {
   }
 
   /**
-   * Fragments stay in memory unless `sink: 'disk'` is asked for; then `result.scratch` is set, the fragments
-   * are slices of a scratch file, and `releaseScratch` must wait until nothing refers to them any more
-   * (not even IndexedDB in a private window, which stores Blobs by reference).
+   * Where the fragments go is decided by `resultSink` (result-sink.ts): with `result.scratch` set, they are
+   * slices of a scratch file, and `releaseScratch` must wait until nothing refers to them any more (not
+   * even IndexedDB in a private window, which stores Blobs by reference).
    */
   protect(request: ProtectRequest, options: EngineCallOptions = {}): Promise<ProtectResult> {
-    // Protect writes to disk only when asked (see output-sink.ts, chooseSink): size 0 keeps `auto` in memory.
-    return this.withScratch(request, request.sink === 'disk' ? request.source.size : 0, options, (r, api, progress) => api.protect(r, progress) as Promise<ProtectResult>);
+    return this.withScratch('protect', request, request.source.size, options, (r, api, progress) => api.protect(r, progress) as Promise<ProtectResult>);
   }
 
   /** With `result.scratch` set, the opened file is a scratch file: readable until `releaseScratch`. */
   open(request: OpenRequest, options: EngineCallOptions = {}): Promise<OpenResult> {
     const size = request.objects.reduce((sum, f) => sum + f.size, 0);
-    return this.withScratch(request, size, options, (r, api, progress) => api.open(r, progress) as Promise<OpenResult>);
+    return this.withScratch('open', request, size, options, (r, api, progress) => api.open(r, progress) as Promise<OpenResult>);
   }
 
   /** Removes a scratch file named by a result; its Blobs cannot be read afterwards. */
@@ -88,20 +87,22 @@ export class EngineClient {
   }
 
   /**
-   * Large results may go to a scratch file, which this names; if the call fails, is cancelled, or kept its
-   * result in memory after all, the file (if the worker made one) is removed here.
+   * Asks `resultSink` where the result goes and names the scratch file for a disk result; if the call
+   * fails, is cancelled, or kept its result in memory after all, the file (if the worker made one) is
+   * removed here.
    */
   private async withScratch<R extends SinkRequest, T extends object>(
+    direction: 'protect' | 'open',
     request: R,
     size: number,
     options: EngineCallOptions,
     run: (request: R, api: Comlink.Remote<EngineApi>, onProgress: ProgressCallback | undefined) => Promise<T>,
   ): Promise<T> {
-    const mayUseDisk = request.sink === 'disk' || (request.sink !== 'memory' && size >= DISK_SINK_MIN_BYTES);
-    const scratch = mayUseDisk && !request.scratch ? newScratchName() : request.scratch;
+    const sink = await resultSink(direction, size, request.sink);
+    const scratch = sink === 'disk' ? (request.scratch ?? newScratchName()) : undefined;
     let result: T | undefined;
     try {
-      result = await this.call(options, (api, progress) => run({ ...request, scratch }, api, progress));
+      result = await this.call(options, (api, progress) => run({ ...request, sink, scratch }, api, progress));
       return result;
     } finally {
       if (scratch && (result as { scratch?: string } | undefined)?.scratch !== scratch) await removeScratch(scratch);

@@ -115,7 +115,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     // A file is read, sealed and written segment by segment over a pool of workers (segment-pool.ts).
     const sealer = await EnvelopeSealer.create(keys, metadata, { chunkSize: request.chunkSize });
     const segments = sealer.claimSegments(chunksPerSegment(sealer.chunkCount));
-    const sink = await chooseSink(request, envelopeLength - sealer.head.length, -sealer.head.length, false);
+    const sink = await chooseSink(request, envelopeLength - sealer.head.length, -sealer.head.length);
     const parts = await runSegments({
       direction: 'seal',
       source: request.source,
