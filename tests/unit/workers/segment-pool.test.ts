@@ -29,7 +29,7 @@ function fakeLane(behaviour: (job: SegmentJob) => Promise<Blob | undefined>) {
   const lane: Lane = {
     run: (job) => {
       state.jobs.push(job.segment.index);
-      return behaviour(job);
+      return behaviour(job).then((blob) => ({ blob }));
     },
     finish: async () => {
       state.finished = true;
