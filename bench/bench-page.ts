@@ -4,6 +4,12 @@ import { generateRecordKey } from '../src/core/keychain.js';
 import { generateRecordId } from '../src/core/object-names.js';
 import { EngineClient } from '../src/services/engine-client.js';
 import type { ProtectResult } from '../src/workers/engine-api.js';
+import { inOrder } from '../src/core/ordered.js';
+import { defaultTransport } from '../src/services/default-transport.js';
+import { PresignClient, type CloudEndpoint } from '../src/services/presign-client.js';
+import { fragmentObjectNames } from '../src/services/record-store.js';
+import { sha256Base64 } from '../src/services/sha256.js';
+import { TransferEngine } from '../src/services/transfer-engine.js';
 import type { BenchWorkerApi } from './bench-worker.js';
 import './clinical-bench.js';
 
@@ -185,6 +191,60 @@ const bench = {
     await engine.releaseScratch(result.scratch);
     await clearStore();
     return { ms: t2 - t0, protectMs: t1 - t0, storeMs: t2 - t1 };
+  },
+
+  /**
+   * Upload of a protected record to the local S3 (the embedded s3rver behind the presign service) as the
+   * app uploads it (TransferEngine: presigning, the XHR transport with progress, the SHA-256 from the
+   * catalog) against a raw PUT of the same fragment bytes with the same concurrency (fetch to URLs
+   * presigned beforehand, untimed). `rounds` alternates the order (raw, app, app, raw, …) so that load
+   * hits both alike. `rehashMs`: reading every fragment again to hash it, the work protect now does as it
+   * produces the fragments (fragment-hashes.ts).
+   */
+  async upload(endpoint: CloudEndpoint, rounds = 2): Promise<{ appMs: number[]; rawMs: number[]; longestTaskMs: number; bytes: number; objects: number; concurrency: number; rehashMs: number; hashedInProtect: boolean }> {
+    await releaseResults();
+    const key = generateRecordKey();
+    const result = await engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key.slice(), recordId: RID, sink: 'auto' });
+    lastProtect = result;
+    const blobs = result.objects.map((o) => o.blob);
+    const bytes = blobs.reduce((sum, b) => sum + b.size, 0);
+    const t0 = performance.now();
+    const digests = await Promise.all(blobs.map((b) => sha256Base64(b)));
+    const rehashMs = performance.now() - t0;
+    const hashedInProtect = result.objects.every((o, i) => o.sha256 === digests[i]);
+    const transport = defaultTransport();
+    const presigner = new PresignClient(endpoint, transport);
+    const app = new TransferEngine({ presigner, transport });
+    const appMs: number[] = [];
+    const rawMs: number[] = [];
+    let longestTaskMs = 0;
+    const runApp = async () => {
+      const names = await fragmentObjectNames(generateRecordKey(), RID, blobs.length);
+      const r = await withLongTasks(() => app.upload(result.objects.map((o, i) => ({ name: names[i]!, blob: o.blob, sha256: o.sha256 }))));
+      appMs.push(r.ms);
+      longestTaskMs = Math.max(longestTaskMs, r.longestTaskMs);
+    };
+    const runRaw = async () => {
+      const names = await fragmentObjectNames(generateRecordKey(), RID, blobs.length);
+      const { urls } = await presigner.presign('put', names.map((name, i) => ({ name, size: blobs[i]!.size, sha256: digests[i]! })));
+      const start = performance.now();
+      await inOrder(urls.length, app.concurrency, async (i) => {
+        const response = await fetch(urls[i]!.url, { method: 'PUT', headers: urls[i]!.headers, body: blobs[i]! });
+        if (!response.ok) throw new Error(`raw PUT answered ${response.status}`);
+      });
+      rawMs.push(performance.now() - start);
+    };
+    for (let round = 0; round < rounds; round++) {
+      if (round % 2 === 0) {
+        await runRaw();
+        await runApp();
+      } else {
+        await runApp();
+        await runRaw();
+      }
+    }
+    await releaseResults();
+    return { appMs, rawMs, longestTaskMs, bytes, objects: blobs.length, concurrency: app.concurrency, rehashMs, hashedInProtect };
   },
 
   async release(): Promise<void> {
