@@ -263,6 +263,8 @@ for (const sizeMiB of sizesMiB) {
         rawPutMiBps: round(mibps(upload!.bytes, median(upload!.rawMs))),
         appMs: upload!.appMs.map((x) => round(x)),
         rawPutMs: upload!.rawMs.map((x) => round(x)),
+        rawPutThroughAppTransportMs: upload!.xhrMs.map((x) => round(x)),
+        presignCallMs: upload!.presignMs.map((x) => round(x)),
       },
       fragmentSha256: { computedInProtect: upload!.hashedInProtect, rereadHashMsSaved: round(upload!.rehashMs) },
       peakRendererAboveIdleMiB: { protect: round((protect!.peakRenderer - protect!.idleRenderer) / MiB), open: round((open!.peakRenderer - open!.idleRenderer) / MiB) },
