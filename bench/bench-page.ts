@@ -108,6 +108,15 @@ const bench = {
     }
   },
 
+  async sha256(total: number): Promise<{ hashWasmMs: number; webCryptoMs: number }> {
+    const w = benchWorker();
+    try {
+      return await w.api.sha256(total);
+    } finally {
+      w.stop();
+    }
+  },
+
   async read(): Promise<number> {
     const w = benchWorker();
     try {

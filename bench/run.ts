@@ -144,6 +144,14 @@ results.aesCallSizeSweepMiBps = sweep;
 results.aesBestCallSize = bestCall;
 console.log('AES-128-GCM by call size (MiB/s, one worker):', sweep);
 
+// ---- SHA-256 in a Worker: hash-wasm (incremental, what protect runs on the fragments) vs WebCrypto ----
+{
+  const shaBytes = 64 * MiB;
+  const r = await page.evaluate((t) => window.bench.sha256(t), shaBytes);
+  results.sha256MiBps = { hashWasmIncremental: round(mibps(shaBytes, r.hashWasmMs)), webCryptoOneShot: round(mibps(shaBytes, r.webCryptoMs)) };
+  console.log('SHA-256 of 64 MiB in one Worker (MiB/s):', results.sha256MiBps);
+}
+
 // ---- Argon2id of the sequence key (FORMAT.md §3): paid once per record by protect and by open ----
 {
   const kdf = await measured(() => page.evaluate(() => window.bench.kdf(5)));
