@@ -17,25 +17,47 @@ function base64(bytes: Uint8Array): string {
 }
 
 /**
+ * Objects up to this size are hashed by one WebCrypto digest once all their bytes have come by: it ran
+ * ~5× faster than hash-wasm in a Worker (bench: "SHA-256 of 64 MiB", 515 vs 98 MiB/s) and runs off the
+ * engine's thread, at the price of holding the object's pieces until then. Larger objects (records of
+ * several hundred MiB) are hashed incrementally with hash-wasm, so memory stays bounded.
+ */
+export const ONE_SHOT_MAX_BYTES = 32 * 1024 * 1024;
+
+/** One object's digest in progress: incremental, or pieces kept for a one-shot digest. */
+interface ObjectHash {
+  readonly object: HashedObject;
+  readonly hasher?: IHasher | undefined;
+  readonly pieces: Uint8Array[];
+  digest?: Promise<string> | undefined;
+}
+
+/**
  * The base64 SHA-256 of each object (the catalog's per-fragment hash, S3's x-amz-checksum-sha256),
  * computed from the sealed envelope's bytes as protect produces them, so no fragment is read again to
  * hash it. The pool finishes segments in any order: pieces that arrive ahead of the next expected offset
- * wait here (a few segments at most, as every lane pulls the next segment in order) and are hashed once
- * the gap before them is filled. hash-wasm: WebCrypto has no incremental digest.
+ * wait here (a few segments at most, as every lane pulls the next segment in order) and are taken in
+ * envelope order once the gap before them is filled.
  */
 export class FragmentHashes {
   private next = 0;
   private readonly waiting = new Map<number, Uint8Array>();
 
-  private constructor(
-    private readonly objects: readonly HashedObject[],
-    private readonly hashers: readonly IHasher[],
-  ) {}
+  private constructor(private readonly hashes: readonly ObjectHash[]) {}
 
-  static async create(objects: readonly HashedObject[]): Promise<FragmentHashes> {
-    const hashers = await Promise.all(objects.map(() => createSHA256()));
-    objects.forEach((o, i) => hashers[i]!.init().update(o.head).update(o.sealedPrefix));
-    return new FragmentHashes(objects, hashers);
+  static async create(objects: readonly HashedObject[], oneShotMax = ONE_SHOT_MAX_BYTES): Promise<FragmentHashes> {
+    const hashes = await Promise.all(
+      objects.map(async (object): Promise<ObjectHash> => {
+        const size = object.head.length + object.sealedPrefix.length + (object.payloadEnd - object.payloadStart) + object.sealedTail.reduce((sum, p) => sum + p.length, 0);
+        if (size <= oneShotMax) return { object, pieces: [object.head, object.sealedPrefix] };
+        // WebCrypto has no incremental digest; hash-wasm's works in Workers.
+        const hasher = (await createSHA256()).init().update(object.head).update(object.sealedPrefix);
+        return { object, hasher, pieces: [] };
+      }),
+    );
+    const out = new FragmentHashes(hashes);
+    for (const h of hashes) if (h.object.payloadEnd === h.object.payloadStart) out.complete(h);
+    return out;
   }
 
   /** Envelope bytes from `offset` on (any order; each byte exactly once). */
@@ -45,10 +67,10 @@ export class FragmentHashes {
       this.waiting.set(offset, bytes);
       return;
     }
-    this.hash(offset, bytes);
+    this.take(offset, bytes);
     for (let piece = this.waiting.get(this.next); piece; piece = this.waiting.get(this.next)) {
       this.waiting.delete(this.next);
-      this.hash(this.next, piece);
+      this.take(this.next, piece);
     }
   }
 
@@ -61,24 +83,45 @@ export class FragmentHashes {
     }
   }
 
-  private hash(offset: number, bytes: Uint8Array): void {
+  private take(offset: number, bytes: Uint8Array): void {
     const end = offset + bytes.length;
-    for (const [i, o] of this.objects.entries()) {
-      const from = Math.max(offset, o.payloadStart);
-      const to = Math.min(end, o.payloadEnd);
-      if (from < to) this.hashers[i]!.update(bytes.subarray(from - offset, to - offset));
+    for (const h of this.hashes) {
+      const { payloadStart, payloadEnd } = h.object;
+      const from = Math.max(offset, payloadStart);
+      const to = Math.min(end, payloadEnd);
+      if (from >= to) continue;
+      const part = bytes.subarray(from - offset, to - offset);
+      if (h.hasher) h.hasher.update(part);
+      else h.pieces.push(part);
+      if (to === payloadEnd) this.complete(h);
     }
     this.next = end;
   }
 
+  /** The object's payload is all here: its one-shot digest starts now, while protect goes on. */
+  private complete(h: ObjectHash): void {
+    if (h.hasher) {
+      const hasher = h.hasher;
+      for (const piece of h.object.sealedTail) hasher.update(piece);
+      h.digest = Promise.resolve(base64(hasher.digest('binary')));
+      return;
+    }
+    const parts = [...h.pieces, ...h.object.sealedTail];
+    h.pieces.length = 0;
+    const whole = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      whole.set(p, at);
+      at += p.length;
+    }
+    h.digest = crypto.subtle.digest('SHA-256', whole).then((d) => base64(new Uint8Array(d)));
+    h.digest.catch(() => {});
+  }
+
   /** The digests, once every payload byte was added. */
-  finish(): string[] {
-    const missing = this.objects.some((o) => o.payloadEnd > this.next);
-    if (missing || this.waiting.size > 0) throw new InputInvalidError('The fragment hashes did not see the whole envelope.', { hashedTo: this.next });
-    return this.objects.map((o, i) => {
-      for (const piece of o.sealedTail) this.hashers[i]!.update(piece);
-      return base64(this.hashers[i]!.digest('binary'));
-    });
+  async finish(): Promise<string[]> {
+    if (this.waiting.size > 0 || this.hashes.some((h) => !h.digest)) throw new InputInvalidError('The fragment hashes did not see the whole envelope.', { hashedTo: this.next });
+    return Promise.all(this.hashes.map((h) => h.digest!));
   }
 }
 

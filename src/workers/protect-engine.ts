@@ -142,7 +142,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   if (envelope.size !== envelopeLength) throw new InputInvalidError('The envelope has an unexpected length.', { expected: envelopeLength, actual: envelope.size });
   // An object is its head and sealed frame around a slice of the sealed envelope: slicing and composing
   // Blobs copies nothing.
-  const digests = hashes.finish();
+  const digests = await hashes.finish();
   const objects: ProtectedObject[] = plan.objects.map((o, i) => ({
     slot: o.slot,
     sha256: digests[i]!,

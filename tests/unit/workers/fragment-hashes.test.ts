@@ -15,22 +15,26 @@ function layout(): { envelope: Uint8Array; objects: HashedObject[] } {
 }
 
 describe('fragment hashes from the envelope as it is produced', () => {
-  it('gives each object the SHA-256 of head ‖ prefix ‖ payload ‖ tail, whatever order the segments arrive in', async () => {
+  it.each([
+    ['one WebCrypto digest per object', undefined],
+    ['hash-wasm, incrementally, for objects over the one-shot size', 100],
+    ['both, by object size', 470],
+  ])('gives each object the SHA-256 of head ‖ prefix ‖ payload ‖ tail, whatever order the segments arrive in: %s', async (_, oneShotMax) => {
     const { envelope, objects } = layout();
     const expected = objects.map((o) => sha(o.head, o.sealedPrefix, envelope.subarray(o.payloadStart, o.payloadEnd), ...o.sealedTail));
-    const hashes = await FragmentHashes.create(objects);
+    const hashes = await FragmentHashes.create(objects, oneShotMax);
     // Segments of 250 bytes, arriving 2, 0, 3, 1; the last split into two pieces.
     hashes.add(500, envelope.subarray(500, 750));
     hashes.add(0, envelope.subarray(0, 250));
     hashes.addAll(750, [envelope.subarray(750, 900), envelope.subarray(900, 1000)]);
     hashes.add(250, envelope.subarray(250, 500));
-    expect(hashes.finish()).toEqual(expected);
+    expect(await hashes.finish()).toEqual(expected);
   });
 
   it('refuses to finish before the whole envelope was seen', async () => {
     const { envelope, objects } = layout();
     const hashes = await FragmentHashes.create(objects);
     hashes.add(0, envelope.subarray(0, 900));
-    expect((await caught(async () => hashes.finish())).code).toBe('INPUT_INVALID');
+    expect((await caught(() => hashes.finish())).code).toBe('INPUT_INVALID');
   });
 });
