@@ -2,6 +2,7 @@ import * as Comlink from 'comlink';
 import { AbortedError } from '../core/errors.js';
 import { WorkerBridge } from '../workers/worker-bridge.js';
 import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
+import { EngineStalledError, STALL_MS } from '../workers/engine-errors.js';
 import type { SinkRequest } from '../workers/output-sink.js';
 import type { ViewerSummary } from '../workers/viewer-api.js';
 import { resultSink } from './result-sink.js';
@@ -28,13 +29,21 @@ export class EngineClient {
    */
   constructor(
     private readonly createWorker: () => Worker = () => new Worker(new URL('../workers/engine-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-engine' }),
-    private readonly options: { readonly warm?: boolean } = {},
+    private readonly options: { readonly warm?: boolean; readonly stallMs?: number } = {},
   ) {
     if (options.warm) this.spare = this.bridge().start();
   }
 
   private bridge(): WorkerBridge<EngineApi> {
     return new WorkerBridge<EngineApi>(this.createWorker);
+  }
+
+  /**
+   * No progress from a call for this long ends it with ENGINE_STALLED. The longest silent steps measured are
+   * Argon2id (~1 s) and decoding a large image (~10 s on a phone); the pool's own watchdog has the same limit.
+   */
+  private get stallMs(): number {
+    return this.options.stallMs ?? STALL_MS;
   }
 
   /** Workers busy with a call (an idle warm spare is not counted). */
@@ -54,10 +63,22 @@ export class EngineClient {
     const bridge = this.spare ?? this.bridge();
     this.spare = undefined;
     this.live.add(bridge);
-    const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
+    // A call that stops reporting would otherwise leave the page waiting for ever: no progress for stallMs
+    // ends the worker and the call with ENGINE_STALLED (a worker that dies: worker-bridge.ts).
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const feedWatchdog = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => bridge.terminate(new EngineStalledError(this.stallMs)), this.stallMs);
+    };
+    feedWatchdog();
+    const progress = Comlink.proxy<ProgressCallback>((p) => {
+      feedWatchdog();
+      onProgress?.(p);
+    });
     try {
       return await bridge.call((api) => run(api, progress), signal);
     } finally {
+      clearTimeout(watchdog);
       // One call per worker: ending it frees everything the call held.
       bridge.terminate();
       this.live.delete(bridge);

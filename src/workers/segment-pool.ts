@@ -2,7 +2,7 @@ import type { BodySegment, SegmentContext } from '../core/envelope.js';
 import { AbortedError } from '../core/errors.js';
 import { inOrder } from '../core/ordered.js';
 import { throwIfAborted } from '../core/progress.js';
-import { EngineStalledError } from './engine-errors.js';
+import { EngineStalledError, STALL_MS } from './engine-errors.js';
 import { closeScratchWriters, writeRelayed } from './scratch-file.js';
 import { runSegmentJob, type ObjectWrap, type SegmentJob, type SegmentOutput, type SegmentSink } from './segment-jobs.js';
 import type { SegmentWorkerApi } from './segment-worker.js';
@@ -93,8 +93,6 @@ export function prestartPool(bodyBytes: number, chunkSize: number, size = poolSi
   while (prestarted.length < size) prestarted.push(workerLane());
 }
 
-/** No segment finished for this long: the pool is declared stalled (EngineStalledError). */
-export const STALL_MS = 120_000;
 
 /**
  * Seals or opens a record body as segments spread over a pool of workers, each reading its own range,

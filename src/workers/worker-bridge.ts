@@ -1,6 +1,7 @@
 import * as Comlink from 'comlink';
 import { AbortedError } from '../core/errors.js';
 import { installErrorTransfer } from './comlink-errors.js';
+import { EngineStalledError } from './engine-errors.js';
 
 installErrorTransfer();
 
@@ -19,7 +20,8 @@ export interface WorkerBridgeOptions {
  * (`call(api => api.method(...))`); an aborted call ends the worker (the only way to stop WebCrypto calls
  * and reads in flight) and rejects with ABORTED; an idle worker is ended after `idleMs`. The worker starts
  * on the first call, or earlier with `start()` so it loads while the page does something else. A call
- * after an end starts a fresh worker. The engine client, the segment pool and the frame viewer use it.
+ * after an end starts a fresh worker; a worker that dies ends its calls with ENGINE_STALLED. The engine
+ * client, the segment pool and the frame viewer use it.
  */
 export class WorkerBridge<Api> {
   private worker: Worker | undefined;
@@ -51,8 +53,15 @@ export class WorkerBridge<Api> {
 
   private remote(): Comlink.Remote<Api> {
     if (!this.worker) {
-      this.worker = this.createWorker();
-      this.api = Comlink.wrap<Api>(this.worker);
+      const worker = this.createWorker();
+      // A worker that dies (a script that failed to load, memory) never answers: its calls would wait for
+      // ever, so they end with ENGINE_STALLED instead of an endless progress bar.
+      worker.addEventListener?.('error', (event: ErrorEvent) => {
+        event.preventDefault();
+        if (this.worker === worker) this.terminate(new EngineStalledError(0, event.message || 'the worker failed'));
+      });
+      this.worker = worker;
+      this.api = Comlink.wrap<Api>(worker);
     }
     return this.api!;
   }

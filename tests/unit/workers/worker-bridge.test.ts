@@ -82,6 +82,17 @@ describe('worker bridge', () => {
     expect((await Promise.all(calls)).map((e) => e.code)).toEqual(['ABORTED', 'ABORTED']);
   });
 
+  it('a worker that dies ends its calls with ENGINE_STALLED; the next call starts a fresh worker', async () => {
+    const { made, create } = fakeWorkers();
+    const b = bridge(create);
+    const hanging = caught(() => b.call((api) => api.hang()));
+    await b.call((api) => api.echo('x'));
+    made[0]!.port.dispatchEvent(new Event('error', { cancelable: true }));
+    expect((await hanging).code).toBe('ENGINE_STALLED');
+    expect(made[0]!.terminated).toBe(true);
+    expect(await b.call((api) => api.echo('again'))).toBe('again:2');
+  });
+
   it('an idle worker is ended after idleMs, and idleMs 0 ends it as soon as no call is left', async () => {
     const { made, create } = fakeWorkers();
     const b = bridge(create, 20);
