@@ -20,9 +20,11 @@ function base64(bytes: Uint8Array): string {
  * Objects up to this size are hashed by one WebCrypto digest once all their bytes have come by: it ran
  * ~5× faster than hash-wasm in a Worker (bench: "SHA-256 of 64 MiB", 515 vs 98 MiB/s) and runs off the
  * engine's thread, at the price of holding the object's pieces until then. Larger objects (records of
- * several hundred MiB) are hashed incrementally with hash-wasm, so memory stays bounded.
+ * several hundred MiB) are hashed incrementally with hash-wasm, so memory stays bounded. 48 MiB: a 256 MiB
+ * file in 8 objects (32 MiB and a head each) is still hashed one-shot; at 1 GiB (128 MiB objects) holding
+ * a whole object would cost more memory than the issue allows (≤ 256 MiB above idle).
  */
-export const ONE_SHOT_MAX_BYTES = 32 * 1024 * 1024;
+export const ONE_SHOT_MAX_BYTES = 48 * 1024 * 1024;
 
 /** One object's digest in progress: incremental, or pieces kept for a one-shot digest. */
 interface ObjectHash {
