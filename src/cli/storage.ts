@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inOrder } from '../core/ordered.js';
 import { CliError, ioError, usage } from './errors.js';
 
 /** Where sealed objects live: the presign service's store, or a local folder (air-gapped runs, tests, bench). */
@@ -50,18 +51,9 @@ export function presignEndpoint(url: string): string {
   return parsed.href;
 }
 
-/** Runs `work` over `items` with at most `limit` at once; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!, index);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
+/** Runs `work` over `items` with at most `limit` at once; results in input order (core/ordered.ts). */
+export function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  return inOrder(items.length, limit, (index) => work(items[index]!, index), { stopOnFailure: true });
 }
 
 /** A retryable failure: the network, a 5xx, a 429 or a 408. */

@@ -18,8 +18,7 @@ import type { RecordEntry } from '../storage/schema.js';
 import { estimateStorage, requestPersistentStorage } from '../storage/storage-quota.js';
 import { connectPresignClient, connectSharedTransferEngine, connectTransferEngine, readCloudSettings, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
 import { EngineClient } from './engine-client.js';
-import { indexedDbCopiesBlobs, sweepScratch } from './scratch-files.js';
-import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
+import { sweepScratch } from './scratch-files.js';
 import { KeyVault } from './key-vault.js';
 import { OidcSession } from './oidc-session.js';
 import { readSignInConfig, type OidcSignInConfig } from './presign-client.js';
@@ -132,13 +131,11 @@ export class Vault {
     const recordId = generateRecordId();
     let scratch: string | undefined;
     try {
-      // Large fragments go to a scratch file (faster, and ~1 GiB less in the browser's memory at 1 GiB) only
-      // where IndexedDB keeps its own copy of them, so the file can be removed once they are stored.
-      const toDisk = file.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs());
+      // sink 'auto': large fragments go to a scratch file where IndexedDB copies them (result-sink.ts).
       // parity: 0 until the app stores and fetches parity objects (issue 17, multi-provider storage): its
       // upload and download paths still count n objects per record (record-store.ts).
       const result = await this.engine.protect(
-        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: toDisk ? 'disk' : 'auto', parity: 0, batch: options.batch },
+        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: 'auto', parity: 0, batch: options.batch },
         { signal: options.signal, onProgress: options.onProgress },
       );
       scratch = result.scratch;

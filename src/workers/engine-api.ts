@@ -58,6 +58,8 @@ export interface ProtectRequest extends SinkRequest {
 export interface ProtectedObject {
   readonly slot: number;
   readonly blob: Blob;
+  /** Base64 SHA-256 of `blob`, computed while it was produced (fragment-hashes.ts). */
+  readonly sha256?: string | undefined;
 }
 
 /** How the engine stored a record, and why (for `auto`, what it decided). */

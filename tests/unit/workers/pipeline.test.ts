@@ -3,6 +3,7 @@
  * Node: one segment goes through the in-thread lane, results stay in memory. A pipeline bug shows here in
  * seconds instead of after a browser run.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { EhrVaultError, generateRecordId, generateRecordKey, parseSequenceKey, stretchForBatch, stretchSequenceKey, type BatchKdf } from '../../../src/core/index.js';
 import { openInWorker } from '../../../src/workers/open-engine.js';
@@ -81,6 +82,15 @@ describe('engine pipelines in Node', () => {
     expect(opened.kind === 'file' && new Uint8Array(await opened.blob.arrayBuffer())).toEqual(body);
     const tooFew = await openInWorker({ objects: kept.slice(1), sequenceKey: KEY, recordKey, recordId }).then(() => 'opened', (e: unknown) => (e instanceof EhrVaultError ? e.code : String(e)));
     expect(tooFew).toBe('FRAGMENT_MISSING');
+  });
+
+  it('every object, parity objects included, carries the SHA-256 of its exact bytes, computed while it was produced', async () => {
+    for (const [size, parity] of [[300_000, 0], [120_000, 2], [0, 0]] as const) {
+      const { result } = await protectFile(bytes(size, 5), 'scan.pdf', 'application/pdf', parity);
+      for (const o of result.objects) {
+        expect(o.sha256, `slot ${o.slot} of a ${size}-byte file, parity ${parity}`).toBe(createHash('sha256').update(new Uint8Array(await o.blob.arrayBuffer())).digest('base64'));
+      }
+    }
   });
 
   it('an empty file and a file recognised by content (DICOM marker) keep their bytes and type', async () => {
