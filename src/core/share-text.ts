@@ -1,5 +1,6 @@
 import { fromBase64Url, toBase64Url, utf8Decoder, utf8Encoder } from './bytes.js';
 import { ShareTextInvalidError } from './errors.js';
+import { decodeWrappedKey, encodeWrappedKey, WRAPPED_KEY_PREFIX, type WrappedKey } from './key-card.js';
 import { decodeKeyText, encodeKeyText, KEY_TEXT_PREFIX } from './key-text.js';
 import { RECORD_ID_LENGTH } from './object-names.js';
 
@@ -14,7 +15,7 @@ export interface ShareInfo {
    */
   readonly storageId?: string | undefined;
   /**
-   * Several storage providers (FORMAT.md §11.3, issue 17): every provider that holds objects of the record,
+   * Several storage providers (FORMAT.md §11.4, issue 17): every provider that holds objects of the record,
    * in placement order (slot j lives with providers[j mod k]). The first one's `origin` is absent (the
    * link's own app); the others name the origin of their presign service. `storageId` is providers[0]'s.
    */
@@ -38,15 +39,20 @@ export const SHARE_TEXT_PREFIX = 'ehrv1:';
  * it: the paper makes it the second factor, sent by another channel.
  */
 export function encodeShareText(info: ShareInfo): string {
+  return `${SHARE_TEXT_PREFIX}${info.recordId}:${encodeKeyText(info.recordKey)}${encodeStoragePart(info)}`;
+}
+
+/** `:` ‖ the storage part (§11.2, §11.4), or nothing without a storage id. */
+function encodeStoragePart(info: { readonly storageId?: string | undefined; readonly providers?: readonly SharedProvider[] | undefined }): string {
   const providers = info.providers ?? (info.storageId !== undefined ? [{ storageId: info.storageId }] : []);
   for (const p of providers) {
     if (!STORAGE_ID_PATTERN.test(p.storageId)) throw new ShareTextInvalidError('storage', 'A storage id is 16 to 128 base64url characters.');
     if (p.origin !== undefined && checkOrigin(p.origin) === undefined) throw new ShareTextInvalidError('storage', 'A storage provider\'s origin is https://host[:port] (http only for localhost).');
   }
-  // §11.3: provider = storage id [ "." base64url(origin) ], providers joined by ",". One provider without
+  // §11.4: provider = storage id [ "." base64url(origin) ], providers joined by ",". One provider without
   // an origin is exactly the §11.2 form, so such links read the same in older versions.
   const storage = providers.map((p) => (p.origin !== undefined ? `${p.storageId}.${toBase64Url(utf8Encoder.encode(p.origin))}` : p.storageId)).join(',');
-  return `${SHARE_TEXT_PREFIX}${info.recordId}:${encodeKeyText(info.recordKey)}${storage !== '' ? `:${storage}` : ''}`;
+  return storage !== '' ? `:${storage}` : '';
 }
 
 /** The origin of an absolute http(s) URL, as `new URL(…).origin` gives it; undefined when not acceptable. */
@@ -73,8 +79,38 @@ export function encodeShareLink(appUrl: string, info: ShareInfo): string {
   return `${base.href.replace(/#$/u, '')}#${encodeShareText(info)}`;
 }
 
+/**
+ * A share text wrapped to a key card (FORMAT.md §11.3): the record key is replaced by a wrapped key that
+ * only the device holding that card can open.
+ */
+export interface WrappedShareInfo {
+  readonly recordId: string;
+  readonly wrapped: WrappedKey;
+  readonly storageId?: string | undefined;
+  /** Several storage providers (FORMAT.md §11.4), as in `ShareInfo`. */
+  readonly providers?: readonly SharedProvider[] | undefined;
+}
+
+export function encodeWrappedShareLink(appUrl: string, info: WrappedShareInfo): string {
+  const base = new URL(appUrl);
+  base.hash = '';
+  base.search = '';
+  return `${base.href.replace(/#$/u, '')}#${SHARE_TEXT_PREFIX}${info.recordId}:${encodeWrappedKey(info.wrapped)}${encodeStoragePart(info)}`;
+}
+
+/** Either kind of share text: with the record key, or with a key wrapped to a card (told apart by `wrapped`). */
+export function readShareText(input: string): ShareInfo | WrappedShareInfo {
+  return parse(input);
+}
+
 /** Accepts pasted text with line breaks or spaces anywhere, and a trailing period from a chat app. */
 export function decodeShareText(input: string): ShareInfo {
+  const info = parse(input);
+  if ('wrapped' in info) throw new ShareTextInvalidError('key', `This link was shared to ${info.wrapped.name}'s key card: it opens only on the device that holds that card.`);
+  return info;
+}
+
+function parse(input: string): ShareInfo | WrappedShareInfo {
   let text = input.replace(/[\p{White_Space}\u200B-\u200D\uFEFF]/gu, '').replace(/[.,;]+$/u, '');
   // A whole share link pasted: the share text is what follows `#`.
   const hash = text.indexOf('#');
@@ -97,17 +133,27 @@ export function decodeShareText(input: string): ShareInfo {
   const after = colon < 0 ? '' : rest.slice(colon + 1);
   const storageColon = after.indexOf(':');
   const keyText = storageColon < 0 ? after : after.slice(0, storageColon);
-  if (!keyText.toLowerCase().startsWith(KEY_TEXT_PREFIX)) throw new ShareTextInvalidError('key', 'The share text has no record key after the locator.');
-  const recordKey = decodeKeyText(keyText);
-  if (storageColon < 0) return { recordId, recordKey };
-  const storage = after.slice(storageColon + 1);
+  // The key first, then the storage part: the order FORMAT.md §11.1–§11.4 reads them in.
+  const wrapped = keyText.toLowerCase().startsWith(WRAPPED_KEY_PREFIX) ? decodeWrappedKey(keyText) : undefined;
+  if (wrapped === undefined && !keyText.toLowerCase().startsWith(KEY_TEXT_PREFIX)) throw new ShareTextInvalidError('key', 'The share text has no record key after the locator.');
+  const recordKey = wrapped === undefined ? decodeKeyText(keyText) : undefined;
+  const storage = storageColon < 0 ? {} : decodeStoragePart(after.slice(storageColon + 1));
+  if (wrapped !== undefined) return { recordId, wrapped, ...storage };
+  return { recordId, recordKey: recordKey!, ...storage };
+}
+
+/**
+ * §11.2 and §11.4: one storage id (the link's own app), or providers `storage id [. base64url(origin)]`
+ * joined by ",". A single provider without an origin comes back as `storageId` alone.
+ */
+function decodeStoragePart(storage: string): { storageId: string; providers?: readonly SharedProvider[] } {
   const bad = () => new ShareTextInvalidError('storage', 'The storage part at the end of this share link is incomplete or mistyped.');
   const providers = storage.split(',').map((part, i): SharedProvider => {
     const dot = part.indexOf('.');
     const storageId = dot < 0 ? part : part.slice(0, dot);
     if (!STORAGE_ID_PATTERN.test(storageId)) throw bad();
     if (dot < 0) {
-      // Only the first provider may be the link's own app (§11.3).
+      // Only the first provider may be the link's own app (§11.4).
       if (i > 0) throw bad();
       return { storageId };
     }
@@ -121,7 +167,7 @@ export function decodeShareText(input: string): ShareInfo {
     return { storageId, origin };
   });
   const storageId = providers[0]!.storageId;
-  if (providers.length === 1 && providers[0]!.origin === undefined) return { recordId, recordKey, storageId };
-  return { recordId, recordKey, storageId, providers };
+  if (providers.length === 1 && providers[0]!.origin === undefined) return { storageId };
+  return { storageId, providers };
 }
 

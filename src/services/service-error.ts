@@ -24,6 +24,7 @@ export type ServiceErrorCode =
   | 'SIGN_IN_REQUIRED'
   | 'SHARING_UNAVAILABLE'
   | 'READ_ONLY'
+  | 'SEQUENCE_KEY_NEEDED'
   | 'RECORD_UNRECOVERABLE';
 
 const HINTS: Record<ServiceErrorCode, string> = {
@@ -45,6 +46,7 @@ const HINTS: Record<ServiceErrorCode, string> = {
   SHARING_UNAVAILABLE: 'Share the record as text instead (copy the share text), or use a presign service that makes share links.',
   RECORD_UNRECOVERABLE: 'More of this record\'s objects are missing or damaged than its parity objects make up for. Try again when every storage provider is reachable; if objects were lost for good, open it on a device that still holds it and repair from there.',
   READ_ONLY: 'This record was shared with you: you can open it and forget it on this device; only its owner can change or withdraw it.',
+  SEQUENCE_KEY_NEEDED: 'Open the record with its sequence key, then choose this again: the new copy is protected with the same sequence key.',
 };
 
 const DEFAULT_RETRYABLE = new Set<ServiceErrorCode>(['PRESIGN_UNAVAILABLE', 'RATE_LIMITED', 'NETWORK_OFFLINE', 'NETWORK_ERROR', 'NETWORK_TIMEOUT', 'CHECKSUM_MISMATCH']);

@@ -7,7 +7,7 @@ const A = 'storageAAAAAAAAAAAAAAAAAAAAAAA';
 const B = 'storageBBBBBBBBBBBBBBBBBBBBBBB';
 const C = 'storageCCCCCCCCCCCCCCCCCCCCCCC';
 
-describe('share links naming several storage providers (FORMAT.md §11.3)', () => {
+describe('share links naming several storage providers (FORMAT.md §11.4)', () => {
   it('one provider without an origin is the single-provider link, byte for byte, and reads back the same', () => {
     const old = encodeShareText({ recordId, recordKey, storageId: A });
     expect(encodeShareText({ recordId, recordKey, storageId: A, providers: [{ storageId: A }] })).toBe(old);
