@@ -240,5 +240,5 @@ test('installable PWA: valid manifest, a service worker controls the page, and i
   const objectsOffline = (await stack.listObjects()).length;
   await context.setOffline(false);
   await expect(card.locator('[data-sync-state]')).toHaveAttribute('data-sync-state', 'synced', { timeout: 90_000 });
-  expect((await stack.listObjects()).length).toBe(objectsOffline + 10);
+  expect((await stack.listObjects()).length).toBe(objectsOffline + 12); // 10 fragments and the app's 2 parity objects (APP_PARITY, issue 17)
 });
