@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { argon2id } from '@noble/hashes/argon2.js';
 import { describe, expect, it } from 'vitest';
+import { decodeShareText as appDecodeShareText, encodeShareText as appEncodeShareText } from '../../src/core/share-text.js';
 import {
   argon2idTag,
   checkSequenceKey,
@@ -16,6 +17,7 @@ import {
   decodeKeyText,
   decodeLocator,
   decodeShareText,
+  decodeShareStorage,
   deriveRecordKeyKeys,
   deriveSequenceKeys,
   encodeKeyText,
@@ -432,6 +434,21 @@ describe('key text (§11) and share text (§11.1)', () => {
     expect(problem(`ehrv1:${encodeLocator(id)}:xyz`).details.problem).toBe('key');
     const bad = problem(`ehrv1:${encodeLocator(id)}:${encodeKeyText(key).slice(0, -1)}`);
     expect([bad.code, bad.details.problem]).toEqual(['KEY_TEXT_INVALID', 'length']);
+  });
+
+  it('storage part with several providers (§11.2, §11.4) reads as the app reads it', () => {
+    const A = 'storageAAAAAAAAAAAAAAAAAAAAAAA';
+    const B = 'storageBBBBBBBBBBBBBBBBBBBBBBB';
+    const providers = [{ storageId: A }, { storageId: B, origin: 'https://two.example.org' }, { storageId: B, origin: 'http://127.0.0.1:9123' }];
+    const link = appEncodeShareText({ recordId: 'AAECAwQFBgcICQoLDA0ODw', recordKey: key, storageId: A, providers });
+    const storage = link.split(':').slice(3).join(':');
+    expect(decodeShareStorage(storage)).toEqual(providers);
+    expect(appDecodeShareText(link).providers).toEqual(providers);
+    expect(decodeShareStorage(A)).toEqual([{ storageId: A }]);
+    for (const wrong of [`${A},${B}`, `${A}.aHR0cDovL2V4YW1wbGUub3Jn`, `${A.slice(0, 10)}`, `${A}.aHR0cHM6Ly94LmV4YW1wbGUub3JnLw`]) {
+      expect(refError(() => decodeShareStorage(wrong)).details.problem).toBe('storage');
+      expect(() => appDecodeShareText(`ehrv1:AAECAwQFBgcICQoLDA0ODw:${encodeKeyText(key)}:${wrong}`)).toThrow();
+    }
   });
 });
 

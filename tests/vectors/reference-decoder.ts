@@ -46,7 +46,7 @@ export type SequenceKeyIssue =
   | { readonly code: 'DISALLOWED_CHARACTER'; readonly characters: readonly string[]; readonly kinds: readonly string[] };
 
 export type KeyTextProblem = 'prefix' | 'length' | 'character' | 'checksum' | 'non-canonical';
-export type ShareTextProblem = 'prefix' | 'locator' | 'key';
+export type ShareTextProblem = 'prefix' | 'locator' | 'key' | 'storage';
 
 export interface RefErrorDetails {
   /** 0-based places in the input object list, ascending (§9). */
@@ -454,6 +454,47 @@ export function decodeShareText(input: string): ShareText {
   const keyText = rest.slice(colon + 1);
   if (!hasPrefixIgnoringAsciiCase(keyText, KEY_TEXT_PREFIX)) throw fail('key');
   return { locator, recordId, recordKey: decodeKeyText(keyText) };
+}
+
+/** One storage provider of a share link (§11.4). */
+export interface ShareProvider {
+  readonly storageId: string;
+  readonly origin?: string;
+}
+
+/**
+ * §11.2 and §11.4: the storage part of a share link (what follows the ":" after the key text), read from
+ * the spec alone: providers separated by ","; each a storage id of 16–128 base64url characters, then
+ * optionally "." and base64url (unpadded) of the UTF-8 origin of its presign service. Only the first may
+ * lack an origin; an origin is https://host[:port] (http: only for localhost, 127.0.0.1, [::1]), exactly
+ * as a URL's origin serialises. Slot j is read from provider j mod k.
+ */
+export function decodeShareStorage(part: string): ShareProvider[] {
+  const fail = () => new RefError('SHARE_TEXT_INVALID', { problem: 'storage' }, 'storage');
+  return part.split(',').map((provider, i) => {
+    const dot = provider.indexOf('.');
+    const storageId = dot < 0 ? provider : provider.slice(0, dot);
+    if (!/^[A-Za-z0-9_-]{16,128}$/.test(storageId)) throw fail();
+    if (dot < 0) {
+      if (i > 0) throw fail();
+      return { storageId };
+    }
+    const encoded = provider.slice(dot + 1);
+    if (!/^[A-Za-z0-9_-]+$/.test(encoded)) throw fail();
+    const bytes = Buffer.from(encoded, 'base64url');
+    // Canonical base64url only: re-encoding gives the same text.
+    if (bytes.toString('base64url') !== encoded) throw fail();
+    const origin = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw fail();
+    }
+    const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    if (!(url.protocol === 'https:' || (url.protocol === 'http:' && local)) || url.origin !== origin) throw fail();
+    return { storageId, origin };
+  });
 }
 
 // ───────────────────────────────────── §4.1 object head ─────────────────────────────────────
