@@ -52,6 +52,8 @@ export class Vault {
   private openedScratch: string | undefined;
   /** Sequence keys used in this session, by record id: in memory only, forgotten at the lock. */
   private readonly sessionKeys = new Map<string, string>();
+  /** Protect batches begun and not yet ended: X of each, in memory only (see beginProtectBatch). */
+  private readonly liveBatches = new Set<ProtectBatch>();
   /** This user's opaque storage id, asked once per session (for share links). */
   private storageId: Promise<string> | undefined;
 
@@ -96,6 +98,8 @@ export class Vault {
   lock(): void {
     this.keys.lock();
     this.sessionKeys.clear();
+    for (const batch of this.liveBatches) forgetBatch(batch);
+    this.liveBatches.clear();
     this.oidc.lock();
     // A large opened file is plaintext in a scratch file: locking removes it with the keys.
     void this.engine.releaseScratch(this.openedScratch);
@@ -103,28 +107,46 @@ export class Vault {
     this.changed();
   }
 
-  /** Encrypts and splits `file` in a worker, keeps it on this device and queues its upload. */
   /**
-   * `asFile`: keep the original bytes even if the file is an image (the way out when an image cannot be
-   * decoded here, or is too large to decode).
-   */
-  /**
-   * Several files picked at once under one sequence key: the batch's one Argon2id runs here, in a worker
-   * (FORMAT.md §3), and every `protect` given the batch skips it. End with `endProtectBatch`.
+   * Records protected under one sequence key in one batch share the batch's one Argon2id (FORMAT.md §3),
+   * run here in a worker: several files picked at once, or every record protected while a chosen key stays
+   * in this session (the protect view starts the batch as soon as the key is chosen, so pressing Protect
+   * no longer waits for Argon2id). While a batch is live, opening one of its records skips Argon2id too.
+   * End with `endProtectBatch`; locking ends them all.
    */
   async beginProtectBatch(sequenceKey: string, options: LongCall = {}): Promise<ProtectBatch> {
     const key = parseSequenceKey(sequenceKey);
     options.onProgress?.({ phase: 'unlock', done: 0, total: 1 });
     const batch = await this.engine.stretchBatch(key.text, { signal: options.signal });
     options.onProgress?.({ phase: 'unlock', done: 1, total: 1 });
+    this.liveBatches.add(batch);
     return batch;
+  }
+
+  /**
+   * A batch is used only while live: an ended one (or one wiped by the lock) has X zeroed, and sealing under
+   * it would make a record nobody could open. Without it the engine runs Argon2id for this record alone.
+   */
+  private live(batch: ProtectBatch | undefined): ProtectBatch | undefined {
+    return batch && this.liveBatches.has(batch) ? batch : undefined;
+  }
+
+  /** The newest live batch of this sequence key: opening one of its records then skips Argon2id. */
+  private batchFor(sequenceKey: string): ProtectBatch | undefined {
+    return [...this.liveBatches].reverse().find((b) => b.sequenceKey.text === sequenceKey);
   }
 
   /** Wipes the batch's stretched key from memory. */
   endProtectBatch(batch: ProtectBatch | undefined): void {
+    if (batch) this.liveBatches.delete(batch);
     forgetBatch(batch);
   }
 
+  /**
+   * Encrypts and splits `file` in a worker, keeps it on this device and queues its upload. `asFile`: keep
+   * the original bytes even if the file is an image (the way out when an image cannot be decoded here, or
+   * is too large to decode).
+   */
   async protect(file: File, sequenceKey: string, options: LongCall & { readonly asFile?: boolean; readonly batch?: ProtectBatch | undefined } = {}): Promise<ProtectOutcome> {
     const key = parseSequenceKey(sequenceKey);
     const recordKey = generateRecordKey();
@@ -135,7 +157,7 @@ export class Vault {
       // parity: 0 until the app stores and fetches parity objects (issue 17, multi-provider storage): its
       // upload and download paths still count n objects per record (record-store.ts).
       const result = await this.engine.protect(
-        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: 'auto', parity: 0, batch: options.batch },
+        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: 'auto', parity: 0, batch: this.live(options.batch) },
         { signal: options.signal, onProgress: options.onProgress },
       );
       scratch = result.scratch;
@@ -320,7 +342,7 @@ export class Vault {
         onProgress: (p) => options.onProgress?.({ phase: 'download', ...p }),
       });
       // No PNG here: encoding a 13 MP photo took most of an open (issue 15); it is built when the person saves.
-      const opened = await this.engine.open({ objects, sequenceKey: key.text, recordKey, recordId, display: true }, { signal: options.signal, onProgress: options.onProgress });
+      const opened = await this.engine.open({ objects, sequenceKey: key.text, recordKey, recordId, display: true, batch: this.batchFor(key.text) }, { signal: options.signal, onProgress: options.onProgress });
       this.sessionKeys.set(recordId, key.text);
       // A large opened file is a scratch file on disk; it stays readable until the next record is opened.
       await this.engine.releaseScratch(this.openedScratch);

@@ -90,6 +90,11 @@ export interface OpenRequest extends SinkRequest {
   readonly display?: boolean | undefined;
   /** Image records: also return the pixels as a PNG of the stored bit depth (frame 0), for "Save". */
   readonly png?: boolean | undefined;
+  /**
+   * A protect batch still held in memory (`EngineApi.stretchBatch`): a record of that batch opens without
+   * running Argon2id again. Any other record ignores it.
+   */
+  readonly batch?: BatchKdf | undefined;
 }
 
 export type OpenResult =

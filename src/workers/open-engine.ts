@@ -1,3 +1,4 @@
+import { stretchWithBatch } from '../core/batch-kdf.js';
 import { bodySegments, checkEnvelopeLength, EnvelopeOpener, HEADER_LENGTH, openStream } from '../core/envelope.js';
 import { EhrVaultError, EnvelopeError } from '../core/errors.js';
 import { pixelByteLength } from '../core/metadata.js';
@@ -50,7 +51,7 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
   onProgress({ phase: 'unlock', done: 0, total: 1 });
   // Heads, Argon2id of the sequence key (the one slow step, in this Worker), frames and the chain;
   // missing data objects are re-created from parity objects before the frames are checked.
-  const plan = await planOpen(request.recordKey, recordIdBytes(request.recordId), key, request.objects.map((b) => b.size), read, undefined, { append });
+  const plan = await planOpen(request.recordKey, recordIdBytes(request.recordId), key, request.objects.map((b) => b.size), read, request.batch ? stretchWithBatch(request.batch) : undefined, { append });
   onProgress({ phase: 'unlock', done: 1, total: 1 });
   throwIfAborted(signal);
   try {

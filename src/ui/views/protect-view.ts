@@ -3,6 +3,7 @@ import { customElement, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { getVault } from '../../services/vault.js';
 import type { ProtectBatch, ProtectOutcome } from '../../services/vault-types.js';
+import { KeyBatch } from '../controllers/key-batch.js';
 import { validateSequenceKey } from '../../services/sequence-keys.js';
 import { onSessionSequenceKeyChange, recordProtected, sessionSequenceKey, setSessionSequenceKey } from '../../services/session-sequence-key.js';
 import { rememberThumbnail } from '../../services/thumbnails.js';
@@ -153,6 +154,8 @@ export class ProtectView extends LitElement {
   @query('#pick') private pickInput!: HTMLInputElement;
   @query('#camera') private cameraInput!: HTMLInputElement;
   private controller: AbortController | undefined;
+  /** Argon2id of the chosen key, run while files are picked (key-batch.ts). */
+  private readonly keyBatch = new KeyBatch();
   private unsubscribe: (() => void) | undefined;
   private unsubscribeKey: (() => void) | undefined;
 
@@ -164,7 +167,9 @@ export class ProtectView extends LitElement {
     this.unsubscribeKey = onSessionSequenceKeyChange((key) => {
       this.sequenceKey = key.value;
       this.keepKey = key.keep;
+      this.keyBatch.prepare(key.value);
     });
+    this.keyBatch.prepare(this.sequenceKey);
   }
 
   override disconnectedCallback() {
@@ -172,6 +177,7 @@ export class ProtectView extends LitElement {
     this.unsubscribe?.();
     this.unsubscribeKey?.();
     this.controller?.abort();
+    this.keyBatch.release();
     for (const r of this.results) if (r.originalUrl) URL.revokeObjectURL(r.originalUrl);
   }
 
@@ -207,10 +213,14 @@ export class ProtectView extends LitElement {
     const queue = [...this.files];
     let current: File | undefined;
     let protectedAny = false;
-    let batch: ProtectBatch | undefined;
+    let own: ProtectBatch | undefined;
     try {
-      // Several files at once are one protect batch: one Argon2id of the sequence key for all of them.
-      if (queue.length > 1) batch = await vault.beginProtectBatch(this.sequenceKey, { signal: this.controller.signal, onProgress: (p) => (this.progress = { phase: p.phase, done: p.done, total: p.total }) });
+      // The chosen key's batch, its Argon2id usually done while the files were picked; without one, several
+      // files at once still share one Argon2id (a batch of their own).
+      const onProgress = (p: { phase: string; done: number; total: number }) => (this.progress = { phase: p.phase, done: p.done, total: p.total });
+      onProgress({ phase: 'unlock', done: 0, total: 1 });
+      let batch = await this.keyBatch.take(this.sequenceKey);
+      if (!batch && queue.length > 1) batch = own = await vault.beginProtectBatch(this.sequenceKey, { signal: this.controller.signal, onProgress });
       for (const [i, file] of queue.entries()) {
         this.fileIndex = i;
         current = file;
@@ -230,7 +240,7 @@ export class ProtectView extends LitElement {
       this.error = describeError(error);
       if (this.error.undecodableImage) this.undecodable = current;
     } finally {
-      vault.endProtectBatch(batch);
+      vault.endProtectBatch(own);
       this.busy = false;
       this.controller = undefined;
       if (protectedAny && this.files.length === 0 && !this.keepKey) {

@@ -57,6 +57,22 @@ describe('engine pipelines in Node', () => {
     expect(await protectFile(bytes(10), 'x.pdf', 'application/pdf', 0, other).then(() => 'sealed', (e: unknown) => (e instanceof EhrVaultError ? e.code : String(e)))).toBe('INPUT_INVALID');
   });
 
+  it('open given the batch a record was protected in takes X from it (no second Argon2id); a record of another batch ignores it', async () => {
+    const batch = await stretchForBatch(parseSequenceKey(KEY), KDF);
+    const mine = await protectFile(bytes(30_000, 4), 'scan.pdf', 'application/pdf', 0, batch);
+    const other = await protectFile(bytes(30_000, 5));
+    const open = (m: typeof mine, b: BatchKdf) =>
+      openInWorker({ objects: m.result.objects.map((o) => o.blob), sequenceKey: KEY, recordKey: m.recordKey, recordId: m.recordId, batch: b }).then(
+        async (o) => (o.kind === 'file' ? new Uint8Array(await o.blob.arrayBuffer()) : o.kind),
+        (e: unknown) => (e instanceof EhrVaultError ? e.code : String(e)),
+      );
+    expect(await open(mine, batch)).toEqual(bytes(30_000, 4));
+    // The same salt with a wrong X: the cache is what was used, and a wrong X is caught like a wrong key.
+    expect(await open(mine, { ...batch, stretched: new Uint8Array(32) })).toBe('WRONG_SEQUENCE_KEY');
+    // Another record's salt differs: X is computed, the batch is not used, the record opens.
+    expect(await open(other, { ...batch, stretched: new Uint8Array(32) })).toEqual(bytes(30_000, 5));
+  });
+
   it('a permuted sequence key, another record id, a dropped or damaged object: each its own code, nothing opened', async () => {
     const { result, recordKey, recordId } = await protectFile(bytes(50_000));
     const blobs = result.objects.map((o) => o.blob);
