@@ -20,3 +20,4 @@ export * from './object-names.js';
 export * from './share-text.js';
 export * from './reed-solomon.js';
 export * from './parity.js';
+export * from './row-filters.js';
