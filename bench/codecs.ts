@@ -5,7 +5,7 @@
  * WebP (@jsquash/webp) and JPEG XL lossless (@jsquash/jxl). Runs in Node (V8 and the same WASM as a
  * Worker; one thread), prints a table and writes bench/codecs-results.json.
  *
- *   npx tsx bench/codecs.ts [--repeats=3] [--large]     (--large adds a 12 MP generated photo)
+ *   npx tsx bench/codecs.ts [--repeats=3] [--large] [--kinds-only]   (--large adds a 12 MP generated photo)
  *
  * Every row checks that the decoded pixels equal the source bit for bit (else the codec is marked
  * "not exact"); WebP and JPEG XL take 8-bit RGBA only here, so 16-bit and grey inputs are widened for
@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateSync } from 'fflate';
+import { crc32, deflateSync as deflateZlib } from 'node:zlib';
 import { decode as decodePng } from 'fast-png';
 import dicomParser from 'dicom-parser';
 import UTIF from 'utif2';
@@ -23,6 +24,9 @@ import { filterImage, unfilterImage } from '../src/core/row-filters.js';
 import { asBufferSource } from '../src/core/bytes.js';
 import { deflateFilteredRows, inflateFilteredRows } from '../src/workers/deflate.js';
 import { PIXEL_FORMATS, type ImageInfo } from '../src/core/metadata.js';
+import { plannedEnvelopeLength } from '../src/core/envelope-header.js';
+import { objectBodyLength } from '../src/core/padding.js';
+import { HEAD_LENGTH } from '../src/core/object-head.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -295,9 +299,111 @@ export function printCodecTable(rows: readonly CodecRow[]): void {
   }
 }
 
+/** A PNG as libpng writes it by default: adaptive filters (the same heuristic), zlib level 6. */
+function pngFile(sample: Sample): Uint8Array {
+  const f = PIXEL_FORMATS[sample.info.pixelFormat];
+  const colourType = { 1: 0, 2: 4, 3: 2, 4: 6 }[f.channels]!;
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, 'latin1');
+    out.set(data, 8);
+    out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(sample.info.width, 0);
+  ihdr.writeUInt32BE(sample.info.height, 4);
+  ihdr[8] = f.bytesPerSample * 8;
+  ihdr[9] = colourType;
+  // 16-bit PNG samples are big-endian; §6.1 stores them little-endian.
+  const pixels = f.bytesPerSample === 2 ? Uint8Array.from(sample.pixels, (_, i) => sample.pixels[i ^ 1]!) : sample.pixels;
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateZlib(filterImage(pixels, sample.info), { level: 6 })), chunk('IEND', new Uint8Array(0))]);
+}
+
+/** A text-only PDF with uncompressed content streams (as simple generators and scanners' OCR layers write). */
+function textPdf(pages: number): Uint8Array {
+  const lines: string[] = ['%PDF-1.4'];
+  for (let p = 0; p < pages; p++) {
+    const body = Array.from({ length: 40 }, (_, l) => `BT /F1 10 Tf 50 ${780 - l * 18} Td (Page ${p + 1} line ${l + 1}: blood pressure ${110 + ((p * 7 + l) % 30)}/${70 + (l % 15)} mmHg, pulse ${60 + ((p + l) % 25)}, medication as prescribed.) Tj ET`).join('\n');
+    lines.push(`${p + 4} 0 obj << /Length ${body.length} >> stream\n${body}\nendstream endobj`);
+  }
+  lines.push('trailer << /Root 1 0 R >>', '%%EOF');
+  return new TextEncoder().encode(lines.join('\n'));
+}
+
+export interface KindRow {
+  readonly kind: string;
+  readonly source: string;
+  readonly originalBytes: number;
+  readonly bodyBytes: number;
+  readonly sealedP2: number;
+  readonly sealedP0: number;
+  readonly ratioP2: number;
+  readonly ratioP0: number;
+}
+
+/**
+ * Sealed/original per record kind (issue #15 acceptance), through the engine's real protect pipeline
+ * in Node (protect-engine.ts) where Node can decode the source (files, PNG); a JPEG's pixels come from
+ * libjpeg-turbo (a browser's decoder gives the same RGB8 up to rounding) through the same codec, and
+ * its sealed size from the format's length rules (FORMAT.md §4.3). Sequence key of 8 characters.
+ */
+export async function runKindBench(): Promise<KindRow[]> {
+  const { protectInWorker } = await import('../src/workers/protect-engine.js');
+  const { generateRecordId, generateRecordKey } = await import('../src/core/index.js');
+  const { writeCtDicom } = await import('./dicom-writer.js');
+  const kdf = { memoryKiB: 64, passes: 1, parallelism: 1 };
+  const sealed = async (bytes: Uint8Array, name: string, mime: string, parity: number) => {
+    const r = await protectInWorker({ source: new Blob([bytes as BlobPart]), name, mime, mode: 'auto', sequenceKey: 'adk21937', recordKey: generateRecordKey(), recordId: generateRecordId(), kdf, parity });
+    return { total: r.objects.reduce((s, o) => s + o.blob.size, 0), body: r.metadata.byteLength };
+  };
+  const rows: KindRow[] = [];
+  const row = (kind: string, source: string, original: number, body: number, p2: number, p0: number) =>
+    rows.push({ kind, source, originalBytes: original, bodyBytes: body, sealedP2: p2, sealedP0: p0, ratioP2: Math.round((p2 / original) * 1000) / 1000, ratioP0: Math.round((p0 / original) * 1000) / 1000 });
+  const jpeg = await jpegPixels(join(fixtures, 'photo-board.jpg'));
+  const body = await deflateFilteredRows(jpeg.pixels, jpeg.info);
+  const metadata = { kind: 'image' as const, name: 'photo-board.jpg', mime: 'image/jpeg', byteLength: body.length, image: jpeg.info, bodyEncoding: 'filtered-deflate-raw' as const, createdAt: Date.now() };
+  const b = objectBodyLength(plannedEnvelopeLength(metadata), 8);
+  row('phone JPEG, pixel mode', 'photo-board.jpg', jpeg.fileBytes, body.length, 10 * (HEAD_LENGTH + b), 8 * (HEAD_LENGTH + b));
+  for (const sample of [jpeg, generatedPhoto(1600, 1200), scanPixels()]) {
+    const png = pngFile(sample);
+    const [p2, p0] = [await sealed(png, 'x.png', 'image/png', 2), await sealed(png, 'x.png', 'image/png', 0)];
+    row('PNG', `${sample.name} as a libpng-style PNG`, png.length, p2.body, p2.total, p0.total);
+  }
+  const dicoms: [string, Uint8Array][] = [
+    ['CT_small.dcm', readFileSync(join(fixtures, 'CT_small.dcm'))],
+    ['liver_1frame.dcm', readFileSync(join(fixtures, 'liver_1frame.dcm'))],
+    ['MR_small.dcm', readFileSync(join(fixtures, 'MR_small.dcm'))],
+    ['generated CT 512×512 (bench/dicom-writer.ts)', writeCtDicom(512, 1)],
+  ];
+  for (const [name, bytes] of dicoms) {
+    const [p2, p0] = [await sealed(bytes, 'slice.dcm', '', 2), await sealed(bytes, 'slice.dcm', '', 0)];
+    row('uncompressed DICOM', name, bytes.length, p2.body, p2.total, p0.total);
+  }
+  const pdf = textPdf(30);
+  const [p2, p0] = [await sealed(pdf, 'report.pdf', 'application/pdf', 2), await sealed(pdf, 'report.pdf', 'application/pdf', 0)];
+  row('PDF', '30-page text PDF, uncompressed streams (generated)', pdf.length, p2.body, p2.total, p0.total);
+  const noise = new Uint8Array(3 << 20);
+  for (let i = 0; i < noise.length; i += 65_536) crypto.getRandomValues(noise.subarray(i, i + 65_536));
+  const [n2, n0] = [await sealed(noise, 'scan.pdf', 'application/pdf', 2), await sealed(noise, 'scan.pdf', 'application/pdf', 0)];
+  row('PDF', '3 MiB incompressible (Flate/JPEG streams): stored as is', noise.length, n2.body, n2.total, n0.total);
+  return rows;
+}
+
+export function printKindTable(rows: readonly KindRow[]): void {
+  console.log(`\nsealed/original per record kind (n = 8; p = 2 parity objects is the default, p = 0 the paper's n objects)`);
+  console.log(`  ${'kind'.padEnd(24)} ${'source'.padEnd(58)} ${'original'.padStart(10)} ${'body'.padStart(10)} ${'sealed p=2'.padStart(11)} ${'÷orig'.padStart(6)} ${'sealed p=0'.padStart(11)} ${'÷orig'.padStart(6)}`);
+  for (const r of rows) {
+    console.log(`  ${r.kind.padEnd(24)} ${r.source.slice(0, 58).padEnd(58)} ${r.originalBytes.toLocaleString('en').padStart(10)} ${r.bodyBytes.toLocaleString('en').padStart(10)} ${r.sealedP2.toLocaleString('en').padStart(11)} ${r.ratioP2.toFixed(2).padStart(6)} ${r.sealedP0.toLocaleString('en').padStart(11)} ${r.ratioP0.toFixed(2).padStart(6)}`);
+  }
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const rows = await runCodecBench({ repeats, large: args.has('large') });
+  const rows = args.has('kinds-only') ? [] : await runCodecBench({ repeats, large: args.has('large') });
   printCodecTable(rows);
-  writeFileSync(join(here, 'codecs-results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, repeats, rows }, null, 2) + '\n');
+  const kinds = await runKindBench();
+  printKindTable(kinds);
+  writeFileSync(join(here, 'codecs-results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, repeats, rows, kinds }, null, 2) + '\n');
   console.log('\nwritten bench/codecs-results.json');
 }
