@@ -124,7 +124,9 @@ test.describe('engine: protect and open in workers', () => {
     const r = await page.evaluate(async () => window.harness.roundTripFile((window as unknown as { fixture: Blob }).fixture, 'CT_small.dcm'));
     expect(r.bytesEqual).toBe(true);
     expect(r.size).toBe(size);
-    expect(r.metadata).toMatchObject({ kind: 'file', name: 'CT_small.dcm', mime: 'application/dicom', byteLength: size });
+    expect(r.metadata).toMatchObject({ kind: 'file', name: 'CT_small.dcm', mime: 'application/dicom', bodyEncoding: 'deflate-raw', contentLength: size });
+    // An uncompressed DICOM file is deflated before encryption (FORMAT.md §6.3).
+    expect(r.metadata.byteLength).toBeLessThan(size);
     expect(r.nameInFragments).toBe(false);
   });
 
