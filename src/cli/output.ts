@@ -76,7 +76,8 @@ async function writeNew(path: string, bytes: Uint8Array, force: boolean): Promis
 export async function writeOpened(metadata: RecordMetadata, body: Uint8Array, out: string | undefined, force: boolean): Promise<string[]> {
   const paths = outputPaths(metadata, out);
   if (metadata.kind !== 'image' || !metadata.image) {
-    await writeNew(paths[0]!, body, force);
+    // A compressed file (FORMAT.md §6.3) is written as its original bytes.
+    await writeNew(paths[0]!, imagePixels(metadata, body), force);
     return paths;
   }
   const pixels = imagePixels(metadata, body);
