@@ -37,7 +37,7 @@ export interface ProtectRequest extends SinkRequest {
   readonly chunkSize?: number | undefined;
   /** Argon2id parameters; the format's default (FORMAT.md §3) when absent. */
   readonly kdf?: KdfParams | undefined;
-  /** Image mode: raw-DEFLATE the pixel matrix before encryption. Default true (measured by the bench). */
+  /** Compress before encryption: pixels by PNG row filters + DEFLATE (FORMAT.md §6.2), files of one segment when they compress (§6.3). Default true (measured: bench/codecs.ts). */
   readonly compress?: boolean | undefined;
   /** Image mode: also return the cipher-noise picture (paper Figure 5.1). */
   readonly noisePreview?: boolean | undefined;
