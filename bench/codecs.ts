@@ -92,7 +92,7 @@ function ctSlice(): Sample {
  * A photo-like image a phone camera makes after JPEG decoding: smooth shading, edges, texture and
  * sensor noise (deterministic), at 12 MP. Photos decoded from JPEG are what pixel mode stores.
  */
-function generatedPhoto(width: number, height: number): Sample {
+export function generatedPhoto(width: number, height: number): Sample {
   const pixels = new Uint8Array(width * height * 3);
   let seed = 0x9e3779b9;
   const rand = () => {
