@@ -34,7 +34,7 @@ export default defineConfig<{ engineGaps: EngineGaps }>({
       // The main flows again, in a Chromium with Safari 16.4's gaps imposed (tests/browser/engine-gaps.ts): each
       // fallback runs here. Service workers are blocked so that every Worker script is fetched, and shimmed.
       name: 'safari',
-      testMatch: /(app|engine|clinical-dicom|cross-engine|qr-scan)\.spec\.ts/,
+      testMatch: /(app|engine|clinical-dicom|cross-engine|qr-scan|key-card)\.spec\.ts/,
       grepInvert: /installable PWA/,
       use: { ...devices['Pixel 7'], browserName: 'chromium', launchOptions: chromiumLaunch, engineGaps: 'safari-16.4', serviceWorkers: 'block' },
     },

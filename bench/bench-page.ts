@@ -3,9 +3,13 @@ import * as Comlink from 'comlink';
 import { generateRecordKey } from '../src/core/keychain.js';
 import { generateRecordId } from '../src/core/object-names.js';
 import { EngineClient } from '../src/services/engine-client.js';
-import { indexedDbCopiesBlobs } from '../src/services/scratch-files.js';
-import { DISK_SINK_MIN_BYTES } from '../src/workers/output-sink.js';
 import type { ProtectResult } from '../src/workers/engine-api.js';
+import { inOrder } from '../src/core/ordered.js';
+import { defaultTransport } from '../src/services/default-transport.js';
+import { PresignClient, type CloudEndpoint } from '../src/services/presign-client.js';
+import { fragmentObjectNames } from '../src/services/record-store.js';
+import { sha256Base64 } from '../src/services/sha256.js';
+import { TransferEngine } from '../src/services/transfer-engine.js';
 import type { BenchWorkerApi } from './bench-worker.js';
 import './clinical-bench.js';
 
@@ -104,6 +108,15 @@ const bench = {
     }
   },
 
+  async sha256(total: number): Promise<{ hashWasmMs: number; webCryptoMs: number }> {
+    const w = benchWorker();
+    try {
+      return await w.api.sha256(total);
+    } finally {
+      w.stop();
+    }
+  },
+
   async read(): Promise<number> {
     const w = benchWorker();
     try {
@@ -127,8 +140,8 @@ const bench = {
     await releaseResults();
     lastKey = generateRecordKey();
     const key = lastKey;
-    // As the app decides (services/vault.ts): on disk from 64 MiB where IndexedDB copies stored Blobs.
-    const sink = choice !== 'app' ? choice : payload!.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs()) ? 'disk' : 'memory';
+    // 'app': as the app does, where services/result-sink.ts decides.
+    const sink = choice === 'app' ? 'auto' : choice;
     const r = await withLongTasks(() => engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, recordId: RID, sink }));
     lastProtect = r.result;
     return { ms: r.ms, longestTaskMs: r.longestTaskMs, fragments: r.result.objects.length, bytes: r.result.objects.reduce((s, f) => s + f.blob.size, 0), sink: r.result.scratch ? 'disk' : 'memory' };
@@ -175,8 +188,7 @@ const bench = {
     const db = await benchDb();
     const t0 = performance.now();
     const key = generateRecordKey();
-    const sink = payload!.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs()) ? 'disk' : 'memory';
-    const result = await engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, recordId: RID, sink });
+    const result = await engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key, recordId: RID, sink: 'auto' });
     const t1 = performance.now();
     await new Promise<void>((resolve, reject) => {
       const tx = db.transaction('fragments', 'readwrite');
@@ -188,6 +200,76 @@ const bench = {
     await engine.releaseScratch(result.scratch);
     await clearStore();
     return { ms: t2 - t0, protectMs: t1 - t0, storeMs: t2 - t1 };
+  },
+
+  /**
+   * Upload of a protected record to the local S3 (the embedded s3rver behind the presign service) as the
+   * app uploads it (TransferEngine: presigning, the XHR transport with progress, the SHA-256 from the
+   * catalog) against a raw PUT of the same fragment bytes with the same concurrency (fetch to URLs
+   * presigned beforehand, untimed). `rounds` alternates the order (raw, app, app, raw, …) so that load
+   * hits both alike. `rehashMs`: reading every fragment again to hash it, the work protect now does as it
+   * produces the fragments (fragment-hashes.ts).
+   */
+  async upload(endpoint: CloudEndpoint, rounds = 2): Promise<{ appMs: number[]; rawMs: number[]; xhrMs: number[]; presignMs: number[]; longestTaskMs: number; bytes: number; objects: number; concurrency: number; rehashMs: number; hashedInProtect: boolean }> {
+    await releaseResults();
+    const key = generateRecordKey();
+    const result = await engine.protect({ source: payload!, name: 'payload.bin', mime: 'application/octet-stream', mode: 'file', sequenceKey: KEY, recordKey: key.slice(), recordId: RID, sink: 'auto' });
+    lastProtect = result;
+    const blobs = result.objects.map((o) => o.blob);
+    const bytes = blobs.reduce((sum, b) => sum + b.size, 0);
+    const t0 = performance.now();
+    const digests = await Promise.all(blobs.map((b) => sha256Base64(b)));
+    const rehashMs = performance.now() - t0;
+    const hashedInProtect = result.objects.every((o, i) => o.sha256 === digests[i]);
+    const transport = defaultTransport();
+    const presigner = new PresignClient(endpoint, transport);
+    const app = new TransferEngine({ presigner, transport });
+    const appMs: number[] = [];
+    const rawMs: number[] = [];
+    // Where the app's time goes: the raw PUTs again through the app's XHR transport, and one presign call.
+    const xhrMs: number[] = [];
+    const presignMs: number[] = [];
+    let longestTaskMs = 0;
+    const runApp = async () => {
+      const names = await fragmentObjectNames(generateRecordKey(), RID, blobs.length);
+      const r = await withLongTasks(() => app.upload(result.objects.map((o, i) => ({ name: names[i]!, blob: o.blob, sha256: o.sha256 }))));
+      appMs.push(r.ms);
+      longestTaskMs = Math.max(longestTaskMs, r.longestTaskMs);
+    };
+    const presignFresh = async () => {
+      const names = await fragmentObjectNames(generateRecordKey(), RID, blobs.length);
+      const start = performance.now();
+      const { urls } = await presigner.presign('put', names.map((name, i) => ({ name, size: blobs[i]!.size, sha256: digests[i]! })));
+      presignMs.push(performance.now() - start);
+      return urls;
+    };
+    const runRaw = async () => {
+      const urls = await presignFresh();
+      const start = performance.now();
+      await inOrder(urls.length, app.concurrency, async (i) => {
+        const response = await fetch(urls[i]!.url, { method: 'PUT', headers: urls[i]!.headers, body: blobs[i]! });
+        if (!response.ok) throw new Error(`raw PUT answered ${response.status}`);
+      });
+      rawMs.push(performance.now() - start);
+      const again = await presignFresh();
+      const xhrStart = performance.now();
+      await inOrder(again.length, app.concurrency, async (i) => {
+        const response = await transport.send({ method: 'PUT', url: again[i]!.url, headers: again[i]!.headers, body: blobs[i]! });
+        if (response.status >= 300) throw new Error(`XHR PUT answered ${response.status}`);
+      });
+      xhrMs.push(performance.now() - xhrStart);
+    };
+    for (let round = 0; round < rounds; round++) {
+      if (round % 2 === 0) {
+        await runRaw();
+        await runApp();
+      } else {
+        await runApp();
+        await runRaw();
+      }
+    }
+    await releaseResults();
+    return { appMs, rawMs, xhrMs, presignMs, longestTaskMs, bytes, objects: blobs.length, concurrency: app.concurrency, rehashMs, hashedInProtect };
   },
 
   async release(): Promise<void> {

@@ -8,6 +8,7 @@
  * Peers discard their output (they are not charged for building Blobs, which we are).
  */
 import * as Comlink from 'comlink';
+import { createSHA256 } from 'hash-wasm';
 import { DEFAULT_KDF, stretchSequenceKey } from '../src/core/kdf.js';
 import { parseSequenceKey } from '../src/core/sequence-key.js';
 
@@ -90,6 +91,24 @@ const api = {
       }
     }
     return performance.now() - t0;
+  },
+
+  /**
+   * SHA-256 of `total` in-memory bytes: incremental hash-wasm in 512 KiB updates (what protect now runs on
+   * the fragments as they are produced) and one-shot WebCrypto digests of 16 MiB (what reading each
+   * fragment again used). Returns ms for each.
+   */
+  async sha256(total: number): Promise<{ hashWasmMs: number; webCryptoMs: number }> {
+    const buffer = new Uint8Array(Math.min(total, SLICE));
+    for (let i = 0; i < buffer.length; i += 65536) crypto.getRandomValues(buffer.subarray(i, Math.min(buffer.length, i + 65536)));
+    const hasher = (await createSHA256()).init();
+    let t0 = performance.now();
+    for (let done = 0; done < total; done += buffer.length) for (let o = 0; o < buffer.length; o += 512 * 1024) hasher.update(buffer.subarray(o, o + 512 * 1024));
+    hasher.digest('binary');
+    const hashWasmMs = performance.now() - t0;
+    t0 = performance.now();
+    for (let done = 0; done < total; done += buffer.length) await crypto.subtle.digest('SHA-256', buffer);
+    return { hashWasmMs, webCryptoMs: performance.now() - t0 };
   },
 };
 

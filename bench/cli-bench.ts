@@ -17,6 +17,7 @@ import { runProtect } from '../src/cli/protect-command.js';
 import { FolderStore, mapLimit, type ObjectStore } from '../src/cli/storage.js';
 
 /** Discards the objects: the CLI's own work without the disk (a folder sink is bound by its fsyncs). */
+/** Computes the objects' SHA-256 as for the presign service (needsDigests unset): an S3 run's CPU work. */
 const discard: ObjectStore = { description: 'discard', getMany: async (names) => names.map(() => undefined), putMany: async () => {}, deleteMany: async () => {} };
 
 const MiB = 1024 * 1024;
@@ -63,7 +64,7 @@ async function protectRun(label: string, kdf: typeof DEFAULT_KDF, sink?: ObjectS
   const summary = await runProtect({ inputs, store: sink ?? new FolderStore(out), sequenceKey: 'Bench#2071!', manifest: join(root, `manifest-${label}.csv`), jobs, kdf, progress: false });
   const seconds = (performance.now() - started) / 1000;
   rmSync(out, { recursive: true, force: true });
-  return { label, records: summary.protected, seconds, mibPerSecond: summary.inputBytes / MiB / seconds, recordsPerSecond: summary.protected / seconds, peakRssMiB: Math.round(peakRss / MiB) };
+  return { label, records: summary.protected, seconds, mibPerSecond: summary.inputBytes / MiB / seconds, recordsPerSecond: summary.protected / seconds, peakRssMiB: Math.round(peakRss / MiB), argon2idRuns: summary.argon2idRuns, journalSyncs: summary.journalSyncs };
 }
 
 async function main() {

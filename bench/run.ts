@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { build, preview } from 'vite';
 import { chromiumLaunch } from '../playwright.config.js';
 import { launchFirefox } from '../tests/firefox/firefox.js';
+import { startStack } from '../server/start.js';
 
 const MiB = 1024 * 1024;
 const args = process.argv.slice(2);
@@ -100,6 +101,11 @@ await build({
 });
 const server = await preview({ configFile: false, root, logLevel: 'error', build: { outDir }, preview: { port: 0, host: '127.0.0.1' } });
 const address = server.httpServer.address() as { port: number };
+// The app's own server stack (presign API + embedded s3rver) for the upload rows; the bench page's
+// origin may use it.
+const s3Data = mkdtempSync(join(tmpdir(), 'ehrv-bench-s3-'));
+const stack = await startStack({ appPort: 0, localS3: { port: 0, dataDir: s3Data }, appOrigins: [`http://127.0.0.1:${address.port}`], rateLimit: { burst: 1000, perSecond: 1000 }, log: () => {} });
+const uploadEndpoint = { presignUrl: `${stack.appUrl}/api/presign`, token: stack.token!, checksumSha256: true, maxObjectsPerRequest: stack.options.maxObjectsPerRequest, maxObjectBytes: stack.options.maxObjectBytes };
 // A persistent profile, as an installed app has: Blobs, IndexedDB and the origin-private file system live
 // on disk. (A fresh incognito-like context keeps them all in memory, which no user's device does.)
 const profile = mkdtempSync(join(tmpdir(), 'ehrv-bench-profile-'));
@@ -138,6 +144,14 @@ results.aesCallSizeSweepMiBps = sweep;
 results.aesBestCallSize = bestCall;
 console.log('AES-128-GCM by call size (MiB/s, one worker):', sweep);
 
+// ---- SHA-256 in a Worker: hash-wasm (incremental, what protect runs on the fragments) vs WebCrypto ----
+{
+  const shaBytes = 64 * MiB;
+  const r = await page.evaluate((t) => window.bench.sha256(t), shaBytes);
+  results.sha256MiBps = { hashWasmIncremental: round(mibps(shaBytes, r.hashWasmMs)), webCryptoOneShot: round(mibps(shaBytes, r.webCryptoMs)) };
+  console.log('SHA-256 of 64 MiB in one Worker (MiB/s):', results.sha256MiBps);
+}
+
 // ---- Argon2id of the sequence key (FORMAT.md §3): paid once per record by protect and by open ----
 {
   const kdf = await measured(() => page.evaluate(() => window.bench.kdf(5)));
@@ -153,6 +167,8 @@ console.log('AES-128-GCM by call size (MiB/s, one worker):', sweep);
 }
 
 const rows: string[][] = [];
+/** Per size: the goals of issue 15 side by side (×read ≥ 0.6 at 256 MiB, ≥ 0.4 at 16; ×Send ≥ 1; ×libsodium ≥ 3; upload ≥ 0.8× raw PUT). */
+const ratioRows: string[][] = [];
 for (const sizeMiB of sizesMiB) {
   const size = sizeMiB * MiB;
   await page.evaluate((s) => window.bench.makePayload(s), size);
@@ -166,6 +182,7 @@ for (const sizeMiB of sizesMiB) {
   let open: Measured<{ ms: number; longestTaskMs: number; bytes: number; sink: string }> | undefined;
   let idb: { ms: number; protectMs: number; storeMs: number };
   let memorySink: { protectMiBps: number; openMiBps: number } | undefined;
+  let upload: Awaited<ReturnType<typeof window.bench.upload>> | undefined;
   let stage = 'protect';
   // The worst memory peak and longest task over the repeats, not the median.
   const worst = <T extends { peakRenderer: number; idleRenderer: number; peakTotal: number; idleTotal: number; value: { longestTaskMs: number } }>(a: T | undefined, b: T): T =>
@@ -192,6 +209,9 @@ for (const sizeMiB of sizesMiB) {
       open = worst(open, o1);
       await gc();
     }
+    stage = 'upload vs raw PUT';
+    upload = await page.evaluate((e) => window.bench.upload(e), uploadEndpoint);
+    await gc();
     stage = 'protect into IndexedDB';
     idb = await page.evaluate(() => window.bench.protectIntoIndexedDb());
     await gc();
@@ -242,7 +262,19 @@ for (const sizeMiB of sizesMiB) {
       sink: { protect: p.sink, open: o.sink },
       ...(memorySink ? { memorySink } : {}),
       overheadBytes: p.bytes - size,
-      longestMainThreadTaskMs: Math.max(p.longestTaskMs, o.longestTaskMs),
+      longestMainThreadTaskMs: { protect: p.longestTaskMs, open: o.longestTaskMs, upload: upload!.longestTaskMs },
+      upload: {
+        objects: upload!.objects,
+        bytes: upload!.bytes,
+        concurrency: upload!.concurrency,
+        appMiBps: round(mibps(upload!.bytes, median(upload!.appMs))),
+        rawPutMiBps: round(mibps(upload!.bytes, median(upload!.rawMs))),
+        appMs: upload!.appMs.map((x) => round(x)),
+        rawPutMs: upload!.rawMs.map((x) => round(x)),
+        rawPutThroughAppTransportMs: upload!.xhrMs.map((x) => round(x)),
+        presignCallMs: upload!.presignMs.map((x) => round(x)),
+      },
+      fragmentSha256: { computedInProtect: upload!.hashedInProtect, rereadHashMsSaved: round(upload!.rehashMs) },
       peakRendererAboveIdleMiB: { protect: round((protect!.peakRenderer - protect!.idleRenderer) / MiB), open: round((open!.peakRenderer - open!.idleRenderer) / MiB) },
       peakChromiumTreeAboveIdleMiB: { protect: round((protect!.peakTotal - protect!.idleTotal) / MiB), open: round((open!.peakTotal - open!.idleTotal) / MiB) },
     },
@@ -254,6 +286,7 @@ for (const sizeMiB of sizesMiB) {
       protectVsSend: round(protectMiBps / send, 2),
       openVsLibsodium: round(openMiBps / sodium, 2),
       openVsSend: round(openMiBps / send, 2),
+      uploadVsRawPut: round(median(upload!.rawMs) / median(upload!.appMs), 2),
     },
   };
   (results.payloads as unknown[]).push(row);
@@ -270,7 +303,15 @@ for (const sizeMiB of sizesMiB) {
     String(row.ours.protectIntoIndexedDbMiBps),
     `${row.ours.peakRendererAboveIdleMiB.protect}/${row.ours.peakRendererAboveIdleMiB.open}`,
     `${row.ours.peakChromiumTreeAboveIdleMiB.protect}/${row.ours.peakChromiumTreeAboveIdleMiB.open}`,
-    String(row.ours.longestMainThreadTaskMs),
+    `${p.longestTaskMs}/${o.longestTaskMs}/${upload!.longestTaskMs}`,
+  ]);
+  ratioRows.push([
+    `${sizeMiB} MiB`,
+    `${row.ratios.protectVsRawRead}/${row.ratios.openVsRawRead}`,
+    `${row.ratios.protectVsSend}/${row.ratios.openVsSend}`,
+    `${row.ratios.protectVsLibsodium}/${row.ratios.openVsLibsodium}`,
+    `${row.ours.upload.appMiBps} vs ${row.ours.upload.rawPutMiBps} (${row.ratios.uploadVsRawPut}×)`,
+    `${row.ours.fragmentSha256.computedInProtect ? 'in protect' : 'NOT in protect'}, ${row.ours.fragmentSha256.rereadHashMsSaved} ms saved`,
   ]);
 }
 
@@ -316,15 +357,21 @@ if (ctPng && ctDicom && ctStudy) results.clinical = roundAll({ ctSlice16BitPng: 
 
 await closeBrowser();
 await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
+await stack.close();
 rmSync(profile, { recursive: true, force: true });
+rmSync(s3Data, { recursive: true, force: true });
 
-const header = ['payload', 'read', 'AES 1w', 'AES 2w', 'libsodium', 'Send 64K', 'protect (×read) sink', 'open (×read) sink', 'mem sink p/o', 'protect+IDB', 'rend MiB p/o', 'tree MiB p/o', 'max task ms'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join(' | ');
-console.log('\nThroughput in MiB/s (file→fragments = protect, fragments→file = open); memory peak above idle');
-console.log(line(header));
-console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-for (const r of rows) console.log(line(r));
+function table(header: string[], body: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join(' | ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const r of body) console.log(line(r));
+}
+console.log('\nThroughput in MiB/s (file→fragments = protect, fragments→file = open); memory peak above idle; longest main-thread task');
+table(['payload', 'read', 'AES 1w', 'AES 2w', 'libsodium', 'Send 64K', 'protect (×read) sink', 'open (×read) sink', 'mem sink p/o', 'protect+IDB', 'rend MiB p/o', 'tree MiB p/o', 'task ms p/o/up'], rows);
+console.log('\nRatios protect/open (goals: ×read ≥ 0.6 at 256 MiB and ≥ 0.4 at 16 MiB, ×Send ≥ 1.0, ×libsodium ≥ 3); upload in MiB/s, app vs raw PUT (goal ≥ 0.8×); fragment SHA-256');
+table(['payload', '×read p/o', '×Send p/o', '×libsodium p/o', 'upload app vs raw PUT', 'fragment SHA-256'], ratioRows);
 console.log('\nImage path (ms):');
 for (const [name, entry] of Object.entries(images)) {
   const e = entry as Record<string, Record<string, number>>;

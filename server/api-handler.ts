@@ -86,8 +86,29 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
         `Wait ${decision.retryAfterSeconds} s (see Retry-After) and batch more objects per request.`,
         { 'retry-after': String(decision.retryAfterSeconds) });
     }
-    const request = deps.parseRequest(await readJsonBody(req, deps.maxBodyBytes));
-    await sendUrls(res, identity.userId, request);
+    const body = await readJsonBody(req, deps.maxBodyBytes);
+    const { storageId, rest } = takeStorageId(body);
+    const request = deps.parseRequest(rest);
+    await sendUrls(res, ownerFor(identity.userId, storageId, request.operation), request);
+  }
+
+  /**
+   * A request may name the storage it is about (`storageId`, as in a share link). Reads of another
+   * storage are what a share link already allows anyone; writes and deletes there are refused outright
+   * (issue #13): a recipient who signs in must get a 403, not URLs quietly signed in their own prefix
+   * that look as if they had worked (docs/SECURITY.md §11).
+   */
+  function ownerFor(userId: string, storageId: string | undefined, operation: PresignRequest['operation']): string {
+    if (storageId === undefined) return userId;
+    const owner = deps.storageIds.userFor(storageId);
+    if (owner === undefined) {
+      throw new ApiError(404, 'STORAGE_NOT_FOUND', 'storageId: this service did not issue that storage id.', 'Leave "storageId" out to use your own storage, or copy it whole from GET /api/storage-id or the share link.');
+    }
+    if (owner !== userId && (operation === 'put' || operation === 'delete')) {
+      throw new ApiError(403, 'NOT_YOUR_STORAGE', `"${operation}" is only allowed in your own storage; storageId names someone else's.`,
+        'A shared record can only be read. Its owner changes or withdraws it from their own app.');
+    }
+    return owner;
   }
 
   async function sendUrls(res: ServerResponse, userId: string, request: PresignRequest): Promise<void> {
@@ -99,6 +120,15 @@ export function createApiHandler(deps: ApiDependencies): (req: IncomingMessage, 
     }));
     const expiresAt = new Date(signingDate.getTime() + timing.expiresInSeconds * 1000).toISOString();
     sendJson(res, 200, { expiresAt, urls });
+  }
+
+  function takeStorageId(body: unknown): { storageId: string | undefined; rest: unknown } {
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || !('storageId' in body)) return { storageId: undefined, rest: body };
+    const { storageId, ...rest } = body as { storageId: unknown };
+    if (typeof storageId !== 'string') {
+      throw new ApiError(400, 'INVALID_STORAGE', 'storageId: must be a storage id string', 'Send the id from GET /api/storage-id or from a share link, or leave "storageId" out.');
+    }
+    return { storageId, rest };
   }
 
   /** The caller's own storage id, for the share links it makes. */

@@ -3,7 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { deriveLocatorKeys } from '../core/keychain.js';
+import { forgetBatch, stretchForBatch, type BatchKdf } from '../core/batch-kdf.js';
 import type { KdfParams } from '../core/kdf.js';
+import { parseSequenceKey } from '../core/sequence-key.js';
 import type { RecordMetadata } from '../core/metadata.js';
 import { fragmentObjectName } from '../core/object-names.js';
 import { filterImage } from '../core/row-filters.js';
@@ -19,6 +21,13 @@ export interface ProtectTask {
   readonly name: string;
   readonly sequenceKey: string;
   readonly kdf: KdfParams;
+  /**
+   * The run's X and salt (batch-cache.ts): no Argon2id here. Absent (a key per record, --generate-keys):
+   * this record is a batch of its own and its Argon2id runs here, in the worker.
+   */
+  readonly batch?: BatchKdf | undefined;
+  /** Compute each object's SHA-256 (the presign service needs it; a folder store does not). Default true. */
+  readonly digests?: boolean | undefined;
   /** Raw DEFLATE of image pixels, as the app does by default. */
   readonly compress?: boolean | undefined;
 }
@@ -26,7 +35,7 @@ export interface ProtectTask {
 export interface ProtectedFile {
   readonly recordId: string;
   readonly recordKey: Uint8Array;
-  /** Object names in slot order, and the objects and their base64 SHA-256 in the same order. */
+  /** Object names in slot order, and the objects and their base64 SHA-256 (or '' without `digests`) in the same order. */
   readonly names: string[];
   readonly objects: Uint8Array[];
   readonly sha256: string[];
@@ -35,6 +44,8 @@ export interface ProtectedFile {
   readonly reason?: OriginalBytesReason | undefined;
   readonly mime: string;
   readonly inputBytes: number;
+  /** Argon2id calls this task made (0 with a batch, 1 without). */
+  readonly kdfRuns: number;
 }
 
 /** MIME types by extension for files whose bytes say nothing (the browser's guess, for the app). */
@@ -98,9 +109,10 @@ export async function protectFile(task: ProtectTask): Promise<ProtectedFile> {
   }
   const { metadata, body, storedAs, type, reason } = recordFor(bytes, task.name, task.compress ?? true, Date.now());
   // Objects sealed in place: the body and the objects are in memory, never the envelope besides.
-  const record = await protectInPlace(body, metadata, task.sequenceKey, task.kdf);
+  const own = task.batch ? undefined : await stretchForBatch(parseSequenceKey(task.sequenceKey), task.kdf);
+  const record = await protectInPlace(body, metadata, task.sequenceKey, (task.batch ?? own)!).finally(() => forgetBatch(own));
   const locator = await deriveLocatorKeys(record.recordKey);
   const names = await Promise.all(record.objects.map((_, j) => fragmentObjectName(locator, record.recordId, j)));
-  const sha256 = record.objects.map((o) => createHash('sha256').update(o).digest('base64'));
-  return { recordId: record.recordId, recordKey: record.recordKey, names, objects: record.objects, sha256, storedAs, type, ...(reason ? { reason } : {}), mime: metadata.mime, inputBytes: bytes.length };
+  const sha256 = record.objects.map((o) => (task.digests === false ? '' : createHash('sha256').update(o).digest('base64')));
+  return { recordId: record.recordId, recordKey: record.recordKey, names, objects: record.objects, sha256, storedAs, type, ...(reason ? { reason } : {}), mime: metadata.mime, inputBytes: bytes.length, kdfRuns: own ? 1 : 0 };
 }

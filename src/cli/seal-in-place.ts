@@ -1,5 +1,5 @@
 import { EnvelopeSealer } from '../core/envelope-seal.js';
-import type { KdfParams } from '../core/kdf.js';
+import type { BatchKdf } from '../core/batch-kdf.js';
 import { generateRecordKey, systemRandomBytes } from '../core/keychain.js';
 import type { RecordMetadata } from '../core/metadata.js';
 import { HEAD_LENGTH } from '../core/object-head.js';
@@ -19,13 +19,14 @@ const WINDOW = 8;
  * the envelope is never assembled and the objects never concatenated. Same bytes as `protectRecord` for the
  * same randomness; built only from core pieces (no format code here).
  */
-export async function protectInPlace(body: Uint8Array, metadata: RecordMetadata, sequenceKey: string, kdf: KdfParams): Promise<{ recordKey: Uint8Array; recordId: string; objects: Uint8Array[] }> {
+export async function protectInPlace(body: Uint8Array, metadata: RecordMetadata, sequenceKey: string, batch: BatchKdf): Promise<{ recordKey: Uint8Array; recordId: string; objects: Uint8Array[] }> {
   const key = parseSequenceKey(sequenceKey);
   const recordKey = generateRecordKey(systemRandomBytes);
   const recordId = generateRecordId(systemRandomBytes);
-  const keys = await deriveKeysForProtect(recordKey, recordId, key, kdf);
+  // X comes from the batch (the run's one Argon2id, FORMAT.md §3): only HKDF runs per record.
+  const keys = await deriveKeysForProtect(recordKey, recordId, key, batch);
   const sealer = await EnvelopeSealer.create(keys, metadata);
-  const plan = await planObjects({ keys, recordId: recordIdBytes(recordId), sequenceKey: key, envelopeLength: sealer.totalLength, kdf });
+  const plan = await planObjects({ keys, recordId: recordIdBytes(recordId), sequenceKey: key, envelopeLength: sealer.totalLength, kdf: batch.kdf });
   const objects = plan.objects.map((o) => {
     const object = new Uint8Array(HEAD_LENGTH + plan.bodyLength);
     object.set(o.head, 0);

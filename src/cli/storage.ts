@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inOrder } from '../core/ordered.js';
 import { CliError, ioError, usage } from './errors.js';
 
 /** Where sealed objects live: the presign service's store, or a local folder (air-gapped runs, tests, bench). */
@@ -7,7 +8,12 @@ export interface ObjectStore {
   readonly description: string;
   /** Bytes of each name, or undefined for a name the store does not hold. */
   getMany(names: readonly string[]): Promise<(Uint8Array | undefined)[]>;
-  /** Writes every object; `sha256` is base64 of the bytes' SHA-256. */
+  /**
+   * Whether `putMany` needs each object's SHA-256 (the presign service binds it into the URL). A folder does
+   * not: the workers then skip that pass over every byte (docs/CLI.md, throughput).
+   */
+  readonly needsDigests?: boolean;
+  /** Writes every object; `sha256` is base64 of the bytes' SHA-256 (empty when `needsDigests` is false). */
   putMany(objects: readonly { name: string; bytes: Uint8Array; sha256: string }[]): Promise<void>;
   deleteMany(names: readonly string[]): Promise<void>;
 }
@@ -45,18 +51,9 @@ export function presignEndpoint(url: string): string {
   return parsed.href;
 }
 
-/** Runs `work` over `items` with at most `limit` at once; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!, index);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
+/** Runs `work` over `items` with at most `limit` at once; results in input order (core/ordered.ts). */
+export function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  return inOrder(items.length, limit, (index) => work(items[index]!, index), { stopOnFailure: true });
 }
 
 /** A retryable failure: the network, a 5xx, a 429 or a 408. */
@@ -180,6 +177,7 @@ export class PresignStore implements ObjectStore {
 /** A folder holding objects under their names (what `open --from` reads back). */
 export class FolderStore implements ObjectStore {
   readonly description: string;
+  readonly needsDigests = false;
   constructor(private readonly dir: string) {
     this.description = dir;
   }

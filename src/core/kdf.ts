@@ -21,6 +21,8 @@ export const DEFAULT_KDF: KdfParams = { memoryKiB: 65_536, passes: 4, parallelis
 export const KDF_LIMITS = { memoryKiB: [8, 262_144], passes: [1, 16], parallelism: [1, 1] } as const;
 
 export const KDF_OUTPUT_LENGTH = 32;
+/** The Argon2id salt stored in every object head (FORMAT.md §3, §4.1): random per protect batch. */
+export const KDF_SALT_LENGTH = 16;
 
 export function kdfParamsInRange(p: KdfParams): boolean {
   const inRange = (v: number, [lo, hi]: readonly [number, number]) => Number.isInteger(v) && v >= lo && v <= hi;
@@ -28,11 +30,12 @@ export function kdfParamsInRange(p: KdfParams): boolean {
 }
 
 /**
- * X = Argon2id(UTF-8(NFC sequence key), K_salt): the memory-hard step that makes every guess of a sequence
- * key cost an attacker who holds the share text one Argon2id. Slow on purpose: call it in a Worker.
+ * X = Argon2id(UTF-8(NFC sequence key), batch salt): the memory-hard step that makes every guess of a
+ * sequence key cost an attacker who holds a share text one Argon2id. Slow on purpose: call it in a Worker.
  */
 export async function stretchSequenceKey(key: SequenceKey, salt: Uint8Array, params: KdfParams = DEFAULT_KDF): Promise<Uint8Array> {
   if (!kdfParamsInRange(params)) throw new InputInvalidError('Argon2id parameters out of range.', { ...params });
+  if (salt.length !== KDF_SALT_LENGTH) throw new InputInvalidError(`An Argon2id salt is ${KDF_SALT_LENGTH} bytes.`, { length: salt.length });
   return argon2id({
     password: utf8Encoder.encode(key.text),
     salt,

@@ -13,7 +13,6 @@ export const RECORD_ID_BYTES = 16;
 export const KEY_LABELS = {
   objectNames: 'ehr-vault/v2/object-names',
   objectHead: 'ehr-vault/v2/object-head',
-  kdfSalt: 'ehr-vault/v2/kdf-salt',
   parity: 'ehr-vault/v2/parity',
   encryption: 'ehr-vault/v2/aes-128-gcm',
   commitment: 'ehr-vault/v2/key-commitment',
@@ -29,12 +28,12 @@ export const KEY_LABELS = {
 export interface LocatorKeys {
   readonly objectNames: CryptoKey;
   readonly head: CryptoKey;
-  /** The Argon2id salt (bytes, not a key). */
-  readonly kdfSalt: Uint8Array;
 }
 
 /** Keys that need the record key and the stretched sequence key (FORMAT.md §3). Non-extractable. */
 export interface RecordKeys extends LocatorKeys {
+  /** The Argon2id salt X was made with (bytes, not a key): written into every object head (§4.1). */
+  readonly kdfSalt: Uint8Array;
   readonly encryption: CryptoKey;
   readonly commitment: CryptoKey;
   readonly fragments: CryptoKey;
@@ -72,16 +71,12 @@ function checkRecordKey(recordKey: Uint8Array): void {
 }
 
 /** Raw bytes of the K-only keys, for test vectors (`derived`); the app uses `deriveLocatorKeys`. */
-export async function deriveLocatorBytes(recordKey: Uint8Array): Promise<{ objectNames: Uint8Array; head: Uint8Array; kdfSalt: Uint8Array }> {
+export async function deriveLocatorBytes(recordKey: Uint8Array): Promise<{ objectNames: Uint8Array; head: Uint8Array }> {
   checkRecordKey(recordKey);
   const master = await crypto.subtle.importKey('raw', asBufferSource(recordKey), 'HKDF', false, ['deriveBits']);
   const empty = new Uint8Array(0);
-  const [objectNames, head, kdfSalt] = await Promise.all([
-    hkdf(master, empty, KEY_LABELS.objectNames, 256),
-    hkdf(master, empty, KEY_LABELS.objectHead, 128),
-    hkdf(master, empty, KEY_LABELS.kdfSalt, 128),
-  ]);
-  return { objectNames, head, kdfSalt };
+  const [objectNames, head] = await Promise.all([hkdf(master, empty, KEY_LABELS.objectNames, 256), hkdf(master, empty, KEY_LABELS.objectHead, 128)]);
+  return { objectNames, head };
 }
 
 export async function deriveLocatorKeys(recordKey: Uint8Array): Promise<LocatorKeys> {
@@ -89,7 +84,7 @@ export async function deriveLocatorKeys(recordKey: Uint8Array): Promise<LocatorK
   const [objectNames, head] = await Promise.all([hmacKey(raw.objectNames), aesKey(raw.head, 'AES-GCM')]);
   raw.objectNames.fill(0);
   raw.head.fill(0);
-  return { objectNames, head, kdfSalt: raw.kdfSalt };
+  return { objectNames, head };
 }
 
 /** The parity key (FORMAT.md §4.4): K only, so the owner can repair without the sequence key. */
@@ -127,8 +122,8 @@ export async function deriveSecretBytes(recordKey: Uint8Array, recordId: Uint8Ar
   return { encryption, commitment, fragments, wrap, check };
 }
 
-/** All keys of a record, from the record key, record id and X = Argon2id(sequence key) (kdf.ts). */
-export async function deriveRecordKeys(recordKey: Uint8Array, recordId: Uint8Array, stretched: Uint8Array): Promise<RecordKeys> {
+/** All keys of a record, from the record key, record id and X = Argon2id(sequence key, kdfSalt) (kdf.ts). */
+export async function deriveRecordKeys(recordKey: Uint8Array, recordId: Uint8Array, stretched: Uint8Array, kdfSalt: Uint8Array): Promise<RecordKeys> {
   const [locator, raw] = await Promise.all([deriveLocatorKeys(recordKey), deriveSecretBytes(recordKey, recordId, stretched)]);
   const [encryption, commitment, fragments, wrap, check] = await Promise.all([
     aesKey(raw.encryption, 'AES-GCM'),
@@ -139,7 +134,7 @@ export async function deriveRecordKeys(recordKey: Uint8Array, recordId: Uint8Arr
   ]);
   // The derived raw bytes are no longer needed; clearing them shortens their life in memory.
   for (const bytes of Object.values(raw)) bytes.fill(0);
-  return { ...locator, encryption, commitment, fragments, wrap, check };
+  return { ...locator, kdfSalt: kdfSalt.slice(), encryption, commitment, fragments, wrap, check };
 }
 
 export async function hmacSha256(key: CryptoKey, data: Uint8Array): Promise<Uint8Array> {

@@ -1,13 +1,13 @@
 import { asBufferSource, concatBytes, readU16, readU32, readU64, utf8Encoder, writeU16, writeU32, writeU64 } from './bytes.js';
 import { FragmentError } from './errors.js';
-import { KDF_LIMITS, type KdfParams } from './kdf.js';
+import { KDF_LIMITS, KDF_SALT_LENGTH, type KdfParams } from './kdf.js';
 import { systemRandomBytes, type RandomBytes } from './keychain.js';
 import { SEQUENCE_KEY_MAX_LENGTH, SEQUENCE_KEY_MIN_LENGTH } from './sequence-key.js';
 
-/** FORMAT.md §4.1: nonce (12) ‖ AES-GCM(48 bytes of fields) ‖ tag (16). */
+/** FORMAT.md §4.1: nonce (12) ‖ AES-GCM(64 bytes of fields) ‖ tag (16). */
 export const OBJECT_VERSION = 2;
-export const HEAD_LENGTH = 76;
-const HEAD_FIELDS_LENGTH = 48;
+export const HEAD_LENGTH = 92;
+const HEAD_FIELDS_LENGTH = 64;
 const NONCE_LENGTH = 12;
 export const CHECK_LENGTH = 16;
 export const MAX_PARITY_OBJECTS = 64;
@@ -25,6 +25,8 @@ export interface HeadFields {
   /** First 16 bytes of HMAC(K_check, "EHRV2 sequence-check"): tells a wrong sequence key from damage. */
   readonly check: Uint8Array;
   readonly parityAlgorithm: number;
+  /** The Argon2id salt (§3): random per protect batch, so one Argon2id serves every record of the batch. */
+  readonly kdfSalt: Uint8Array;
 }
 
 function headAad(recordId: Uint8Array): Uint8Array {
@@ -45,6 +47,7 @@ export function encodeHeadFields(f: HeadFields): Uint8Array {
   writeU64(out, 16, f.bodyLength);
   out.set(f.check.subarray(0, CHECK_LENGTH), 24);
   out[40] = f.parityAlgorithm;
+  out.set(f.kdfSalt.subarray(0, KDF_SALT_LENGTH), 48);
   return out;
 }
 
@@ -107,7 +110,7 @@ export function decodeHeadFields(bytes: Uint8Array, source: number): HeadFields 
   if (!ok) {
     throw new FragmentError('FRAGMENT_MALFORMED', `Object #${source + 1} has a head this version cannot accept.`, 'The record was written by a faulty program; ask the sender to protect it again.', { sources: [source] });
   }
-  return { version, kind: kindByte === 0 ? 'data' : 'parity', n, parityCount, slot, kdf, bodyLength, check: bytes.slice(24, 40), parityAlgorithm };
+  return { version, kind: kindByte === 0 ? 'data' : 'parity', n, parityCount, slot, kdf, bodyLength, check: bytes.slice(24, 40), parityAlgorithm, kdfSalt: bytes.slice(48, 64) };
 }
 
 /** Two heads of one protection agree on everything but the slot (§9 step 8). */
@@ -120,6 +123,7 @@ export function sameProtection(a: HeadFields, b: HeadFields): boolean {
     a.kdf.parallelism === b.kdf.parallelism &&
     a.bodyLength === b.bodyLength &&
     a.parityAlgorithm === b.parityAlgorithm &&
-    a.check.every((v, i) => v === b.check[i])
+    a.check.every((v, i) => v === b.check[i]) &&
+    a.kdfSalt.every((v, i) => v === b.kdfSalt[i])
   );
 }

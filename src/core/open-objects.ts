@@ -80,7 +80,7 @@ const plural = (count: number, one: string, many: string) => (count === 1 ? one 
 
 /**
  * §9 steps 2–8: authenticates every head with the record key alone and checks that the objects form one
- * protection. Needs only the first 76 bytes and the length of each object.
+ * protection. Needs only the first 92 bytes and the length of each object.
  */
 export async function inspectObjects(recordKey: Uint8Array, recordId: Uint8Array, key: SequenceKey, lengths: readonly number[], read: ObjectReader): Promise<{ head: HeadFields; bySlot: Map<number, number>; setAside: number[] }> {
   if (lengths.length === 0) {
@@ -167,9 +167,9 @@ export async function unlockRecord(recordKey: Uint8Array, recordId: Uint8Array, 
   if (key.n !== head.n) {
     throw new WrongSequenceKeyError(`it has ${key.n} characters, and the record was split into ${head.n} fragments.`, { keyLength: key.n, expectedLength: head.n });
   }
-  const locator = await deriveLocatorKeys(recordKey);
-  const stretched = await stretch(key, locator.kdfSalt, head.kdf);
-  const keys = await deriveRecordKeys(recordKey, recordId, stretched);
+  // The salt is the batch's, from the authenticated head (§4.1): one Argon2id per open, as before.
+  const stretched = await stretch(key, head.kdfSalt, head.kdf);
+  const keys = await deriveRecordKeys(recordKey, recordId, stretched, head.kdfSalt);
   stretched.fill(0);
   if (!constantTimeEqual(await sequenceCheck(keys), head.check)) {
     throw new WrongSequenceKeyError('it is not the key this record was protected with (the characters or their order differ).');

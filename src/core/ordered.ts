@@ -1,6 +1,8 @@
+import { throwIfAborted } from './progress.js';
+
 /**
  * Ordered concurrency: keep several WebCrypto calls in flight (they run off the calling thread) while
- * results, and failures, come back in submission order. The one helper the envelope's readers and writers use.
+ * results, and failures, come back in submission order.
  */
 /** Runs async steps with up to `limit` in flight and hands results back in submission order. */
 export class OrderedWindow<T> {
@@ -24,24 +26,39 @@ export class OrderedWindow<T> {
   }
 }
 
+export interface InOrderOptions {
+  /** Once aborted, no further task starts and the call rejects with ABORTED (tasks running are awaited). */
+  readonly signal?: AbortSignal | undefined;
+  /** After a task fails, no further task starts (default: every task runs, as chunk readers want). */
+  readonly stopOnFailure?: boolean | undefined;
+}
+
 /**
- * Runs `task(i)` for i in [0, count) with up to `limit` in flight; results in index order. If several
- * fail, the lowest index's error is thrown, so damage is reported in stream order whatever finished first.
+ * The one ordered-concurrency helper (with OrderedWindow for streams of unknown length): runs
+ * `task(i, lane)` for i in [0, count) with up to `limit` in flight, each of `limit` lanes pulling the next
+ * index as it finishes, so one slow item never holds back a whole "wave"; `lane` (0 … limit−1) tells a
+ * task which of the caller's resources it runs on (the segment pool's workers). Results come back in
+ * index order. If several fail, the lowest index's error is thrown, so damage is reported in stream order
+ * whatever finished first. Used by the envelope's segment readers and writers, the segment pool, the
+ * transfer engine and the CLI.
  */
-export async function inOrder<T>(count: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
+export async function inOrder<T>(count: number, limit: number, task: (i: number, lane: number) => Promise<T>, options: InOrderOptions = {}): Promise<T[]> {
+  const { signal, stopOnFailure = false } = options;
   const out = new Array<T>(count);
   const failures = new Map<number, unknown>();
   let next = 0;
-  const lane = async () => {
+  const run = async (lane: number) => {
     for (let i = next++; i < count; i = next++) {
+      if (signal?.aborted || (stopOnFailure && failures.size > 0)) return;
       try {
-        out[i] = await task(i);
+        out[i] = await task(i, lane);
       } catch (error) {
         failures.set(i, error);
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, lane));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, (_, lane) => run(lane)));
   if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
+  throwIfAborted(signal);
   return out;
 }

@@ -3,8 +3,9 @@ import { concatBytes } from './bytes.js';
 import { EhrVaultError, EnvelopeError } from './errors.js';
 import { HEADER_LENGTH, openStream, plannedEnvelopeLength, sealStream, type SealOptions } from './envelope.js';
 import { payloadRange, tamperedFragments } from './fragments.js';
-import { DEFAULT_KDF, stretchSequenceKey, type KdfParams } from './kdf.js';
-import { deriveLocatorKeys, deriveParityKey, deriveRecordKeys, generateRecordKey, systemRandomBytes, type RecordKeys } from './keychain.js';
+import { checkBatch, forgetBatch, stretchForBatch, type BatchKdf } from './batch-kdf.js';
+import { DEFAULT_KDF, type KdfParams } from './kdf.js';
+import { deriveParityKey, deriveRecordKeys, generateRecordKey, systemRandomBytes, type RecordKeys } from './keychain.js';
 import { HEAD_LENGTH } from './object-head.js';
 import { computeParityBodies, DEFAULT_PARITY } from './parity.js';
 import type { RecordMetadata } from './metadata.js';
@@ -24,6 +25,13 @@ export interface ProtectOptions extends SealOptions, LongOperationOptions {
   readonly kdf?: KdfParams | undefined;
   /** Replaces Argon2id (tests that cache it); the app always uses `stretchSequenceKey`. */
   readonly stretch?: Stretch | undefined;
+  /**
+   * X and its salt shared by a protect batch (batch-kdf.ts, FORMAT.md §3): no Argon2id runs here. Absent: a
+   * batch of one (fresh salt, one Argon2id). `kdf` is then the batch's.
+   */
+  readonly batch?: BatchKdf | undefined;
+  /** Without `batch`: the salt to use (test vectors); random when absent. */
+  readonly kdfSalt?: Uint8Array | undefined;
   /** Parity objects p (FORMAT.md §4.4): any n of the n + p objects open the record. Default 2. */
   readonly parity?: number | undefined;
 }
@@ -39,13 +47,10 @@ export interface ProtectedRecord {
   readonly envelope: Uint8Array;
 }
 
-/** Derives every key of a new record: the Argon2id cost is paid here once (FORMAT.md §3). */
-export async function deriveKeysForProtect(recordKey: Uint8Array, recordId: string, key: SequenceKey, kdf: KdfParams, stretch: Stretch = stretchSequenceKey): Promise<RecordKeys> {
-  const locator = await deriveLocatorKeys(recordKey);
-  const stretched = await stretch(key, locator.kdfSalt, kdf);
-  const keys = await deriveRecordKeys(recordKey, recordIdBytes(recordId), stretched);
-  stretched.fill(0);
-  return keys;
+/** Derives every key of a new record from its batch's X: no Argon2id here (FORMAT.md §3). */
+export async function deriveKeysForProtect(recordKey: Uint8Array, recordId: string, key: SequenceKey, batch: BatchKdf): Promise<RecordKeys> {
+  checkBatch(batch, key);
+  return deriveRecordKeys(recordKey, recordIdBytes(recordId), batch.stretched, batch.salt);
 }
 
 /**
@@ -57,8 +62,15 @@ export async function protectRecord(body: ByteSource, metadata: RecordMetadata, 
   const random = options.randomBytes ?? systemRandomBytes;
   const recordKey = options.recordKey ?? generateRecordKey(random);
   const recordId = options.recordId ?? generateRecordId(random);
-  const kdf = options.kdf ?? DEFAULT_KDF;
-  const keys = await deriveKeysForProtect(recordKey, recordId, key, kdf, options.stretch);
+  const own = options.batch ? undefined : await stretchForBatch(key, options.kdf ?? DEFAULT_KDF, { randomBytes: random, salt: options.kdfSalt, stretch: options.stretch });
+  const batch = (options.batch ?? own)!;
+  const kdf = batch.kdf;
+  let keys: RecordKeys;
+  try {
+    keys = await deriveKeysForProtect(recordKey, recordId, key, batch);
+  } finally {
+    forgetBatch(own);
+  }
   const envelopeLength = plannedEnvelopeLength(metadata, options.chunkSize);
   const pieces: Uint8Array[] = [];
   for await (const piece of sealStream(keys, metadata, body, options)) pieces.push(piece);

@@ -19,7 +19,7 @@ export async function sequenceCheck(keys: Pick<RecordKeys, 'check'>): Promise<Ui
 /** One object to write: its sealed head and frame parts around the (separately sealed) payload. */
 export interface ObjectPlan extends PlannedFragment {
   readonly slot: number;
-  /** The 76-byte sealed head. */
+  /** The 92-byte sealed head. */
   readonly head: Uint8Array;
   /** The frame's prefix, sealed. */
   readonly sealedPrefix: Uint8Array;
@@ -59,24 +59,27 @@ export async function planObjects(o: PlanObjectsOptions): Promise<ObjectsPlan> {
   const parityCount = o.parity ?? 0;
   checkParityCount(parityCount);
   const parityAlgorithm = parityCount > 0 ? PARITY_ALGORITHM_RS : 0;
-  const objects: ObjectPlan[] = [];
-  // Heads are sealed in slot order so that test vectors can give their nonces in that order.
-  for (const [slot, f] of fragments.entries()) {
-    const fields: HeadFields = { version: OBJECT_VERSION, kind: 'data', n, parityCount, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm };
-    const head = await sealHead(o.keys.head, o.recordId, fields, random);
+  // All heads and frame pieces are sealed at once (each is an async WebCrypto call: in sequence they were
+  // most of a small record's time, docs/CLI.md). `sealHead` draws its nonce before its first await, and the
+  // calls start in slot order, data slots then parity slots, so test vectors still give nonces in that order.
+  const objectsPending = fragments.map(async (f, slot): Promise<ObjectPlan> => {
+    const fields: HeadFields = { version: OBJECT_VERSION, kind: 'data', n, parityCount, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm, kdfSalt: o.keys.kdfSalt };
+    const headPending = sealHead(o.keys.head, o.recordId, fields, random);
     const tailStart = f.prefixLength + (f.payloadEnd - f.payloadStart);
     const tailLength = bodyLength - tailStart;
-    const sealedTail: Uint8Array[] = [];
+    const tailPending: Promise<Uint8Array>[] = [];
     for (let at = 0; at < tailLength; at += TAIL_PIECE) {
       const piece = new Uint8Array(Math.min(TAIL_PIECE, tailLength - at));
       if (at === 0) piece.set(f.suffix, 0);
-      sealedTail.push(await wrapAt(o.keys.wrap, slot, tailStart + at, piece));
+      tailPending.push(wrapAt(o.keys.wrap, slot, tailStart + at, piece));
     }
-    objects.push({ ...f, slot, head, sealedPrefix: await wrapAt(o.keys.wrap, slot, 0, f.prefix), sealedTail });
-  }
-  const parityHeads: Uint8Array[] = [];
+    const [head, sealedPrefix, sealedTail] = await Promise.all([headPending, wrapAt(o.keys.wrap, slot, 0, f.prefix), Promise.all(tailPending)]);
+    return { ...f, slot, head, sealedPrefix, sealedTail };
+  });
+  const parityPending: Promise<Uint8Array>[] = [];
   for (let slot = n; slot < n + parityCount; slot++) {
-    parityHeads.push(await sealHead(o.keys.head, o.recordId, { version: OBJECT_VERSION, kind: 'parity', n, parityCount, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm }, random));
+    parityPending.push(sealHead(o.keys.head, o.recordId, { version: OBJECT_VERSION, kind: 'parity', n, parityCount, slot, kdf: o.kdf, bodyLength, check, parityAlgorithm, kdfSalt: o.keys.kdfSalt }, random));
   }
+  const [objects, parityHeads] = await Promise.all([Promise.all(objectsPending), Promise.all(parityPending)]);
   return { bodyLength, objects, parityHeads };
 }

@@ -1,13 +1,13 @@
 import * as Comlink from 'comlink';
+import type { BatchKdf } from '../core/batch-kdf.js';
 import { AbortedError } from '../core/errors.js';
-import { installErrorTransfer } from '../workers/comlink-errors.js';
+import { WorkerBridge } from '../workers/worker-bridge.js';
 import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
-import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
+import { EngineStalledError, STALL_MS } from '../workers/engine-errors.js';
 import type { SinkRequest } from '../workers/output-sink.js';
 import type { ViewerSummary } from '../workers/viewer-api.js';
+import { resultSink } from './result-sink.js';
 import { newScratchName, removeScratch } from './scratch-files.js';
-
-installErrorTransfer();
 
 export interface EngineCallOptions {
   readonly signal?: AbortSignal | undefined;
@@ -15,14 +15,14 @@ export interface EngineCallOptions {
 }
 
 /**
- * Starts engine workers lazily and runs each call in its own worker, so that cancelling one call (by
- * terminating its worker) stops exactly that work and nothing else. `running` counts live workers,
+ * Starts engine workers lazily and runs each call in its own worker (worker-bridge.ts), so that cancelling
+ * one call (by terminating its worker) stops exactly that work and nothing else. `running` counts live workers,
  * which tests use to prove that a cancel leaves none behind.
  */
 export class EngineClient {
-  private live = new Set<Worker>();
+  private live = new Set<WorkerBridge<EngineApi>>();
   /** A started, idle worker for the next call (with `warm`). */
-  private spare: Worker | undefined;
+  private spare: WorkerBridge<EngineApi> | undefined;
 
   /**
    * `warm`: keep one idle worker started ahead of the next call. Starting a worker and loading the engine
@@ -30,9 +30,21 @@ export class EngineClient {
    */
   constructor(
     private readonly createWorker: () => Worker = () => new Worker(new URL('../workers/engine-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-engine' }),
-    private readonly options: { readonly warm?: boolean } = {},
+    private readonly options: { readonly warm?: boolean; readonly stallMs?: number } = {},
   ) {
-    if (options.warm) this.spare = createWorker();
+    if (options.warm) this.spare = this.bridge().start();
+  }
+
+  private bridge(): WorkerBridge<EngineApi> {
+    return new WorkerBridge<EngineApi>(this.createWorker);
+  }
+
+  /**
+   * No progress from a call for this long ends it with ENGINE_STALLED. The longest silent steps measured are
+   * Argon2id (~1 s) and decoding a large image (~10 s on a phone); the pool's own watchdog has the same limit.
+   */
+  private get stallMs(): number {
+    return this.options.stallMs ?? STALL_MS;
   }
 
   /** Workers busy with a call (an idle warm spare is not counted). */
@@ -49,49 +61,51 @@ export class EngineClient {
   private async call<T>(options: EngineCallOptions, run: (api: Comlink.Remote<EngineApi>, onProgress: ProgressCallback | undefined) => Promise<T>): Promise<T> {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new AbortedError(signal.reason);
-    const worker = this.spare ?? this.createWorker();
+    const bridge = this.spare ?? this.bridge();
     this.spare = undefined;
-    this.live.add(worker);
-    const api = Comlink.wrap<EngineApi>(worker);
-    const stop = () => {
-      worker.terminate();
-      this.live.delete(worker);
+    this.live.add(bridge);
+    // A call that stops reporting would otherwise leave the page waiting for ever: no progress for stallMs
+    // ends the worker and the call with ENGINE_STALLED (a worker that dies: worker-bridge.ts).
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const feedWatchdog = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => bridge.terminate(new EngineStalledError(this.stallMs)), this.stallMs);
     };
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => {
-        stop();
-        reject(new AbortedError(signal?.reason));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+    feedWatchdog();
+    const progress = Comlink.proxy<ProgressCallback>((p) => {
+      feedWatchdog();
+      onProgress?.(p);
     });
-    const progress = onProgress ? Comlink.proxy(onProgress) : undefined;
     try {
-      return await Promise.race([run(api, progress), aborted]);
+      return await bridge.call((api) => run(api, progress), signal);
     } finally {
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-      aborted.catch(() => {});
-      api[Comlink.releaseProxy]();
-      stop();
+      clearTimeout(watchdog);
+      // One call per worker: ending it frees everything the call held.
+      bridge.terminate();
+      this.live.delete(bridge);
       // The next call's worker loads now, not during this call: on two cores that start slowed the call.
-      if (this.options.warm && !this.spare) this.spare = this.createWorker();
+      if (this.options.warm && !this.spare) this.spare = this.bridge().start();
     }
   }
 
   /**
-   * Fragments stay in memory unless `sink: 'disk'` is asked for; then `result.scratch` is set, the fragments
-   * are slices of a scratch file, and `releaseScratch` must wait until nothing refers to them any more
-   * (not even IndexedDB in a private window, which stores Blobs by reference).
+   * Where the fragments go is decided by `resultSink` (result-sink.ts): with `result.scratch` set, they are
+   * slices of a scratch file, and `releaseScratch` must wait until nothing refers to them any more (not
+   * even IndexedDB in a private window, which stores Blobs by reference).
    */
   protect(request: ProtectRequest, options: EngineCallOptions = {}): Promise<ProtectResult> {
-    // Protect writes to disk only when asked (see output-sink.ts, chooseSink): size 0 keeps `auto` in memory.
-    return this.withScratch(request, request.sink === 'disk' ? request.source.size : 0, options, (r, api, progress) => api.protect(r, progress) as Promise<ProtectResult>);
+    return this.withScratch('protect', request, request.source.size, options, (r, api, progress) => api.protect(r, progress) as Promise<ProtectResult>);
+  }
+
+  /** The one Argon2id of a protect batch, in a worker; wipe the result with `forgetBatch` when the batch ends. */
+  stretchBatch(sequenceKey: string, options: EngineCallOptions = {}): Promise<BatchKdf> {
+    return this.call(options, (api) => api.stretchBatch(sequenceKey) as Promise<BatchKdf>);
   }
 
   /** With `result.scratch` set, the opened file is a scratch file: readable until `releaseScratch`. */
   open(request: OpenRequest, options: EngineCallOptions = {}): Promise<OpenResult> {
     const size = request.objects.reduce((sum, f) => sum + f.size, 0);
-    return this.withScratch(request, size, options, (r, api, progress) => api.open(r, progress) as Promise<OpenResult>);
+    return this.withScratch('open', request, size, options, (r, api, progress) => api.open(r, progress) as Promise<OpenResult>);
   }
 
   /** Removes a scratch file named by a result; its Blobs cannot be read afterwards. */
@@ -100,20 +114,22 @@ export class EngineClient {
   }
 
   /**
-   * Large results may go to a scratch file, which this names; if the call fails, is cancelled, or kept its
-   * result in memory after all, the file (if the worker made one) is removed here.
+   * Asks `resultSink` where the result goes and names the scratch file for a disk result; if the call
+   * fails, is cancelled, or kept its result in memory after all, the file (if the worker made one) is
+   * removed here.
    */
   private async withScratch<R extends SinkRequest, T extends object>(
+    direction: 'protect' | 'open',
     request: R,
     size: number,
     options: EngineCallOptions,
     run: (request: R, api: Comlink.Remote<EngineApi>, onProgress: ProgressCallback | undefined) => Promise<T>,
   ): Promise<T> {
-    const mayUseDisk = request.sink === 'disk' || (request.sink !== 'memory' && size >= DISK_SINK_MIN_BYTES);
-    const scratch = mayUseDisk && !request.scratch ? newScratchName() : request.scratch;
+    const sink = await resultSink(direction, size, request.sink);
+    const scratch = sink === 'disk' ? (request.scratch ?? newScratchName()) : undefined;
     let result: T | undefined;
     try {
-      result = await this.call(options, (api, progress) => run({ ...request, scratch }, api, progress));
+      result = await this.call(options, (api, progress) => run({ ...request, sink, scratch }, api, progress));
       return result;
     } finally {
       if (scratch && (result as { scratch?: string } | undefined)?.scratch !== scratch) await removeScratch(scratch);

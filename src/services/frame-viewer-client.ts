@@ -1,11 +1,9 @@
 import * as Comlink from 'comlink';
+import { WorkerBridge } from '../workers/worker-bridge.js';
 import type { ImageInfo } from '../core/metadata.js';
-import { installErrorTransfer } from '../workers/comlink-errors.js';
 import type { FrameValues, RenderedFrame, RenderRequest, ViewerApi, ViewerSummary } from '../workers/viewer-api.js';
 
 export type { FrameValues, RenderedFrame, RenderRequest, ViewerSummary, WindowSetting, DicomDisplayTags } from '../workers/viewer-api.js';
-
-installErrorTransfer();
 
 const createViewerWorker = () => new Worker(new URL('../workers/viewer-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-viewer' });
 
@@ -21,18 +19,17 @@ export class FrameViewerClient {
   private running = false;
 
   private constructor(
-    private readonly worker: Worker,
-    private readonly api: Comlink.Remote<ViewerApi>,
+    private readonly bridge: WorkerBridge<ViewerApi>,
     readonly summary: ViewerSummary,
   ) {}
 
   private static async start(open: (api: Comlink.Remote<ViewerApi>) => Promise<ViewerSummary>, createWorker: () => Worker): Promise<FrameViewerClient> {
-    const worker = createWorker();
-    const api = Comlink.wrap<ViewerApi>(worker);
+    // No idle timeout: the worker holds the decoded frames between renders.
+    const bridge = new WorkerBridge<ViewerApi>(createWorker);
     try {
-      return new FrameViewerClient(worker, api, await open(api));
+      return new FrameViewerClient(bridge, await bridge.call(open));
     } catch (error) {
-      worker.terminate();
+      bridge.terminate();
       throw error;
     }
   }
@@ -63,7 +60,7 @@ export class FrameViewerClient {
         const { request, resolve, reject } = this.pending;
         this.pending = undefined;
         try {
-          resolve((await this.api.render(request)) as RenderedFrame);
+          resolve((await this.bridge.call((api) => api.render(request))) as RenderedFrame);
         } catch (error) {
           reject(error);
         }
@@ -75,18 +72,17 @@ export class FrameViewerClient {
 
   /** Stored values of a frame (before rescale), as DICOM toolkits report them. */
   frameValues(frame: number): Promise<FrameValues> {
-    return this.api.frameValues(frame) as Promise<FrameValues>;
+    return this.bridge.call((api) => api.frameValues(frame)) as Promise<FrameValues>;
   }
 
   decodeAll(onProgress?: (done: number, total: number) => void): Promise<void> {
-    return this.api.decodeAll(onProgress ? Comlink.proxy(onProgress) : undefined);
+    return this.bridge.call((api) => api.decodeAll(onProgress ? Comlink.proxy(onProgress) : undefined));
   }
 
   /** Ends the worker and frees the decoded frames; patient data leaves memory with it. */
   close(): void {
     this.pending?.resolve(null);
     this.pending = undefined;
-    this.api[Comlink.releaseProxy]();
-    this.worker.terminate();
+    this.bridge.terminate();
   }
 }

@@ -1,4 +1,4 @@
-import { decodeShareText } from '../core/share-text.js';
+import { readShareText } from '../core/share-text.js';
 import { allSealedExtras, deleteSealedExtras, getSealedExtras, putSealedExtras } from '../storage/record-extras-repository.js';
 import { getVault } from './vault.js';
 import type { RecordSummary } from './vault-types.js';
@@ -73,7 +73,7 @@ export async function forgetRecordExtras(recordId: string): Promise<void> {
 export async function discardFailedOpen(shareText: string): Promise<void> {
   let recordId: string;
   try {
-    recordId = decodeShareText(shareText).recordId;
+    recordId = readShareText(shareText).recordId;
   } catch {
     return;
   }

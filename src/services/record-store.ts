@@ -70,13 +70,14 @@ export async function storeProtectedRecord(
   const sizes = result.objects.map((f) => f.blob.size);
   const total = sizes.reduce((a, b) => a + b, 0);
 
-  // Digests before the transaction: nothing but IndexedDB may be awaited inside one. One fragment at a
-  // time keeps at most one fragment's bytes in memory.
+  // Digests before the transaction: nothing but IndexedDB may be awaited inside one. The engine hashed
+  // each fragment as it produced it; only a result without one (an older caller) is read again here, one
+  // fragment at a time so that at most one fragment's bytes are in memory.
   const digests: string[] = [];
   let hashed = 0;
   for (const fragment of result.objects) {
     throwIfAborted(signal);
-    digests.push(await sha256Base64(fragment.blob));
+    digests.push(fragment.sha256 ?? (await sha256Base64(fragment.blob)));
     hashed += fragment.blob.size;
     options.onProgress?.({ done: hashed, total });
   }

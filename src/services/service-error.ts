@@ -23,7 +23,8 @@ export type ServiceErrorCode =
   | 'FRAGMENT_UNAVAILABLE'
   | 'SIGN_IN_REQUIRED'
   | 'SHARING_UNAVAILABLE'
-  | 'READ_ONLY';
+  | 'READ_ONLY'
+  | 'SEQUENCE_KEY_NEEDED';
 
 const HINTS: Record<ServiceErrorCode, string> = {
   CLOUD_NOT_CONFIGURED: 'Enter the presign service address and your access token in Settings.',
@@ -43,6 +44,7 @@ const HINTS: Record<ServiceErrorCode, string> = {
   SIGN_IN_REQUIRED: 'Sign in again (Settings → Account); uploads continue by themselves afterwards.',
   SHARING_UNAVAILABLE: 'Share the record as text instead (copy the share text), or use a presign service that makes share links.',
   READ_ONLY: 'This record was shared with you: you can open it and forget it on this device; only its owner can change or withdraw it.',
+  SEQUENCE_KEY_NEEDED: 'Open the record with its sequence key, then choose this again: the new copy is protected with the same sequence key.',
 };
 
 const DEFAULT_RETRYABLE = new Set<ServiceErrorCode>(['PRESIGN_UNAVAILABLE', 'RATE_LIMITED', 'NETWORK_OFFLINE', 'NETWORK_ERROR', 'NETWORK_TIMEOUT', 'CHECKSUM_MISMATCH']);

@@ -1,7 +1,8 @@
 import { InputInvalidError } from '../core/errors.js';
 import { throwIfAborted, type Progress } from '../core/progress.js';
 import { backoffDelay, retryAfterMs, sleep as defaultSleep, TRANSFER_BACKOFF, type BackoffPolicy } from './backoff.js';
-import { childController, runBounded } from './bounded-pool.js';
+import { inOrder } from '../core/ordered.js';
+import { childController } from './bounded-pool.js';
 import type { Transport, TransportResponse } from './http-transport.js';
 import type { CloudEndpoint, PresignedBatch, PresignedUrl, PresignObject, PresignOperation } from './presign-client.js';
 import { isAbort, isServiceError, ServiceError } from './service-error.js';
@@ -201,7 +202,9 @@ export class TransferEngine {
     const eligible = plans.filter((p) => !tooLarge(p)).map((p) => p.name);
     const pool = new UrlPool(eligible, this.endpoint.maxObjectsPerRequest, prepare, (objects, signal) => this.presignWithRetry(op, objects, signal));
 
-    await runBounded(
+    // Every item settles (tasks never throw): no signal here, so once the caller's aborts, every remaining
+    // item still settles (as ABORTED) quickly.
+    await inOrder(
       plans.length,
       this.concurrency,
       async (index) => {
@@ -224,8 +227,6 @@ export class TransferEngine {
         outcomes[index] = outcome;
         await options.onItemSettled?.(index, outcome);
       },
-      // Not the caller's signal: once it aborts, every remaining item still settles (as ABORTED) quickly.
-      undefined,
     );
     for (const [name, count] of pool.presignCount) this.presignCounts.set(name, (this.presignCounts.get(name) ?? 0) + count);
     return outcomes;

@@ -1,3 +1,4 @@
+import type { BatchKdf } from '../core/batch-kdf.js';
 import type { ImageInfo, RecordMetadata } from '../core/metadata.js';
 import type { EngineProgress } from '../workers/engine-api.js';
 
@@ -38,6 +39,9 @@ export type PreviewSource =
 export type OpenOutcome =
   | { readonly kind: 'file'; readonly metadata: RecordMetadata; readonly blob: Blob; readonly preview?: PreviewSource | undefined }
   | { readonly kind: 'image'; readonly metadata: RecordMetadata; readonly bitmap: ImageBitmap; readonly pngBlob?: () => Promise<Blob>; readonly preview?: PreviewSource | undefined };
+
+/** X and salt shared by the records of one protect batch (FORMAT.md §3); opaque to the UI. */
+export type ProtectBatch = BatchKdf;
 
 export interface LongCall {
   readonly signal?: AbortSignal | undefined;

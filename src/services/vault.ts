@@ -1,4 +1,7 @@
-import { decodeShareText, encodeShareLink, encodeShareText } from '../core/share-text.js';
+import { decodeShareText, encodeShareLink, encodeShareText, encodeWrappedShareLink, readShareText } from '../core/share-text.js';
+import { decodeKeyCard, unwrapRecordKey, wrapRecordKey, type KeyCard } from '../core/key-card.js';
+import { createMyKeyCard, loadCardHolder, readMyKeyCard, removeMyKeyCard, type MyKeyCard } from './key-cards.js';
+import { forgetBatch } from '../core/batch-kdf.js';
 import { generateRecordKey } from '../core/keychain.js';
 import { generateRecordId } from '../core/object-names.js';
 import { pixelByteLength, type ImageInfo, type RecordMetadata } from '../core/metadata.js';
@@ -15,8 +18,7 @@ import type { RecordEntry } from '../storage/schema.js';
 import { estimateStorage, requestPersistentStorage } from '../storage/storage-quota.js';
 import { connectPresignClient, connectSharedTransferEngine, connectTransferEngine, readCloudSettings, startOutboxRunner, updateCloudSettings } from './cloud-connection.js';
 import { EngineClient } from './engine-client.js';
-import { indexedDbCopiesBlobs, sweepScratch } from './scratch-files.js';
-import { DISK_SINK_MIN_BYTES } from '../workers/output-sink.js';
+import { sweepScratch } from './scratch-files.js';
 import { KeyVault } from './key-vault.js';
 import { OidcSession } from './oidc-session.js';
 import { readSignInConfig, type OidcSignInConfig } from './presign-client.js';
@@ -25,7 +27,7 @@ import { ServiceError } from './service-error.js';
 import { KeyVaultError } from './key-vault-error.js';
 import type { OutboxRunner } from './outbox-runner.js';
 import { deleteRecord as queueRecordDeletion, fetchFragments, notifyOutbox, storeProtectedRecord } from './record-store.js';
-import type { LongCall, OpenOutcome, ProtectOutcome, RecordSummary, StorageReport } from './vault-types.js';
+import type { LongCall, OpenOutcome, ProtectBatch, ProtectOutcome, RecordSummary, StorageReport } from './vault-types.js';
 
 /**
  * What the vault keeps sealed for each record: only readable on this device, only while unlocked. Never
@@ -109,19 +111,34 @@ export class Vault {
    * `asFile`: keep the original bytes even if the file is an image (the way out when an image cannot be
    * decoded here, or is too large to decode).
    */
-  async protect(file: File, sequenceKey: string, options: LongCall & { readonly asFile?: boolean } = {}): Promise<ProtectOutcome> {
+  /**
+   * Several files picked at once under one sequence key: the batch's one Argon2id runs here, in a worker
+   * (FORMAT.md §3), and every `protect` given the batch skips it. End with `endProtectBatch`.
+   */
+  async beginProtectBatch(sequenceKey: string, options: LongCall = {}): Promise<ProtectBatch> {
+    const key = parseSequenceKey(sequenceKey);
+    options.onProgress?.({ phase: 'unlock', done: 0, total: 1 });
+    const batch = await this.engine.stretchBatch(key.text, { signal: options.signal });
+    options.onProgress?.({ phase: 'unlock', done: 1, total: 1 });
+    return batch;
+  }
+
+  /** Wipes the batch's stretched key from memory. */
+  endProtectBatch(batch: ProtectBatch | undefined): void {
+    forgetBatch(batch);
+  }
+
+  async protect(file: File, sequenceKey: string, options: LongCall & { readonly asFile?: boolean; readonly batch?: ProtectBatch | undefined } = {}): Promise<ProtectOutcome> {
     const key = parseSequenceKey(sequenceKey);
     const recordKey = generateRecordKey();
     const recordId = generateRecordId();
     let scratch: string | undefined;
     try {
-      // Large fragments go to a scratch file (faster, and ~1 GiB less in the browser's memory at 1 GiB) only
-      // where IndexedDB keeps its own copy of them, so the file can be removed once they are stored.
-      const toDisk = file.size >= DISK_SINK_MIN_BYTES && (await indexedDbCopiesBlobs());
+      // sink 'auto': large fragments go to a scratch file where IndexedDB copies them (result-sink.ts).
       // parity: 0 until the app stores and fetches parity objects (issue 17, multi-provider storage): its
       // upload and download paths still count n objects per record (record-store.ts).
       const result = await this.engine.protect(
-        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: toDisk ? 'disk' : 'auto', parity: 0 },
+        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: 'auto', parity: 0, batch: options.batch },
         { signal: options.signal, onProgress: options.onProgress },
       );
       scratch = result.scratch;
@@ -198,6 +215,65 @@ export class Vault {
    * sequence key can open it read-only, with another account or none.
    */
   async shareLink(recordId: string, signal?: AbortSignal): Promise<string> {
+    const { recordKey, storageId } = await this.sharingKeys(recordId, signal);
+    try {
+      return encodeShareLink(location.href, { recordId, recordKey, storageId });
+    } finally {
+      recordKey.fill(0);
+    }
+  }
+
+  /**
+   * A share link for one named person (issue #13, FORMAT.md §11.3): as `shareLink`, but the record key is
+   * wrapped to their key card (HPKE), so the link opens only on the device that holds that card.
+   */
+  async shareLinkToCard(recordId: string, card: KeyCard, signal?: AbortSignal): Promise<string> {
+    const { recordKey, storageId } = await this.sharingKeys(recordId, signal);
+    try {
+      return encodeWrappedShareLink(location.href, { recordId, wrapped: await wrapRecordKey(card, recordId, recordKey), storageId });
+    } finally {
+      recordKey.fill(0);
+    }
+  }
+
+  /** Reads a pasted or scanned key card (checks the key; gives the fingerprint to compare). */
+  readKeyCard(text: string): Promise<KeyCard> {
+    return decodeKeyCard(text);
+  }
+
+  /** This device's key card, if it has made one. */
+  myKeyCard(): Promise<MyKeyCard | undefined> {
+    return readMyKeyCard(this.db, location.href);
+  }
+
+  /** Makes (or replaces) this device's key card. */
+  createKeyCard(name: string): Promise<MyKeyCard> {
+    return createMyKeyCard(this.db, name, location.href);
+  }
+
+  removeKeyCard(): Promise<void> {
+    return removeMyKeyCard(this.db);
+  }
+
+  /**
+   * Who a share text is for, before opening it: a card's name, and whether this device holds that card
+   * (with this device's fingerprint to compare with the sender's screen).
+   */
+  async shareTarget(shareText: string): Promise<{ readonly name: string; readonly here: string | undefined } | undefined> {
+    let info;
+    try {
+      info = readShareText(shareText);
+    } catch {
+      return undefined;
+    }
+    if (!('wrapped' in info)) return undefined;
+    const holder = await loadCardHolder(this.db);
+    const matches = holder !== undefined && holder.card.keyId.every((b, i) => b === info.wrapped.keyId[i]);
+    return { name: info.wrapped.name, here: matches ? holder.card.fingerprint : undefined };
+  }
+
+  /** The record key and this user's storage id, for a link; refused for records shared with this device. */
+  private async sharingKeys(recordId: string, signal?: AbortSignal): Promise<{ recordKey: Uint8Array; storageId: string }> {
     const entry = await getRecord(this.db, recordId);
     if (!entry?.wrappedKey) throw new KeyVaultError('KEY_UNAVAILABLE', 'This device has no key for that record.', 'Open it with its share text and sequence key.');
     const info = await this.info(entry);
@@ -210,12 +286,7 @@ export class Vault {
       this.storageId = undefined;
       throw error;
     }
-    const recordKey = await this.keys.unwrapRecordKey(recordId, entry.wrappedKey);
-    try {
-      return encodeShareLink(location.href, { recordId, recordKey, storageId });
-    } finally {
-      recordKey.fill(0);
-    }
+    return { recordKey: await this.keys.unwrapRecordKey(recordId, entry.wrappedKey), storageId };
   }
 
   /** The share text of a record protected here: locator and record key (never the sequence key). */
@@ -235,8 +306,10 @@ export class Vault {
 
   /** Opens a record from its share text (any device): cached fragments first, then the cloud. */
   async openShared(shareText: string, sequenceKey: string, options: LongCall = {}): Promise<OpenOutcome> {
-    const { recordId, recordKey, storageId } = decodeShareText(shareText);
-    return this.openWith(recordId, recordKey, sequenceKey, options, storageId);
+    const info = readShareText(shareText);
+    // Wrapped to a key card: only this device's card opens it (SHARED_TO_ANOTHER_CARD otherwise, before any download).
+    const recordKey = 'wrapped' in info ? await unwrapRecordKey(info.wrapped, info.recordId, await loadCardHolder(this.db)) : info.recordKey;
+    return this.openWith(info.recordId, recordKey, sequenceKey, options, info.storageId);
   }
 
   /** `storageId`: a record shared by link is read through the anonymous, read-only endpoint (issue #13). */
@@ -333,6 +406,29 @@ export class Vault {
     }
     else await forgetRecordLocally(this.db, recordId);
     this.changed();
+  }
+
+  /**
+   * Withdraw, and keep access for the people who should (issue #13): the record is opened with the sequence
+   * key used for it in this session, protected again under a fresh record key (a new record: new id, new
+   * object names, same sequence key), and the old one is deleted here and in the cloud. Every link made
+   * for the old record then says it was withdrawn; the owner sends new links to whom should keep access.
+   * An image is carried over as its lossless PNG (the very pixels); a file as its original bytes.
+   */
+  async withdrawAndReprotect(recordId: string, options: LongCall = {}): Promise<ProtectOutcome> {
+    const sequenceKey = this.sessionKeys.get(recordId);
+    if (sequenceKey === undefined) {
+      throw new ServiceError('SEQUENCE_KEY_NEEDED', 'Open this record once first: re-protecting needs its sequence key.', { recordId });
+    }
+    const opened = await this.openLocal(recordId, sequenceKey, options);
+    const name = opened.metadata.name;
+    if (opened.kind === 'image' && !opened.pngBlob) throw new ServiceError('SEQUENCE_KEY_NEEDED', 'This image cannot be exported here to be protected again.', { recordId });
+    const file = opened.kind === 'image'
+      ? new File([await opened.pngBlob!()], `${name.replace(/\.[^.]*$/u, '') || 'image'}.png`, { type: 'image/png' })
+      : new File([opened.blob], name, { type: opened.metadata.mime });
+    const outcome = await this.protect(file, sequenceKey, options);
+    await this.deleteRecord(recordId, { fromCloud: true });
+    return outcome;
   }
 
   async retryUpload(recordId: string): Promise<void> {

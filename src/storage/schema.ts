@@ -114,10 +114,22 @@ export interface StoredVaultKey {
   readonly passphrase: { readonly salt: Uint8Array; readonly iterations: number } | null;
 }
 
+/**
+ * This device's key card (issue #13, FORMAT.md §11.3): a P-256 key pair whose private half is a
+ * non-extractable CryptoKey, the public key's bytes and the display name shown on the card.
+ */
+export interface StoredKeyCard {
+  readonly name: string;
+  readonly publicKey: Uint8Array;
+  readonly keyPair: CryptoKeyPair;
+  readonly createdAt: number;
+}
+
 export interface KeyValues {
   /** A WebCrypto key object: IndexedDB keeps it without its bytes ever being readable by script. */
   'device-key': CryptoKey;
   'vault-key': StoredVaultKey;
+  'key-card': StoredKeyCard;
 }
 export type KeyName = keyof KeyValues;
 

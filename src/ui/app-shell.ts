@@ -4,6 +4,7 @@ import { getVault } from '../services/vault.js';
 import { forgetSessionSequenceKey } from '../services/session-sequence-key.js';
 import { introSeen, markIntroSeen } from '../services/ui-preferences.js';
 import { describeError } from './controllers/describe-error.js';
+import { keepArrivedKeyCard } from './controllers/arrived-key-card.js';
 import { sharedStyles } from './styles/shared.js';
 import type { IntroDialog } from './components/intro-dialog.js';
 import './views/protect-view.js';
@@ -33,6 +34,7 @@ const TWO_PANES = '(min-width: 800px)';
  */
 function parseRoute(hash: string): Route {
   if (takeSharedLink(hash)) return { view: 'open' };
+  if (takeKeyCardLink(hash)) return { view: 'records' };
   const [view, rest] = hash.replace(/^#\/?/, '').split('/');
   if (view === 'settings') return rest ? { view, section: rest } : { view };
   if (view === 'records' || view === 'open') {
@@ -61,6 +63,28 @@ function takeSharedLink(hash: string): boolean {
   arrivedShareText = text;
   history.replaceState(history.state, '', '#/open');
   return true;
+}
+
+/** The notice for a key card that arrived by link (shown once, on Records). */
+let keyCardNotice = '';
+
+/**
+ * A doctor's key-card link (`…/#ehrvc1.…`): the card waits in memory for the next share sheet, and the
+ * address is cut back to Records, where the patient picks the record to share.
+ */
+function takeKeyCardLink(hash: string): boolean {
+  if (!/^#ehrvc1\./iu.test(hash)) return false;
+  keepArrivedKeyCard(hash.slice(1));
+  keyCardNotice = 'A doctor’s key card arrived. Choose a record and press Share, then “Share to a doctor’s key card…”: the card is filled in.';
+  history.replaceState(history.state, '', '#/records');
+  return true;
+}
+
+/** Hands the key-card notice to the shell once. */
+export function takeKeyCardNotice(): string {
+  const text = keyCardNotice;
+  keyCardNotice = '';
+  return text;
 }
 
 /** Hands the arrived share text to the Open view once. */
@@ -202,7 +226,7 @@ export class AppShell extends LitElement {
   /** The record shown (Records' second pane, or Open on a phone): in memory only, never in the URL. */
   @state() private selectedId = '';
   /** A message for the whole app (e.g. how a sign-in ended). */
-  @state() private notice = '';
+  @state() private notice = takeKeyCardNotice();
   @state() private online = navigator.onLine;
   @state() private locked = false;
   @state() private unlockError = '';
@@ -214,6 +238,7 @@ export class AppShell extends LitElement {
   private selecting = false;
   private readonly onHash = () => {
     this.route = parseRoute(location.hash);
+    this.notice = takeKeyCardNotice() || this.notice;
     // The selection lives in memory, not in the URL: any other arrival at a view (a tab, a link, Back) shows
     // that view itself — the list, or the empty Open form.
     if (!this.selecting) this.selectedId = '';

@@ -1,3 +1,4 @@
+import type { BatchKdf } from '../core/batch-kdf.js';
 import type { KdfParams } from '../core/kdf.js';
 import type { ImageInfo, PixelFormat, RecordMetadata } from '../core/metadata.js';
 import type { OriginalBytesReason, SourceInspection } from './decode-image.js';
@@ -35,8 +36,13 @@ export interface ProtectRequest extends SinkRequest {
   /** 22 base64url characters: the record locator (FORMAT.md §2.2). */
   readonly recordId: string;
   readonly chunkSize?: number | undefined;
-  /** Argon2id parameters; the format's default (FORMAT.md §3) when absent. */
+  /** Argon2id parameters; the format's default (FORMAT.md §3) when absent. Ignored with `batch`. */
   readonly kdf?: KdfParams | undefined;
+  /**
+   * X and salt of a protect batch (`EngineApi.stretchBatch`): several files picked at once pay Argon2id once
+   * (FORMAT.md §3). Absent: this record is a batch of its own.
+   */
+  readonly batch?: BatchKdf | undefined;
   /** Compress before encryption: pixels by PNG row filters + DEFLATE (FORMAT.md §6.2), files of one segment when they compress (§6.3). Default true (measured: bench/codecs.ts). */
   readonly compress?: boolean | undefined;
   /** Image mode: also return the cipher-noise picture (paper Figure 5.1). */
@@ -52,6 +58,8 @@ export interface ProtectRequest extends SinkRequest {
 export interface ProtectedObject {
   readonly slot: number;
   readonly blob: Blob;
+  /** Base64 SHA-256 of `blob`, computed while it was produced (fragment-hashes.ts). */
+  readonly sha256?: string | undefined;
 }
 
 /** How the engine stored a record, and why (for `auto`, what it decided). */
@@ -122,6 +130,8 @@ export interface ExportPngRequest {
 /** The typed surface of the engine worker (reached through comlink). */
 export interface EngineApi {
   protect(request: ProtectRequest, onProgress?: ProgressCallback): Promise<ProtectResult>;
+  /** The one Argon2id of a protect batch (random salt): pass the result as `ProtectRequest.batch`. */
+  stretchBatch(sequenceKey: string, kdf?: KdfParams): Promise<BatchKdf>;
   open(request: OpenRequest, onProgress?: ProgressCallback): Promise<OpenResult>;
   /** The same decode `protect` uses, so callers can compare pixels with what was protected. */
   decode(source: Blob): Promise<DecodeResult>;

@@ -1,12 +1,20 @@
 import { EhrVaultError } from '../core/errors.js';
 
+/** No progress for this long: the pool (no segment finished) or an engine call (no report) is declared stalled. */
+export const STALL_MS = 120_000;
+
 /**
  * The browser stopped answering a worker's read, crypto or write for a long time. Seen once while tuning
  * (two segments in flight per worker, reading with BYOB readers); never in the shipped configuration, but a
  * person should get a message and their file back, never an endless progress bar.
  */
 export class EngineStalledError extends EhrVaultError<'ENGINE_STALLED'> {
-  constructor(idleMs: number) {
-    super('ENGINE_STALLED', `The browser stopped answering for ${Math.round(idleMs / 1000)} s while working on the file.`, 'Nothing was saved. Try again; if it happens again, restart the browser.', { idleMs });
+  constructor(idleMs: number, failure?: string) {
+    super(
+      'ENGINE_STALLED',
+      failure ? `The browser stopped the worker that was working on the file (${failure}).` : `The browser stopped answering for ${Math.round(idleMs / 1000)} s while working on the file.`,
+      'Nothing was saved. Try again; if it happens again, restart the browser.',
+      failure ? { idleMs, failure } : { idleMs },
+    );
   }
 }

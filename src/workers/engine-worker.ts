@@ -9,6 +9,9 @@ import { FrameViewer } from './frame-viewer.js';
 import { openInWorker } from './open-engine.js';
 import { throttleProgress } from './progress-throttle.js';
 import { protectInWorker } from './protect-engine.js';
+import { stretchForBatch } from '../core/batch-kdf.js';
+import { DEFAULT_KDF } from '../core/kdf.js';
+import { parseSequenceKey } from '../core/sequence-key.js';
 
 installErrorTransfer();
 
@@ -20,6 +23,9 @@ const api: EngineApi = {
   async protect(request, onProgress) {
     const result = await protectInWorker(request, throttleProgress(onProgress));
     return result.noise ? Comlink.transfer(result, [result.noise]) : result;
+  },
+  async stretchBatch(sequenceKey, kdf = DEFAULT_KDF) {
+    return stretchForBatch(parseSequenceKey(sequenceKey), kdf);
   },
   async open(request, onProgress) {
     const result = await openInWorker(request, throttleProgress(onProgress));

@@ -1,4 +1,5 @@
 import { DEFAULT_CHUNK_SIZE, EnvelopeSealer, plannedEnvelopeLength, sealStream } from '../core/envelope.js';
+import { forgetBatch, stretchForBatch } from '../core/batch-kdf.js';
 import { DEFAULT_KDF } from '../core/kdf.js';
 import { wrapEnvelopeRange, type PayloadPlacement } from '../core/object-wrap.js';
 import { recordIdBytes } from '../core/open-objects.js';
@@ -13,13 +14,14 @@ import { InputInvalidError } from '../core/errors.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
 import type { ByteSource } from '../core/byte-queue.js';
 import { decodeImage, inspect, readForInspection, type SourceInspection } from './decode-image.js';
-import type { ProgressCallback, ProtectRequest, ProtectResult, StoredAs } from './engine-api.js';
+import type { ProgressCallback, ProtectedObject, ProtectRequest, ProtectResult, StoredAs } from './engine-api.js';
 import { BlobBuilder } from './blob-builder.js';
 import { noiseBitmap } from './noise-preview.js';
 import { chooseSink, finishSink } from './output-sink.js';
 import { chunksPerSegment, prestartPool, runSegments } from './segment-pool.js';
 import { deflateFilteredRows } from './deflate.js';
 import { compressFileIfWorthIt } from './file-compression.js';
+import { FragmentHashes, streamingHash } from './fragment-hashes.js';
 
 /**
  * The paper's pipeline for one record: (image → pixels →) AES-128-GCM → split by sequence key → sealed
@@ -29,10 +31,13 @@ import { compressFileIfWorthIt } from './file-compression.js';
 export async function protectInWorker(request: ProtectRequest, onProgress: ProgressCallback = () => {}, signal?: AbortSignal): Promise<ProtectResult> {
   const key = parseSequenceKey(request.sequenceKey);
   if (request.mode === 'file') prestartPool(request.source.size, request.chunkSize ?? DEFAULT_CHUNK_SIZE);
-  const kdf = request.kdf ?? DEFAULT_KDF;
   onProgress({ phase: 'unlock', done: 0, total: 1 });
-  // Argon2id of the sequence key: paid once per record, here in the engine Worker (FORMAT.md §3).
-  const keys = await deriveKeysForProtect(request.recordKey, request.recordId, key, kdf);
+  // Argon2id of the sequence key: paid once per batch (FORMAT.md §3), here in the engine Worker when this
+  // record is a batch of its own.
+  const own = request.batch ? undefined : await stretchForBatch(key, request.kdf ?? DEFAULT_KDF);
+  const batch = (request.batch ?? own)!;
+  const kdf = batch.kdf;
+  const keys = await deriveKeysForProtect(request.recordKey, request.recordId, key, batch).finally(() => forgetBatch(own));
   onProgress({ phase: 'unlock', done: 1, total: 1 });
   throwIfAborted(signal);
   const createdAt = Date.now();
@@ -98,6 +103,8 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   const plan = await planObjects({ keys, recordId: recordIdBytes(request.recordId), sequenceKey: key, envelopeLength, kdf, parity });
   // Plain objects: they travel to the pool workers by structured clone.
   const placements: PayloadPlacement[] = plan.objects.map((o) => ({ payloadStart: o.payloadStart, payloadEnd: o.payloadEnd, prefixLength: o.prefixLength }));
+  // Each object's SHA-256, from the envelope bytes as they are produced (fragment-hashes.ts).
+  const hashes = await FragmentHashes.create(plan.objects);
   let envelope: Blob;
   let scratch: string | undefined;
   const noiseParts: Uint8Array[] = [];
@@ -115,7 +122,9 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
         noiseBytes += piece.length;
       }
       first = false;
-      builder.push(await wrapEnvelopeRange(keys.wrap, placements, offset, piece));
+      const wrapped = await wrapEnvelopeRange(keys.wrap, placements, offset, piece);
+      hashes.add(offset, wrapped);
+      builder.push(wrapped);
       offset += piece.length;
     }
     envelope = builder.finish();
@@ -123,7 +132,9 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     // A file is read, sealed and written segment by segment over a pool of workers (segment-pool.ts).
     const sealer = await EnvelopeSealer.create(keys, metadata, { chunkSize: request.chunkSize });
     const segments = sealer.claimSegments(chunksPerSegment(sealer.chunkCount));
-    const sink = await chooseSink(request, envelopeLength - sealer.head.length, -sealer.head.length, false);
+    const sink = await chooseSink(request, envelopeLength - sealer.head.length, -sealer.head.length);
+    const head = await wrapEnvelopeRange(keys.wrap, placements, 0, sealer.head);
+    hashes.add(0, head);
     const parts = await runSegments({
       direction: 'seal',
       source: request.source,
@@ -134,25 +145,30 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
       wrap: { key: keys.wrap, placements },
       signal,
       onProgress: (done, total) => onProgress({ phase: 'encrypt', done, total }),
+      onOutput: (segment, output) => hashes.addAll(segment.cipherStart, output),
     });
     scratch = sink.kind === 'disk' ? sink.file : undefined;
-    envelope = new Blob([(await wrapEnvelopeRange(keys.wrap, placements, 0, sealer.head)) as BlobPart, await finishSink(sink, parts)]);
+    envelope = new Blob([head as BlobPart, await finishSink(sink, parts)]);
   }
   throwIfAborted(signal);
   if (envelope.size !== envelopeLength) throw new InputInvalidError('The envelope has an unexpected length.', { expected: envelopeLength, actual: envelope.size });
   // An object is its head and sealed frame around a slice of the sealed envelope: slicing and composing
   // Blobs copies nothing.
-  const objects = plan.objects.map((o) => ({
+  const digests = await hashes.finish();
+  const objects: ProtectedObject[] = plan.objects.map((o, i) => ({
     slot: o.slot,
+    sha256: digests[i]!,
     blob: new Blob([o.head as BlobPart, o.sealedPrefix as BlobPart, envelope.slice(o.payloadStart, o.payloadEnd), ...(o.sealedTail as BlobPart[])], { type: 'application/octet-stream' }),
   }));
   if (parity > 0) {
     // Parity objects (FORMAT.md §4.4): Reed–Solomon over the sealed data bodies, read back block by block
     // from the Blobs just composed, so memory stays (n + p) blocks whatever the record's size.
     const n = key.n;
-    const builders = plan.parityHeads.map((head) => {
+    const parityHashes = await Promise.all(plan.parityHeads.map(() => streamingHash()));
+    const builders = plan.parityHeads.map((head, r) => {
       const b = new BlobBuilder();
       b.push(head);
+      parityHashes[r]!.update(head);
       return b;
     });
     let done = 0;
@@ -169,9 +185,12 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
         onProgress({ phase: 'parity', done, total });
         return bytes;
       },
-      (r, _offset, bytes) => builders[r]!.push(bytes),
+      (r, _offset, bytes) => {
+        parityHashes[r]!.update(bytes);
+        builders[r]!.push(bytes);
+      },
     );
-    for (const [r, b] of builders.entries()) objects.push({ slot: n + r, blob: b.finish('application/octet-stream') });
+    for (const [r, b] of builders.entries()) objects.push({ slot: n + r, blob: b.finish('application/octet-stream'), sha256: parityHashes[r]!.digest() });
   }
   return {
     metadata,

@@ -85,8 +85,13 @@ export async function relayWrites(work: () => Promise<unknown>): Promise<Relayed
 
 /** The ArrayBuffers of `writes` that may be transferred: whole buffers, each once. */
 export function transferables(writes: readonly RelayedWrite[]): ArrayBuffer[] {
+  return wholeBuffers(writes.map((w) => w.bytes));
+}
+
+/** The buffers that these arrays fill whole: those can be transferred; parts of a larger buffer are copied. */
+export function wholeBuffers(arrays: readonly Uint8Array[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
-  for (const { bytes } of writes) if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) buffers.add(bytes.buffer);
+  for (const bytes of arrays) if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) buffers.add(bytes.buffer);
   return [...buffers];
 }
 

@@ -18,6 +18,14 @@ export interface SegmentJob {
   readonly segment: BodySegment;
   readonly sink: SegmentSink;
   readonly wrap: ObjectWrap;
+  /** Hand the output bytes back too (for the fragment hashes, fragment-hashes.ts). */
+  readonly keepOutput?: boolean | undefined;
+}
+
+/** What a segment gives back: its Blob (memory sink) and, when asked, its output bytes in order. */
+export interface SegmentOutput {
+  readonly blob?: Blob | undefined;
+  readonly output?: Uint8Array[] | undefined;
 }
 
 /** The object seal (FORMAT.md §4.2) of the envelope bytes a segment covers: applied after sealing, removed before opening. */
@@ -32,7 +40,7 @@ export interface ObjectWrap {
  * what lifted throughput (bench/README: one thread reading, encrypting and building Blobs in turn ran at
  * half the speed of two).
  */
-export async function runSegmentJob(job: SegmentJob): Promise<Blob | undefined> {
+export async function runSegmentJob(job: SegmentJob): Promise<SegmentOutput> {
   const { segment, direction } = job;
   const [start, end] = direction === 'seal' ? [segment.plainStart, segment.plainEnd] : [segment.cipherStart, segment.cipherEnd];
   const input = await readRange(job.source, start, end);
@@ -56,12 +64,13 @@ export async function runSegmentJob(job: SegmentJob): Promise<Blob | undefined> 
     // WebCrypto copied every chunk when each call began, so the buffer is free once all have finished.
     recycleRange(input);
   }
-  if (job.sink.kind === 'memory') return new Blob(output as BlobPart[]);
+  const kept = job.keepOutput ? output : undefined;
+  if (job.sink.kind === 'memory') return { blob: new Blob(output as BlobPart[]), output: kept };
   const writer = await scratchWriter(job.sink.file);
   let at = job.sink.base + (direction === 'seal' ? segment.cipherStart : segment.plainStart);
   for (const piece of output) {
     writer.write(piece, { at });
     at += piece.length;
   }
-  return undefined;
+  return { output: kept };
 }

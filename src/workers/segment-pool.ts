@@ -1,14 +1,12 @@
-import * as Comlink from 'comlink';
 import type { BodySegment, SegmentContext } from '../core/envelope.js';
 import { AbortedError } from '../core/errors.js';
+import { inOrder } from '../core/ordered.js';
 import { throwIfAborted } from '../core/progress.js';
-import { installErrorTransfer } from './comlink-errors.js';
-import { EngineStalledError } from './engine-errors.js';
+import { EngineStalledError, STALL_MS } from './engine-errors.js';
 import { closeScratchWriters, writeRelayed } from './scratch-file.js';
-import { runSegmentJob, type ObjectWrap, type SegmentJob, type SegmentSink } from './segment-jobs.js';
+import { runSegmentJob, type ObjectWrap, type SegmentJob, type SegmentOutput, type SegmentSink } from './segment-jobs.js';
 import type { SegmentWorkerApi } from './segment-worker.js';
-
-installErrorTransfer();
+import { WorkerBridge } from './worker-bridge.js';
 
 /**
  * 32 chunks of 512 KiB: reads of 16 MiB ran ~3× faster than 1 MiB reads here (READ_SLICE_SIZE), and
@@ -45,10 +43,15 @@ export interface SegmentRun {
   readonly signal?: AbortSignal | undefined;
   /** Plaintext bytes done, reported as each segment completes. */
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  /**
+   * Each segment's output bytes, in the order segments complete (not stream order), as they come back
+   * from the pool: the fragment hashes are computed from them, not by reading the fragments again.
+   */
+  readonly onOutput?: ((segment: BodySegment, output: readonly Uint8Array[]) => void) | undefined;
 }
 
 export interface Lane {
-  run(job: SegmentJob): Promise<Blob | undefined>;
+  run(job: SegmentJob): Promise<SegmentOutput>;
   finish(): Promise<void>;
   stop(): void;
 }
@@ -58,25 +61,22 @@ function inThreadLane(): Lane {
 }
 
 function workerLane(): Lane {
-  const worker = new Worker(new URL('./segment-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-segment' });
-  const api = Comlink.wrap<SegmentWorkerApi>(worker);
+  // Kept until the run stops it: a lane runs its segments one after another on the same worker.
+  const bridge = new WorkerBridge<SegmentWorkerApi>(() => new Worker(new URL('./segment-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-segment' })).start();
   return {
     run: async (job) => {
-      const result = await api.run(job);
-      if (result instanceof Blob || result === undefined) return result;
+      const result = await bridge.call((api) => api.run(job) as Promise<Awaited<ReturnType<SegmentWorkerApi['run']>>>);
+      if (!('relayed' in result)) return result;
       // A relay sink: this thread is the file's only writer (output-sink.ts).
       if (job.sink.kind === 'disk') await writeRelayed(job.sink.file, result.relayed);
-      return undefined;
+      return { output: job.keepOutput ? result.relayed.map((w) => w.bytes) : undefined };
     },
     finish: async () => {
-      await api.finish();
+      await bridge.call((api) => api.finish());
       // The writer this thread opened for relayed output, if any.
       await closeScratchWriters();
     },
-    stop: () => {
-      api[Comlink.releaseProxy]();
-      worker.terminate();
-    },
+    stop: () => bridge.terminate(),
   };
 }
 
@@ -93,8 +93,6 @@ export function prestartPool(bodyBytes: number, chunkSize: number, size = poolSi
   while (prestarted.length < size) prestarted.push(workerLane());
 }
 
-/** No segment finished for this long: the pool is declared stalled (EngineStalledError). */
-export const STALL_MS = 120_000;
 
 /**
  * Seals or opens a record body as segments spread over a pool of workers, each reading its own range,
@@ -112,9 +110,6 @@ export function runSegments(run: SegmentRun): Promise<Blob[]> {
 export async function runSegmentsOn(pool: readonly Lane[], run: SegmentRun, stallMs = STALL_MS): Promise<Blob[]> {
   const { segments, signal } = run;
   const total = run.context.byteLength;
-  const out = new Array<Blob>(segments.length);
-  const failures = new Map<number, unknown>();
-  let next = 0;
   let done = 0;
   let halted: Error | undefined;
   let halt: (error: Error) => void = () => {};
@@ -137,26 +132,27 @@ export async function runSegmentsOn(pool: readonly Lane[], run: SegmentRun, stal
   try {
     throwIfAborted(signal);
     feedWatchdog();
-    const work = Promise.all(
-      pool.map(async (lane) => {
-        for (let i = next++; i < segments.length && failures.size === 0 && !halted; i = next++) {
-          const segment = segments[i]!;
-          try {
-            const blob = await lane.run({ direction: run.direction, source: run.source, encryption: run.encryption, context: run.context, segment, sink: run.sink, wrap: run.wrap });
-            if (blob) out[i] = blob;
-            done += segment.plainEnd - segment.plainStart;
-            feedWatchdog();
-            run.onProgress?.(done, total);
-          } catch (error) {
-            failures.set(i, error);
-          }
-        }
-      }),
+    // Each lane of `inOrder` is one worker of the pool; the lowest segment's failure is thrown, so damage
+    // is reported in stream order, as a sequential open would; after a failure no new segment starts.
+    const work = inOrder(
+      segments.length,
+      pool.length,
+      async (i, lane) => {
+        if (halted) throw halted;
+        const segment = segments[i]!;
+        const result = await pool[lane]!.run({ direction: run.direction, source: run.source, encryption: run.encryption, context: run.context, segment, sink: run.sink, wrap: run.wrap, keepOutput: run.onOutput !== undefined });
+        if (result.output) run.onOutput?.(segment, result.output);
+        done += segment.plainEnd - segment.plainStart;
+        feedWatchdog();
+        run.onProgress?.(done, total);
+        return result.blob;
+      },
+      { stopOnFailure: true },
     );
-    await Promise.race([work, haltedWait]);
+    work.catch(() => {});
+    const outputs = await Promise.race([work, haltedWait]);
     if (halted) throw halted;
-    // The lowest segment's failure first: damage is reported in stream order, as a sequential open would.
-    if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
+    const out = outputs.filter((blob): blob is Blob => blob !== undefined);
     if (run.sink.kind === 'disk') await Promise.race([Promise.all(pool.map((lane) => lane.finish())), haltedWait]);
     return out;
   } finally {

@@ -148,6 +148,14 @@ test.describe('engine: protect and open in workers', () => {
     expect(r.running).toBe(0);
   });
 
+  test('an engine worker that stops answering, or never loads, ends the call with ENGINE_STALLED and leaves no worker', async ({ page }) => {
+    const outcomes = await page.evaluate(async () => window.harness.stalledCalls());
+    expect(outcomes).toEqual([
+      { code: 'ENGINE_STALLED', running: 0 },
+      { code: 'ENGINE_STALLED', running: 0 },
+    ]);
+  });
+
   test('typed errors cross the worker boundary: tampered, missing, wrong key, wrong sequence key', async ({ page }) => {
     const r = await page.evaluate(async () => window.harness.tamper(new Blob([new Uint8Array(300_000).fill(7)])));
     expect(r).toEqual({ tampered: 'FRAGMENT_TAMPERED', missing: 'FRAGMENT_MISSING', wrongKey: 'WRONG_RECORD_KEY', wrongSequence: 'WRONG_SEQUENCE_KEY', running: 0 });

@@ -94,9 +94,9 @@ test('stored objects carry no index character, no magic, and cannot be grouped b
   // Every pair is within 6σ of chance, and the within-record mean is not set apart from the across mean.
   for (const v of [...within, ...across]) expect(Math.abs(v - expected)).toBeLessThan(6 * sigma);
   expect(Math.abs(mean(within) - mean(across))).toBeLessThan(3 * sigma);
-  // The first 76 bytes (the sealed heads) share no byte position more than chance would.
-  const heads = [...a, ...b].map((o) => o.subarray(0, 76));
-  for (let p = 0; p < 76; p++) {
+  // The first 92 bytes (the sealed heads) share no byte position more than chance would.
+  const heads = [...a, ...b].map((o) => o.subarray(0, 92));
+  for (let p = 0; p < 92; p++) {
     const counts = new Map<number, number>();
     for (const h of heads) counts.set(h[p]!, (counts.get(h[p]!) ?? 0) + 1);
     expect(Math.max(...counts.values())).toBeLessThanOrEqual(5);

@@ -86,6 +86,29 @@ async function errorCode<T>(run: () => Promise<T>): Promise<string> {
   }
 }
 
+/**
+ * An engine call whose worker never answers (stallMs short for the test) or whose script fails to load:
+ * each must end with ENGINE_STALLED and leave no worker running, instead of waiting for ever.
+ */
+async function stalledCalls() {
+  const outcomes: { code: string; running: number }[] = [];
+  const workers = [
+    () => new Worker(new URL('./silent-worker.ts', import.meta.url), { type: 'module' }),
+    () => new Worker('/no-such-engine-worker.js', { type: 'module' }),
+  ];
+  for (const createWorker of workers) {
+    const client = new EngineClient(createWorker, { stallMs: 1500 });
+    let code = 'resolved';
+    try {
+      await client.protect({ source: new Blob([new Uint8Array(1000)]), name: 'x.bin', sequenceKey: 'Adk12345', recordKey: generateRecordKey(), recordId: generateRecordId() } as never);
+    } catch (error) {
+      code = isEhrVaultError(error) ? error.code : String(error);
+    }
+    outcomes.push({ code, running: client.running });
+  }
+  return outcomes;
+}
+
 async function cancelMidway(size: number) {
   const recordKey = generateRecordKey();
   const source = new Blob([new Uint8Array(size)]);
@@ -249,7 +272,7 @@ async function parityRoundTrip(blob: Blob, mode: 'file' | 'image', remove: reado
   let objects = p.objects.map((f) => f.blob);
   if (damage !== undefined) {
     const bytes = new Uint8Array(await objects[damage]!.arrayBuffer());
-    bytes[76 + Math.floor((bytes.length - 76) / 2)]! ^= 0x10;
+    bytes[92 + Math.floor((bytes.length - 92) / 2)]! ^= 0x10;
     objects[damage] = new Blob([bytes]);
   }
   objects = objects.filter((_, i) => !remove.includes(i)).reverse();
@@ -264,7 +287,7 @@ async function parityRoundTrip(blob: Blob, mode: 'file' | 'image', remove: reado
   }
 }
 
-const harness = { engine, engineModes, decodeQrInWorker, parityRoundTrip, indexedDbCopiesBlobs, listScratch, poolRoundTrip, poolTamper, cancelToDisk, sweep, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
+const harness = { engine, stalledCalls, engineModes, decodeQrInWorker, parityRoundTrip, indexedDbCopiesBlobs, listScratch, poolRoundTrip, poolTamper, cancelToDisk, sweep, imageBlob, roundTripImage, roundTripFile, cancelMidway, tamper, generateRecordKey, clinical: createClinical(engine) };
 declare global {
   interface Window {
     harness: typeof harness;

@@ -104,6 +104,17 @@ test('a link opens read-only with no account and with another account, pixel for
   const bob = await openLink(browser, link, BOB);
   await expect(bob.page.locator('ev-image-viewer')).toBeVisible({ timeout: 60_000 });
   expect(await viewerDigest(bob.page)).toBe(original);
+  // Bob's own token, naming alice's storage (from the link) and her object names (from the URLs his app
+  // fetched): the presign service refuses PUT and DELETE with 403, and his app never asked for either.
+  const names = [...new Set(bob.requests.flatMap((r) => /^GET \S*\/fragments\/([a-z0-9]{16,64})\?/.exec(r)?.[1] ?? []))];
+  expect(names.length).toBeGreaterThan(0);
+  expect(bob.requests.filter((r) => /^POST \S*\/api\/(shared\/)?presign /.test(r) && /"operation":"(put|delete)"/.test(r))).toEqual([]);
+  const refused = await bob.page.evaluate(async ({ token, storageId, names }) => Promise.all(['put', 'delete'].map(async (operation) => {
+    const objects = names.map((name) => (operation === 'put' ? { name, size: 1, sha256: 'bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=' } : { name }));
+    const response = await fetch('/api/presign', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ storageId, operation, objects }) });
+    return `${response.status} ${((await response.json()) as { error?: { code?: string } }).error?.code ?? ''}`;
+  })), { token: BOB, storageId: info.storageId!, names });
+  expect(refused).toEqual(['403 NOT_YOUR_STORAGE', '403 NOT_YOUR_STORAGE']);
   await bob.context.close();
 
   // The owner withdraws: the objects are deleted from the cloud; the link now says so.
@@ -124,4 +135,51 @@ test('a link opens read-only with no account and with another account, pixel for
   await expect(latePage.locator('[role="alert"]')).toContainText('withdrawn');
   await anonymous.context.close();
   await later.close();
+});
+
+test('withdraw, and protect again under a new key: the old link says withdrawn, a new link opens the same pixels', async ({ page, browser }) => {
+  await signIn(page, ALICE);
+  const { recordId } = await protectInApp(page, stack.appUrl, PHOTO, KEY);
+  const card = page.locator(`section[data-record-id="${recordId}"]`);
+  await card.getByRole('button', { name: 'Make a share link' }).click();
+  await card.locator('ev-share-link').getByRole('button', { name: 'Show' }).click();
+  const oldLink = (await card.locator('ev-share-link code[data-secret]').textContent())!.trim();
+  await page.goto(`${stack.appUrl}/#/records`);
+  await page.locator(`li[data-record-id="${recordId}"]`).getByRole('button', { name: 'Open' }).click();
+  await page.locator('#seq').fill(KEY);
+  await page.getByRole('button', { name: 'Open', exact: true }).click();
+  await expect(page.locator('ev-image-viewer')).toBeVisible({ timeout: 60_000 });
+  const original = await viewerDigest(page);
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Records' }).click();
+  await page.locator(`li[data-record-id="${recordId}"]`).getByRole('button', { name: 'Delete…' }).click();
+  await page.getByRole('button', { name: 'Withdraw links, protect again under a new key' }).click();
+  await expect(page.locator('[data-reprotected]')).toContainText('Withdrawn', { timeout: 60_000 });
+  await expect(page.locator(`li[data-record-id="${recordId}"]`)).toHaveCount(0);
+  const fresh = page.locator('li[data-record-id]').filter({ has: page.locator('ev-share-link') });
+  const newId = (await fresh.getAttribute('data-record-id'))!;
+  expect(newId).not.toBe(recordId);
+  await expect(fresh.locator('[data-sync-state]')).toHaveAttribute('data-sync-state', 'synced', { timeout: 60_000 });
+  await fresh.getByRole('button', { name: 'Make a share link' }).click();
+  await fresh.locator('ev-share-link').getByRole('button', { name: 'Show' }).click();
+  const newLink = (await fresh.locator('ev-share-link code[data-secret]').textContent())!.trim();
+  expect(decodeShareText(newLink).recordId).toBe(newId);
+
+  const reader = await openLink(browser, newLink);
+  await expect(reader.page.locator('ev-image-viewer')).toBeVisible({ timeout: 60_000 });
+  expect(await viewerDigest(reader.page)).toBe(original);
+  await reader.context.close();
+
+  const late = await newAppContext(browser);
+  const latePage = await late.newPage();
+  await expect.poll(async () => {
+    await latePage.goto(oldLink);
+    await latePage.locator('#seq').fill(KEY);
+    await latePage.getByRole('button', { name: 'Open', exact: true }).click();
+    const alert = latePage.locator('[role="alert"][data-error-code]');
+    await alert.waitFor({ timeout: 30_000 });
+    return alert.getAttribute('data-error-code');
+  }, { timeout: 60_000 }).toBe('FRAGMENT_NOT_IN_CLOUD');
+  await expect(latePage.locator('[role="alert"]')).toContainText('withdrawn');
+  await late.close();
 });

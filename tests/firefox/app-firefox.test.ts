@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { createServer, type ViteDevServer } from 'vite';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAppStack, type AppStack } from '../browser/app-stack.js';
-import { deep, fill, launchFirefox, waitFor } from './firefox.js';
+import { click, deep, fill, launchFirefox, waitFor } from './firefox.js';
 
 const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url).pathname;
 const DICOM = new URL('../fixtures/CT_small.dcm', import.meta.url).pathname;
@@ -29,8 +29,20 @@ async function browser(): Promise<Browser> {
   return b;
 }
 
+/** What each page printed (console, uncaught errors), for the failure message of a test that times out. */
+const printed = new WeakMap<Page, string[]>();
+
+function recent(page: Page): string {
+  const lines = printed.get(page) ?? [];
+  return lines.length ? `\npage console (last ${Math.min(lines.length, 20)}):\n${lines.slice(-20).join('\n')}` : '\n(the page printed nothing)';
+}
+
 async function freshPage(): Promise<Page> {
   const page = await (await browser()).newPage();
+  const lines: string[] = [];
+  printed.set(page, lines);
+  page.on('console', (message) => lines.push(`${message.type()}: ${message.text()}`));
+  page.on('pageerror', (error) => lines.push(`pageerror: ${String(error)}`));
   // The first-run introduction (a modal) has its own test in the Chromium suite; here it is marked as seen.
   await page.evaluateOnNewDocument(() => localStorage.setItem('ehrv.intro-seen', '1'));
   return page;
@@ -39,6 +51,11 @@ async function freshPage(): Promise<Page> {
 beforeAll(async () => {
   stack = await startAppStack();
   dir = await mkdtemp(join(tmpdir(), 'ehrv-firefox-'));
+});
+
+/** A failed attempt is printed even when its retry passes (vitest.config.ts allows one). */
+beforeEach(({ task, onTestFailed }) => {
+  onTestFailed(() => console.warn(`FAILED ATTEMPT of "${task.name}": ${(task.result?.errors ?? []).map((e) => e.message).join('\n')}`));
 });
 
 /** Each test's browsers are closed after it: several Firefox processes at once starve a 2-core machine. */
@@ -65,6 +82,13 @@ function cards(): { id: string; sync: string }[] {
   return Array.from(view?.querySelectorAll('section[data-record-id]') ?? [], (s) => ({ id: s.getAttribute('data-record-id')!, sync: s.querySelector('[data-sync-state]')?.getAttribute('data-sync-state') ?? '' }));
 }
 
+/** The protect view's progress panel, if one is shown. */
+function protectState(): { phase?: string; done?: number; total?: number; busy: boolean } {
+  const view = document.querySelector('ev-app')?.shadowRoot?.querySelector('ev-protect-view')?.shadowRoot;
+  const panel = view?.querySelector('ev-progress-panel') as unknown as { phase?: string; done?: number; total?: number } | null;
+  return { busy: Boolean(panel), ...(panel ? { phase: panel.phase, done: panel.done, total: panel.total } : {}), ...(view ? {} : { view: 'gone' }) };
+}
+
 /** Protects `path` in the protect view (already open: no navigation, which would dismiss a prompt). */
 async function protect(page: Page, path: string, key = KEY): Promise<string> {
   if (!page.url().endsWith('#/protect')) await page.goto(`${stack.appUrl}/#/protect`);
@@ -74,13 +98,13 @@ async function protect(page: Page, path: string, key = KEY): Promise<string> {
   await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(path);
   await fill(page, '#key', key);
   log('protect click');
-  await (await deep(page, 'button', /^Protect/)).click();
+  await click(await deep(page, 'button', /^Protect/));
   const waitCards = async (ok: (c: { id: string; sync: string }[]) => boolean, timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const now = await page.evaluate(cards);
       if (ok(now)) return;
-      if (Date.now() > deadline) throw new Error(`protect of ${path}: cards ${JSON.stringify(now)}`);
+      if (Date.now() > deadline) throw new Error(`protect of ${path}: cards ${JSON.stringify(now)}, progress ${JSON.stringify(await page.evaluate(protectState))}${recent(page)}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   };
@@ -109,7 +133,7 @@ async function openShared(page: Page, shareText: string, key = KEY): Promise<voi
   await page.goto(`${stack.appUrl}/#/open`);
   await fill(page, '#share', shareText);
   await fill(page, '#seq', key);
-  await (await deep(page, 'button', /^Open$/)).click();
+  await click(await deep(page, 'button', /^Open$/));
 }
 
 /**
@@ -128,7 +152,7 @@ function openState(): { link: boolean; error?: string; phase?: string; done?: nu
 async function openedFileDigest(page: Page): Promise<{ digest: string; size: number; name: string }> {
   const deadline = Date.now() + 240_000;
   for (let state = await page.evaluate(openState); !state.link; state = await page.evaluate(openState)) {
-    if (state.error || Date.now() > deadline) throw new Error(`open: ${JSON.stringify(state)}`);
+    if (state.error || Date.now() > deadline) throw new Error(`open: ${JSON.stringify(state)}${recent(page)}`);
     log(`open ${JSON.stringify(state)}`);
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
@@ -248,7 +272,7 @@ describe('Firefox ESR (WebDriver BiDi)', () => {
     const shareText = await protect(page, DICOM, 'Zq8#mTx4Lw');
     expect(shareText).toMatch(/^ehrv1:/);
     // Offered after storing; asking from the app's own button leaves the next protect unaffected too.
-    await (await deep(page, 'button', /^Keep records on this device$/)).click();
+    await click(await deep(page, 'button', /^Keep records on this device$/));
     await deep(page, '[data-persistence="asking"]');
     expect(await protect(page, PHOTO, 'Zq8#mTx4Lw')).toMatch(/^ehrv1:/);
     await deep(page, '[data-persistence="asking"]', undefined, 1);

@@ -76,3 +76,28 @@ export async function waitFor<T>(page: Page, check: () => T | Promise<T>, timeou
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+/**
+ * Clicks `element` the way Playwright does: only once it is enabled, has kept its place for a moment and is
+ * what a tap at its centre would hit (puppeteer clicks at coordinates, so a notice or re-render that moves
+ * the page in between would otherwise send the click elsewhere).
+ */
+export async function click(element: ElementHandle<Element>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ready = await element.evaluate(async (el) => {
+      const box = () => JSON.stringify(el.getBoundingClientRect());
+      el.scrollIntoView({ block: 'center' });
+      const before = box();
+      await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+      if (box() !== before || (el as HTMLButtonElement).disabled) return false;
+      const r = el.getBoundingClientRect();
+      const root = el.getRootNode() as Document | ShadowRoot;
+      const hit = root.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return hit !== null && (hit === el || el.contains(hit));
+    });
+    if (ready) return element.click();
+    if (Date.now() > deadline) throw new Error(`The element stayed covered, moving or disabled for ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

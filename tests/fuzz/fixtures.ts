@@ -1,6 +1,6 @@
 /**
  * Records the fuzzers start from, and the mutations they apply to sealed objects and to envelopes
- * (not a test file itself). Format 2: the cloud holds objects = 76-byte head ‖ sealed body (FORMAT.md §4).
+ * (not a test file itself). Format 2: the cloud holds objects = 92-byte head ‖ sealed body (FORMAT.md §4).
  */
 import fc from 'fast-check';
 import { HEADER_LENGTH, HEAD_LENGTH, TAG_LENGTH, concatBytes, type RecordKeys, type RecordMetadata, type SequenceKey, type Stretch } from '../../src/core/index.js';
@@ -180,7 +180,7 @@ export function applyObjectOp(list: readonly Uint8Array[], op: ObjectOp, donors:
       const copy = bytes.slice();
       for (const n of op.bits) {
         const bits = copy.length * 8;
-        // head: the 76 head bytes; front: the frame prefix after it; tail: the last 64 bytes (MAC, padding).
+        // head: the 92 head bytes; front: the frame prefix after it; tail: the last 64 bytes (MAC, padding).
         const bit =
           op.region === 'head' ? n % Math.min(bits, HEAD_LENGTH * 8)
           : op.region === 'front' ? Math.min(bits - 1, HEAD_LENGTH * 8 + (n % (16 * 8)))

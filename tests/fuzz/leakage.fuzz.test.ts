@@ -2,7 +2,7 @@
  * What leaks to the cloud (FORMAT.md §4.5, docs/SECURITY.md), shown rather than asserted in prose. Format 1
  * let anyone holding the fragments read the whole sequence key, the order and the envelope; format 2 seals
  * every fragment into an object that looks random without the keys. From the objects alone an observer
- * learns their number (n + p), their common length 76 + B (the envelope length only up to Padmé's bucket),
+ * learns their number (n + p), their common length 92 + B (the envelope length only up to Padmé's bucket),
  * and nothing else: no index character, no order, no "EHRV" magic, no name, no body bytes, no key bytes.
  */
 import fc from 'fast-check';

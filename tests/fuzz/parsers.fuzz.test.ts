@@ -51,7 +51,7 @@ beforeAll(async () => {
   const recordKey = pseudoRandomBytes(16, 61);
   const recordId = pseudoRandomBytes(16, 62);
   const stretched = pseudoRandomBytes(32, 63);
-  keys = await deriveRecordKeys(recordKey, recordId, stretched);
+  keys = await deriveRecordKeys(recordKey, recordId, stretched, pseudoRandomBytes(16, 64));
   fragKey = (await deriveSecretBytes(recordKey, recordId, stretched)).fragments;
   restoreGuard = installAllocationGuard();
 });

@@ -89,6 +89,29 @@ describe('shared presign', () => {
     expect((await send((((await (await shared(stack.appUrl, { storage, operation: 'head', objects: [{ name }] })).json()) as PresignResponse).urls[0]!))).status).toBe(200);
   });
 
+  it("another account's token naming the owner's storage gets 403 for PUT and DELETE, and may read", async () => {
+    const name = fragmentName();
+    const bytes = randomBytes(512);
+    expect((await send(await presignOne(stack.appUrl, ALICE, 'put', { name, ...putFields(bytes) }), bytes)).status).toBe(200);
+    const storageId = await storageIdOf(stack.appUrl, ALICE);
+    const asBob = (body: unknown) => fetch(`${stack.appUrl}/api/presign`, { method: 'POST', headers: { authorization: `Bearer ${BOB}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const operation of ['put', 'delete']) {
+      const refused = await asBob({ storageId, operation, objects: [{ name, ...(operation === 'put' ? putFields(bytes) : {}) }] });
+      expect(refused.status).toBe(403);
+      expect(await errorCode(refused)).toBe('NOT_YOUR_STORAGE');
+    }
+    // Reads are what the link allows anyone; they reach alice's object, byte for byte.
+    const read = await asBob({ storageId, operation: 'get', objects: [{ name }] });
+    expect(read.status).toBe(200);
+    const fetched = await send(((await read.json()) as PresignResponse).urls[0]!);
+    expect(Buffer.from(await fetched.arrayBuffer()).equals(bytes)).toBe(true);
+    // Alice naming her own storage, a forged id, and a storageId that is not a string.
+    expect((await fetch(`${stack.appUrl}/api/presign`, { method: 'POST', headers: { authorization: `Bearer ${ALICE}`, 'content-type': 'application/json' }, body: JSON.stringify({ storageId, operation: 'head', objects: [{ name }] }) })).status).toBe(200);
+    expect(await errorCode(await asBob({ storageId: storageId.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')), operation: 'delete', objects: [{ name }] }))).toBe('STORAGE_NOT_FOUND');
+    expect(await errorCode(await asBob({ storageId: 7, operation: 'get', objects: [{ name }] }))).toBe('INVALID_STORAGE');
+    expect(await errorCode(await asBob({ storageId, operation: 'get', objects: [{ name }], extra: 1 }))).toBe('UNKNOWN_FIELD');
+  });
+
   it("another account's token cannot write or delete the owner's objects: its URLs stay in its own prefix", async () => {
     const name = fragmentName();
     const bytes = randomBytes(512);

@@ -22,6 +22,7 @@ import {
   encodeLocator,
   deriveParityKey,
   gf256Inv,
+  HEAD_LENGTH,
   gf256Mul,
   parityRow,
   objectName,
@@ -69,7 +70,7 @@ interface RecordVector {
   readonly objects: string[];
   readonly expect: 'ok' | ExpectedError;
   readonly kdf?: { memoryKiB: number; passes: number; parallelism: number };
-  readonly random?: { noncePrefix: string; headNonces: string[] };
+  readonly random?: { kdfSalt: string; noncePrefix: string; headNonces: string[] };
   readonly chunkSize?: number;
   readonly metadata?: Record<string, unknown>;
   readonly plaintext?: string;
@@ -77,7 +78,7 @@ interface RecordVector {
   readonly objectNames?: string[];
   readonly keyText?: string;
   readonly shareText?: string;
-  readonly derived?: Partial<Record<'K_names' | 'K_head' | 'K_salt' | 'X' | 'K_enc' | 'K_commit' | 'K_frag' | 'K_wrap' | 'K_check' | 'K_parity', string>>;
+  readonly derived?: Partial<Record<'K_names' | 'K_head' | 'X' | 'K_enc' | 'K_commit' | 'K_frag' | 'K_wrap' | 'K_check' | 'K_parity', string>>;
   readonly parity?: number;
 }
 
@@ -135,9 +136,9 @@ describe('reference reader against tests/vectors (§12)', () => {
         it('derived keys (§2, §3)', () => {
           const d = v.derived!;
           const rk = deriveRecordKeyKeys(k);
-          const got: Record<string, string> = { K_names: toHex(rk.names), K_head: toHex(rk.head), K_salt: toHex(rk.salt), K_parity: toHex(deriveParityKey(k)) };
-          if (v.kdf && (d.X || d.K_enc || d.K_commit || d.K_frag || d.K_wrap || d.K_check)) {
-            const sk = deriveSequenceKeys(k, r!, Buffer.from(v.sequenceKey.normalize('NFC'), 'utf8'), v.kdf);
+          const got: Record<string, string> = { K_names: toHex(rk.names), K_head: toHex(rk.head), K_parity: toHex(deriveParityKey(k)) };
+          if (v.kdf && v.random && (d.X || d.K_enc || d.K_commit || d.K_frag || d.K_wrap || d.K_check)) {
+            const sk = deriveSequenceKeys(k, r!, Buffer.from(v.sequenceKey.normalize('NFC'), 'utf8'), v.kdf, hex(v.random!.kdfSalt));
             Object.assign(got, { X: toHex(sk.x), K_enc: toHex(sk.enc), K_commit: toHex(sk.commit), K_frag: toHex(sk.frag), K_wrap: toHex(sk.wrap), K_check: toHex(sk.check) });
           }
           // every derived value the vector gives is compared (an unknown name fails: undefined ≠ hex)
@@ -163,7 +164,7 @@ describe('reference reader against tests/vectors (§12)', () => {
               body: hex(v.plaintext!),
               chunkSize: v.chunkSize!,
               kdf: v.kdf!,
-              random: { noncePrefix: hex(v.random!.noncePrefix), headNonces: v.random!.headNonces.map(hex) },
+              random: { kdfSalt: hex(v.random!.kdfSalt), noncePrefix: hex(v.random!.noncePrefix), headNonces: v.random!.headNonces.map(hex) },
               ...(v.parity ? { parity: v.parity } : {}),
             });
             if (v.envelope !== undefined) expect(toHex(w.envelope)).toBe(v.envelope);
@@ -283,7 +284,7 @@ describe('primitives', () => {
   });
 
   it('§3 manual HKDF equals node:crypto hkdfSync with salt R and IKM K ‖ X', () => {
-    const sk = deriveSequenceKeys(K, R, Buffer.from('adk21937'), KDF);
+    const sk = deriveSequenceKeys(K, R, Buffer.from('adk21937'), KDF, Buffer.alloc(16, 5));
     const ikm = Buffer.concat([K, sk.x]);
     const node = (info: string, length: number) => toHex(Buffer.from(hkdfSync('sha256', ikm, R, info, length)));
     expect(toHex(sk.enc)).toBe(node('ehr-vault/v2/aes-128-gcm', 16));
@@ -452,7 +453,7 @@ function input(overrides: Partial<WriterInput> = {}): WriterInput {
     body,
     chunkSize: 64,
     kdf: KDF,
-    random: { noncePrefix: hex('a0a1a2a3a4a5a6'), headNonces: Array.from({ length: n }, (_, j) => Buffer.alloc(12, 0x40 + j)) },
+    random: { kdfSalt: Buffer.alloc(16, 0x5a), noncePrefix: hex('a0a1a2a3a4a5a6'), headNonces: Array.from({ length: n }, (_, j) => Buffer.alloc(12, 0x40 + j)) },
     ...overrides,
   };
 }
@@ -553,7 +554,7 @@ describe('round trips (reference writer → reference reader)', () => {
     expect(gf256Mul(0x02, 0x80)).toBe(0x1d);
     expect(gf256Mul(0x03, 0x07)).toBe(0x09);
     const heads = (count: number) => Array.from({ length: count }, (_, j) => Buffer.alloc(12, 0x40 + j));
-    const { i, w } = write({ parity: 2, random: { noncePrefix: hex('a0a1a2a3a4a5a6'), headNonces: heads(10) } });
+    const { i, w } = write({ parity: 2, random: { kdfSalt: Buffer.alloc(16, 0x5a), noncePrefix: hex('a0a1a2a3a4a5a6'), headNonces: heads(10) } });
     expect(w.objects).toHaveLength(10);
     const body = Buffer.from(i.body);
     for (let a = 0; a < 10; a++) {
@@ -570,7 +571,7 @@ describe('round trips (reference writer → reference reader)', () => {
         return copy;
       });
     const B = Number(w.bodyLength);
-    for (const [k, at] of [[2, 76 + 3], [5, 76 + Math.floor(B / 2)], [0, 30], [9, 76 + 10], [7, 76 + B - 1], [8, 76 + 3], [9, 76 + Math.floor(B / 2)]] as const) {
+    for (const [k, at] of [[2, HEAD_LENGTH + 3], [5, HEAD_LENGTH + Math.floor(B / 2)], [0, 30], [9, HEAD_LENGTH + 10], [7, HEAD_LENGTH + B - 1], [8, HEAD_LENGTH + 3], [9, HEAD_LENGTH + Math.floor(B / 2)]] as const) {
       expect(openWritten(i, damaged(k, at)).body.equals(body)).toBe(true);
       expect(openWritten(i, damaged(k, at).filter((_, x) => x !== (k + 3) % 10)).body.equals(body)).toBe(true);
     }
@@ -578,7 +579,7 @@ describe('round trips (reference writer → reference reader)', () => {
     const e = refError(() => openWritten(i, w.objects.filter((_, k) => k !== 0 && k !== 4 && k !== 9)));
     expect([e.code, e.details.missing, e.details.positions]).toEqual(['FRAGMENT_MISSING', ['a', '1'], [0, 4]]);
     // p > 0 requires algorithm 01
-    const alg0 = write({ parity: 2, random: { noncePrefix: hex('a0a1a2a3a4a5a6'), headNonces: heads(10) } }, { headFields: (_j, f) => ({ ...f, parityAlgorithm: 0 }) });
+    const alg0 = write({ parity: 2, random: { kdfSalt: Buffer.alloc(16, 0x5a), noncePrefix: hex('a0a1a2a3a4a5a6'), headNonces: heads(10) } }, { headFields: (_j, f) => ({ ...f, parityAlgorithm: 0 }) });
     expect(refError(() => openWritten(alg0.i, alg0.w.objects)).code).toBe('FRAGMENT_MALFORMED');
   });
 
@@ -680,7 +681,7 @@ describe('tampered records: the code and blame of §9', () => {
   });
 
   it('step 11: FRAGMENT_TAMPERED in a frame field, the mac or the padding', () => {
-    const inFrame = fails([...objects.slice(0, 2), flip(objects[2]!, 76 + 3), ...objects.slice(3)]);
+    const inFrame = fails([...objects.slice(0, 2), flip(objects[2]!, HEAD_LENGTH + 3), ...objects.slice(3)]);
     expect([inFrame.code, inFrame.details.sources, inFrame.details.indexChars]).toEqual(['FRAGMENT_TAMPERED', [2], ['k']]);
     const inPadding = fails([...objects.slice(0, 6), flip(objects[6]!, objects[6]!.length - 1), objects[7]!].reverse());
     expect([inPadding.code, inPadding.details.sources, inPadding.details.indexChars]).toEqual(['FRAGMENT_TAMPERED', [1], ['3']]);

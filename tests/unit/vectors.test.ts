@@ -22,7 +22,7 @@ const FORMAT_CODES = [
 
 describe('test vectors (FORMAT.md §12)', () => {
   it('every case has its committed file and no file is orphaned', () => {
-    const expected = [...POSITIVE_CASES.map((c) => c.id), ...REBUILD_CASES.map((c) => c.id), ...NEGATIVE_CASES.map((c) => c.id), 'argon2id', 'texts'].map((id) => `${id}.json`).sort();
+    const expected = [...POSITIVE_CASES.map((c) => c.id), ...REBUILD_CASES.map((c) => c.id), ...NEGATIVE_CASES.map((c) => c.id), 'argon2id', 'texts', 'key-card'].map((id) => `${id}.json`).sort();
     expect(files).toEqual(expected);
   });
 
@@ -55,7 +55,7 @@ describe('test vectors (FORMAT.md §12)', () => {
         expect(opened.metadata).toEqual(committed.metadata);
         expect(toHex(decodeKeyText(committed.keyText!))).toBe(committed.recordKey);
         expect(decodeShareText(committed.shareText!).recordId).toBe(committed.recordId);
-        // Every object of a record has the same length: 76 + B.
+        // Every object of a record has the same length: 92 + B.
         expect(new Set(committed.objects.map((o) => o.length)).size).toBe(1);
       });
     });

@@ -27,7 +27,7 @@ export interface RecordVector {
   /** Negative vectors: the positive vector they were made from. */
   readonly madeFrom?: string;
   readonly kdf?: KdfParams;
-  readonly random?: { readonly noncePrefix: string; readonly headNonces: readonly string[] };
+  readonly random?: { readonly kdfSalt: string; readonly noncePrefix: string; readonly headNonces: readonly string[] };
   readonly chunkSize?: number;
   readonly metadata?: RecordMetadata;
   readonly plaintext?: string;
@@ -54,6 +54,7 @@ export async function buildPositive(c: PositiveCase): Promise<RecordVector> {
     recordKey: fromHex(c.recordKey),
     recordId: c.recordId,
     kdf: c.kdf,
+    kdfSalt: fromHex(c.kdfSalt),
     chunkSize: c.chunkSize,
     parity: c.parity ?? 0,
     randomBytes: (length) => {
@@ -65,7 +66,7 @@ export async function buildPositive(c: PositiveCase): Promise<RecordVector> {
   const recordKey = fromHex(c.recordKey);
   const id = recordIdBytes(c.recordId);
   const locator = await deriveLocatorBytes(recordKey);
-  const stretched = await stretchSequenceKey(parseSequenceKey(c.sequenceKey), locator.kdfSalt, c.kdf);
+  const stretched = await stretchSequenceKey(parseSequenceKey(c.sequenceKey), fromHex(c.kdfSalt), c.kdf);
   const secret = await deriveSecretBytes(recordKey, id, stretched);
   const names = await deriveLocatorKeys(recordKey);
   return {
@@ -75,7 +76,7 @@ export async function buildPositive(c: PositiveCase): Promise<RecordVector> {
     sequenceKey: c.sequenceKey,
     kdf: c.kdf,
     ...(c.parity ? { parity: c.parity } : {}),
-    random: { noncePrefix: c.noncePrefix, headNonces: nonces },
+    random: { kdfSalt: c.kdfSalt, noncePrefix: c.noncePrefix, headNonces: nonces },
     chunkSize: c.chunkSize,
     metadata: c.metadata,
     plaintext: toHex(c.plaintext),
@@ -86,7 +87,6 @@ export async function buildPositive(c: PositiveCase): Promise<RecordVector> {
     derived: {
       K_names: toHex(locator.objectNames),
       K_head: toHex(locator.head),
-      K_salt: toHex(locator.kdfSalt),
       X: toHex(stretched),
       K_enc: toHex(secret.encryption),
       K_commit: toHex(secret.commitment),

@@ -16,6 +16,7 @@ import {
   parseSequenceKey,
   payloadRange,
   sequenceCheck,
+  stretchForBatch,
   utf8Encoder,
   wrapAt,
   writeU16,
@@ -33,6 +34,8 @@ export interface CraftInput {
   readonly recordId: string;
   readonly sequenceKey: string;
   readonly kdf: KdfParams;
+  /** The batch's Argon2id salt (FORMAT.md §3), hex. */
+  readonly kdfSalt: string;
   readonly chunkSize: number;
   readonly metadata: RecordMetadata;
   readonly plaintext: Uint8Array;
@@ -120,7 +123,7 @@ export async function craftRecord(input: CraftInput, seams: CraftSeams = {}): Pr
   const key = parseSequenceKey(input.sequenceKey);
   const recordKey = fromHex(input.recordKey);
   const recordId = recordIdBytes(input.recordId);
-  const keys = await deriveKeysForProtect(recordKey, input.recordId, key, input.kdf);
+  const keys = await deriveKeysForProtect(recordKey, input.recordId, key, await stretchForBatch(key, input.kdf, { salt: fromHex(input.kdfSalt) }));
   let envelope = await craftEnvelope(keys, input, seams);
   const delta = seams.envelopeDelta ?? 0;
   if (delta < 0) envelope = envelope.slice(0, envelope.length + delta);
@@ -137,7 +140,7 @@ export async function craftRecord(input: CraftInput, seams: CraftSeams = {}): Pr
     const { prefix, suffix } = await buildFrame(keys, fields);
     const plain = new Uint8Array(B);
     plain.set(concatBytes([prefix, envelope.subarray(start, end), suffix]).subarray(0, B), 0);
-    const head: HeadFieldsDraft = { version: 2, kind: 'data', n, parityCount: 0, slot, kdf: input.kdf, bodyLength: B, check, parityAlgorithm: 0 };
+    const head: HeadFieldsDraft = { version: 2, kind: 'data', n, parityCount: 0, slot, kdf: input.kdf, bodyLength: B, check, parityAlgorithm: 0, kdfSalt: keys.kdfSalt };
     if (seams.head && (seams.head.slot === 'all' || seams.head.slot === slot)) seams.head.change(head);
     objects.push(concatBytes([await craftHead(keys, recordId, head, input.headNonces[slot]!), await wrapAt(keys.wrap, slot, 0, plain)]));
   }

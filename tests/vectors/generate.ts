@@ -4,6 +4,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { buildArgon2Vector, buildNegative, buildPositive, buildRebuild, buildTextsVector } from './build-vector.js';
+import { buildKeyCardVector } from './key-card-vector.js';
 import { NEGATIVE_CASES } from './negative-cases.js';
 import { POSITIVE_CASES, REBUILD_CASES } from './vector-cases.js';
 
@@ -26,3 +27,4 @@ for (const c of NEGATIVE_CASES) {
 }
 await write('argon2id', await buildArgon2Vector());
 await write('texts', await buildTextsVector());
+await write('key-card', await buildKeyCardVector());

@@ -1,3 +1,4 @@
+import { HEAD_LENGTH as HEAD } from '../../src/core/object-head.js';
 import { ID_B, POSITIVE_CASES } from './vector-cases.js';
 import { setU16, type CraftSeams } from './craft.js';
 
@@ -29,7 +30,7 @@ export const NEGATIVE_CASES: readonly NegativeCase[] = [
   { id: 'error-sequence-key-invalid', from: 'file-text', expect: 'SEQUENCE_KEY_INVALID', description: 'The paper\'s "Adk 1234" (a space) is rejected before anything is read (step 1).', sequenceKey: 'Adk 1234' },
   { id: 'error-object-shorter-than-head', from: 'file-text', expect: 'FRAGMENT_TRUNCATED', description: 'Object #3 cut to 50 bytes, shorter than a head (step 3).', spoil: (o) => o.map((x, i) => (i === 2 ? x.slice(0, 50) : x)) },
   { id: 'error-object-cut-short', from: 'file-text', expect: 'FRAGMENT_TRUNCATED', description: 'Object #6 lacks its last byte (step 7).', spoil: (o) => o.map((x, i) => (i === 5 ? x.slice(0, -1) : x)) },
-  { id: 'error-object-trailing-byte', from: 'file-text', expect: 'FRAGMENT_MALFORMED', description: 'Object #2 has one byte more than 76 + B (step 7).', spoil: (o) => o.map((x, i) => (i === 1 ? Uint8Array.of(...x, 0) : x)) },
+  { id: 'error-object-trailing-byte', from: 'file-text', expect: 'FRAGMENT_MALFORMED', description: 'Object #2 has one byte more than 92 + B (step 7).', spoil: (o) => o.map((x, i) => (i === 1 ? Uint8Array.of(...x, 0) : x)) },
   { id: 'error-wrong-record-key', from: 'file-text', expect: 'WRONG_RECORD_KEY', description: 'Another record key: no head opens (step 4).', recordKey: 'f0e1d2c3b4a5968778695a4b3c2d1e0f' },
   { id: 'error-wrong-record-id', from: 'file-text', expect: 'WRONG_RECORD_KEY', description: 'The right key with another record id: the heads\' AAD differs, no head opens (step 4).', recordId: ID_B },
   {
@@ -51,12 +52,26 @@ export const NEGATIVE_CASES: readonly NegativeCase[] = [
   },
   { id: 'error-wrong-sequence-key-order', from: 'file-text', expect: 'WRONG_SEQUENCE_KEY', description: 'The same characters in another order (adk21973): another key (step 9).', sequenceKey: 'adk21973' },
   { id: 'error-wrong-sequence-key-length', from: 'file-text', expect: 'WRONG_SEQUENCE_KEY', description: 'A sequence key of 9 characters for 8 objects (step 9).', sequenceKey: 'adk219378' },
-  { id: 'error-frame-damaged', from: 'file-text', expect: 'FRAGMENT_TAMPERED', description: 'One bit of object #3\'s frame prefix flipped (step 11).', spoil: (o) => flip(o, 2, () => 76 + 3) },
+  { id: 'error-frame-damaged', from: 'file-text', expect: 'FRAGMENT_TAMPERED', description: 'One bit of object #3\'s frame prefix flipped (step 11).', spoil: (o) => flip(o, 2, () => HEAD + 3) },
   { id: 'error-padding-damaged', from: 'file-text', expect: 'FRAGMENT_TAMPERED', description: 'The last (padding) byte of object #8 flipped (step 11).', spoil: (o) => flip(o, 7, (x) => x.length - 1) },
-  { id: 'error-payload-damaged', from: 'file-text', expect: 'FRAGMENT_TAMPERED', description: 'One bit of object #7\'s payload flipped: body chunk 0 fails (step 15).', spoil: (o) => flip(o, 6, () => 76 + 13 + 20) },
-  { id: 'error-metadata-damaged', from: 'file-text', expect: 'FRAGMENT_TAMPERED', description: 'One bit of object #5\'s payload flipped: the metadata segment fails (step 14).', spoil: (o) => flip(o, 4, () => 76 + 13 + 20) },
-  { id: 'error-header-commitment-damaged', from: 'file-text', expect: 'FRAGMENT_TAMPERED', description: 'One bit of the envelope\'s key commitment (inside object #1\'s payload) flipped (step 13).', spoil: (o) => flip(o, 0, () => 76 + 13 + 30) },
+  { id: 'error-payload-damaged', from: 'file-text', expect: 'FRAGMENT_TAMPERED', description: 'One bit of object #7\'s payload flipped: body chunk 0 fails (step 15).', spoil: (o) => flip(o, 6, () => HEAD + 13 + 20) },
+  { id: 'error-metadata-damaged', from: 'file-text', expect: 'FRAGMENT_TAMPERED', description: 'One bit of object #5\'s payload flipped: the metadata segment fails (step 14).', spoil: (o) => flip(o, 4, () => HEAD + 13 + 20) },
+  { id: 'error-header-commitment-damaged', from: 'file-text', expect: 'FRAGMENT_TAMPERED', description: 'One bit of the envelope\'s key commitment (inside object #1\'s payload) flipped (step 13).', spoil: (o) => flip(o, 0, () => HEAD + 13 + 30) },
   { id: 'error-head-version', from: 'file-text', expect: 'FRAGMENT_UNSUPPORTED', description: 'An authentic head of object version 3 (step 5).', craft: { head: { slot: 5, change: (h) => (h.version = 3) } } },
+  {
+    id: 'error-other-batch-salt',
+    from: 'file-text',
+    expect: 'WRONG_SEQUENCE_KEY',
+    description: 'Authentic heads naming another protect batch\'s Argon2id salt: X, and so every key of §3, differ, and the sequence check fails (step 9).',
+    craft: { head: { slot: 'all', change: (h) => (h.kdfSalt = Uint8Array.from({ length: 16 }, (_, i) => 0xb0 + i)) } },
+  },
+  {
+    id: 'error-mixed-batch-salts',
+    from: 'file-text',
+    expect: 'CHAIN_BROKEN',
+    description: 'One authentic head names another batch\'s Argon2id salt: the heads disagree (step 8).',
+    craft: { head: { slot: 3, change: (h) => (h.kdfSalt = Uint8Array.from({ length: 16 }, (_, i) => 0xb0 + i)) } },
+  },
   { id: 'error-head-out-of-range', from: 'file-text', expect: 'FRAGMENT_MALFORMED', description: 'An authentic head with Argon2id memory 4 KiB, below the reader\'s range (step 6).', craft: { head: { slot: 2, change: (h) => (h.kdf = { ...h.kdf, memoryKiB: 4 }) } } },
   { id: 'error-different-protections', from: 'file-text', expect: 'CHAIN_BROKEN', description: 'Object #7\'s authentic head names another check value: objects of different protections (step 8).', craft: { head: { slot: 6, change: (h) => (h.check = new Uint8Array(16)) } } },
   { id: 'error-chain-jump', from: 'file-text', expect: 'CHAIN_BROKEN', description: 'An authentic frame at position 2 (k) whose next character is \'9\' instead of \'2\' (step 12).', craft: { frame: { slot: 2, change: (f) => (f.nextChar = '9') } } },

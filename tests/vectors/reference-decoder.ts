@@ -108,7 +108,6 @@ const codePoints = (s: string): string[] => Array.from(s);
 export interface RecordKeyKeys {
   readonly names: Buffer; // K_names (32)
   readonly head: Buffer; // K_head (16)
-  readonly salt: Buffer; // K_salt (16)
 }
 
 /** §2: HKDF-SHA-256, IKM = K, salt = empty (RFC 5869: HashLen zero bytes), one info per key. */
@@ -118,7 +117,6 @@ export function deriveRecordKeyKeys(recordKey: Uint8Array): RecordKeyKeys {
   return {
     names: derive('ehr-vault/v2/object-names', 32),
     head: derive('ehr-vault/v2/object-head', 16),
-    salt: derive('ehr-vault/v2/kdf-salt', 16),
   };
 }
 
@@ -251,10 +249,10 @@ function hkdfExpand(prk: Uint8Array, info: string, length: number): Buffer {
   return Buffer.concat(blocks).subarray(0, length);
 }
 
-/** §3: X = Argon2id(S_bytes, K_salt); PRK = HKDF-Extract(salt = R, IKM = K ‖ X); Expand per info. */
-export function deriveSequenceKeys(recordKey: Uint8Array, recordId: Uint8Array, sequenceKeyBytes: Uint8Array, kdf: KdfParams): SequenceKeys {
-  const { salt } = deriveRecordKeyKeys(recordKey);
-  const x = argon2idTag(sequenceKeyBytes, salt, kdf);
+/** §3: X = Argon2id(S_bytes, KDF salt of the head); PRK = HKDF-Extract(salt = R, IKM = K ‖ X); Expand per info. */
+export function deriveSequenceKeys(recordKey: Uint8Array, recordId: Uint8Array, sequenceKeyBytes: Uint8Array, kdf: KdfParams, kdfSalt: Uint8Array): SequenceKeys {
+  if (kdfSalt.length !== 16) throw new TypeError('the KDF salt is 16 bytes');
+  const x = argon2idTag(sequenceKeyBytes, kdfSalt, kdf);
   const prk = hkdfExtract(recordId, Buffer.concat([recordKey, x]));
   return {
     x,
@@ -460,8 +458,8 @@ export function decodeShareText(input: string): ShareText {
 
 // ───────────────────────────────────── §4.1 object head ─────────────────────────────────────
 
-export const HEAD_LENGTH = 76;
-const HEAD_FIELDS_LENGTH = 48;
+export const HEAD_LENGTH = 92;
+const HEAD_FIELDS_LENGTH = 64;
 
 export interface Head {
   readonly version: number;
@@ -477,6 +475,7 @@ export interface Head {
   readonly check: Buffer;
   readonly parityAlgorithm: number;
   readonly reserved: Buffer;
+  readonly kdfSalt: Buffer;
 }
 
 /** §4.1: AAD of every head = "EHRV2 object-head" ‖ 00 ‖ R. */
@@ -499,14 +498,14 @@ function gcmOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Ui
   }
 }
 
-/** §4.1: open a head (nonce = bytes 0–12, ciphertext+tag = bytes 12–76); undefined if it does not authenticate. */
+/** §4.1: open a head (nonce = bytes 0–12, ciphertext+tag = bytes 12–92); undefined if it does not authenticate. */
 function openHead(kHead: Uint8Array, aad: Uint8Array, object: Uint8Array): Buffer | undefined {
   return gcmOpen(kHead, object.subarray(0, 12), object.subarray(12, HEAD_LENGTH), aad);
 }
 
-/** §4.1: the 48 bytes of head fields. */
+/** §4.1: the 64 bytes of head fields. */
 export function parseHeadFields(f: Buffer): Head {
-  if (f.length !== HEAD_FIELDS_LENGTH) throw new RangeError('head fields are 48 bytes');
+  if (f.length !== HEAD_FIELDS_LENGTH) throw new RangeError('head fields are 64 bytes');
   return {
     version: f[0]!,
     kind: f[1]!,
@@ -521,6 +520,7 @@ export function parseHeadFields(f: Buffer): Head {
     check: Buffer.from(f.subarray(24, 40)),
     parityAlgorithm: f[40]!,
     reserved: Buffer.from(f.subarray(41, 48)),
+    kdfSalt: Buffer.from(f.subarray(48, 64)),
   };
 }
 
@@ -550,7 +550,7 @@ function headMalformed(h: Head): boolean {
   );
 }
 
-/** §9 step 8: do two heads differ in any field but slot (n, p, KDF, P, T, Mem, B, check, parity algorithm)? */
+/** §9 step 8: do two heads differ in any field but slot (n, p, KDF, P, T, Mem, B, check, parity algorithm, KDF salt)? */
 function headsDiffer(a: Head, b: Head): boolean {
   return (
     a.n !== b.n ||
@@ -561,7 +561,8 @@ function headsDiffer(a: Head, b: Head): boolean {
     a.memoryKiB !== b.memoryKiB ||
     a.bodyLength !== b.bodyLength ||
     !a.check.equals(b.check) ||
-    a.parityAlgorithm !== b.parityAlgorithm
+    a.parityAlgorithm !== b.parityAlgorithm ||
+    !a.kdfSalt.equals(b.kdfSalt)
   );
 }
 
@@ -1102,13 +1103,13 @@ export function openRecord(recordKey: Uint8Array, recordId: Uint8Array, sequence
 
   // Step 7. "Truncated objects are reported before objects with trailing bytes."
   // §9 step 7 with parity: objects of the wrong length are set aside.
-  if (withParity) candidates = candidates.filter((c) => BigInt(c.object.length) === 76n + c.head.bodyLength);
+  if (withParity) candidates = candidates.filter((c) => BigInt(c.object.length) === BigInt(HEAD_LENGTH) + c.head.bodyLength);
   if (candidates.length === 0) throw new RefError('FRAGMENT_TRUNCATED', { sources: list.map((_, k) => k) }, 'no object of the right length');
-  const lengthExcess = candidates.map((c) => ({ source: c.source, excess: BigInt(c.object.length) - (76n + c.head.bodyLength) }));
+  const lengthExcess = candidates.map((c) => ({ source: c.source, excess: BigInt(c.object.length) - (BigInt(HEAD_LENGTH) + c.head.bodyLength) }));
   const cutShort = lengthExcess.filter((f) => f.excess < 0n).map((f) => f.source);
-  if (cutShort.length > 0) throw new RefError('FRAGMENT_TRUNCATED', { sources: cutShort }, 'object shorter than 76 + B');
+  if (cutShort.length > 0) throw new RefError('FRAGMENT_TRUNCATED', { sources: cutShort }, 'object shorter than 92 + B');
   const trailing = lengthExcess.filter((f) => f.excess > 0n).map((f) => f.source);
-  if (trailing.length > 0) throw new RefError('FRAGMENT_MALFORMED', { sources: trailing }, 'object longer than 76 + B');
+  if (trailing.length > 0) throw new RefError('FRAGMENT_MALFORMED', { sources: trailing }, 'object longer than 92 + B');
 
   // Step 8.
   // SPEC-GAP: which head the others are compared with is not stated; this reader takes the first
@@ -1131,7 +1132,7 @@ export function openRecord(recordKey: Uint8Array, recordId: Uint8Array, sequence
     memoryKiB: reference.memoryKiB,
     passes: reference.passes,
     parallelism: reference.parallelism,
-  });
+  }, reference.kdfSalt);
   if (!sameBytes(sequenceCheckValue(keys.check), reference.check)) throw new RefError('WRONG_SEQUENCE_KEY', {}, 'check value differs');
 
   // Step 10, with parity (§4.4): missing data slots are re-created from the n lowest remaining slots.

@@ -33,12 +33,13 @@ export interface WriterInput {
   readonly body: Uint8Array;
   readonly chunkSize: number;
   readonly kdf: KdfParams;
-  readonly random: { readonly noncePrefix: Uint8Array; readonly headNonces: readonly Uint8Array[] };
+  /** §3: the batch's KDF salt (16 bytes), the envelope's nonce prefix, one head nonce per slot. */
+  readonly random: { readonly kdfSalt: Uint8Array; readonly noncePrefix: Uint8Array; readonly headNonces: readonly Uint8Array[] };
   /** §4.4: parity objects p (default 0). */
   readonly parity?: number;
 }
 
-/** The 48 head fields of §4.1 (all of them, so a tweak can set any). */
+/** The 64 bytes of head fields of §4.1 (all of them, so a tweak can set any). */
 export interface HeadFields {
   version: number;
   kind: number;
@@ -53,6 +54,7 @@ export interface HeadFields {
   check: Buffer;
   parityAlgorithm: number;
   reserved: Buffer;
+  kdfSalt: Buffer;
 }
 
 /** The parts of a §8 frame that its mac covers, plus the payload. */
@@ -193,9 +195,9 @@ export function buildFrame(kFrag: Uint8Array, parts: FrameParts, macParts: Frame
   return Buffer.concat([parts.own, fields, parts.payload, parts.next, mac]);
 }
 
-/** §4.1: the 48 head-field bytes. */
+/** §4.1: the 64 head-field bytes. */
 export function headFieldBytes(f: HeadFields): Buffer {
-  const b = Buffer.alloc(48);
+  const b = Buffer.alloc(64);
   b[0] = f.version;
   b[1] = f.kind;
   b.writeUInt16BE(f.n, 2);
@@ -209,6 +211,7 @@ export function headFieldBytes(f: HeadFields): Buffer {
   f.check.copy(b, 24, 0, 16);
   b[40] = f.parityAlgorithm;
   f.reserved.copy(b, 41, 0, 7);
+  f.kdfSalt.copy(b, 48, 0, 16);
   return b;
 }
 
@@ -228,7 +231,8 @@ export function writeRecord(input: WriterInput, tweaks: WriterTweaks = {}): Writ
   const chars = Array.from(s);
   const n = chars.length;
   const recordKeyKeys = deriveRecordKeyKeys(input.recordKey);
-  const keys = deriveSequenceKeys(input.recordKey, input.recordId, Buffer.from(s, 'utf8'), input.kdf);
+  const keys = deriveSequenceKeys(input.recordKey, input.recordId, Buffer.from(s, 'utf8'), input.kdf, input.random.kdfSalt);
+  const kdfSalt = Buffer.from(input.random.kdfSalt);
 
   // §6, §5, §7: the envelope.
   let block = metadataBlock(tweaks.metadataJson ?? serialiseMetadata(input.metadata));
@@ -285,6 +289,7 @@ export function writeRecord(input: WriterInput, tweaks: WriterTweaks = {}): Writ
       check,
       parityAlgorithm: p > 0 ? 1 : 0,
       reserved: Buffer.alloc(7),
+      kdfSalt,
     };
     if (tweaks.headFields) fields = tweaks.headFields(i, fields);
     const nonce = input.random.headNonces[i] ?? Buffer.alloc(12, i);
@@ -297,7 +302,7 @@ export function writeRecord(input: WriterInput, tweaks: WriterTweaks = {}): Writ
     const bodies = objects.map((o) => o.subarray(HEAD_LENGTH));
     for (let r = 0; r < p; r++) {
       const j = n + r;
-      const fields: HeadFields = { version: 2, kind: 1, n, p, slot: j, kdf: 1, parallelism: input.kdf.parallelism, passes: input.kdf.passes, memoryKiB: input.kdf.memoryKiB, bodyLength: b, check, parityAlgorithm: 1, reserved: Buffer.alloc(7) };
+      const fields: HeadFields = { version: 2, kind: 1, n, p, slot: j, kdf: 1, parallelism: input.kdf.parallelism, passes: input.kdf.passes, memoryKiB: input.kdf.memoryKiB, bodyLength: b, check, parityAlgorithm: 1, reserved: Buffer.alloc(7), kdfSalt };
       const nonce = input.random.headNonces[j] ?? Buffer.alloc(12, j);
       objects.push(Buffer.concat([sealHead(recordKeyKeys.head, input.recordId, nonce, fields), ctrTransform(kParity, j, parityRow(n, r, bodies))]));
     }

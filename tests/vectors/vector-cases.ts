@@ -9,6 +9,8 @@ export interface PositiveCase {
   readonly recordId: string;
   readonly sequenceKey: string;
   readonly kdf: KdfParams;
+  /** The protect batch's Argon2id salt (FORMAT.md §3, §4.1), hex. */
+  readonly kdfSalt: string;
   readonly noncePrefix: string;
   readonly chunkSize: number;
   readonly metadata: RecordMetadata;
@@ -47,7 +49,7 @@ const rgba4x5Body = deflateSync(filterImage(rgba4x5Pixels, rgba4x5), { level: 6 
 const longNote = text('Blood pressure 120/80 mmHg, pulse 64. '.repeat(12));
 const longNoteBody = deflateSync(longNote, { level: 6 });
 
-const base = { recordKey: KEY_A, recordId: ID_A, sequenceKey: 'adk21937', kdf: VECTOR_KDF, noncePrefix: 'a0a1a2a3a4a5a6', chunkSize: 64 };
+const base = { recordKey: KEY_A, recordId: ID_A, sequenceKey: 'adk21937', kdf: VECTOR_KDF, kdfSalt: '5a5a5a5a000102030405060708090a0b', noncePrefix: 'a0a1a2a3a4a5a6', chunkSize: 64 };
 
 export const POSITIVE_CASES: readonly PositiveCase[] = [
   { ...base, id: 'file-empty', description: 'Empty file: one empty final chunk (16-byte tag only); the paper key adk21937 gives 8 objects.', metadata: { kind: 'file', name: 'empty.txt', mime: 'text/plain', byteLength: 0 }, plaintext: new Uint8Array(0) },

@@ -6,8 +6,9 @@ import { sharedStyles } from '../styles/shared.js';
 
 /**
  * Backup as a step of its own: record keys live only in this browser. After the first record a clear
- * prompt (save an encrypted backup, keep storage persistent); while no backup covers every record, a
- * small reminder that stays.
+ * prompt to save an encrypted backup; while no backup covers every record, a small reminder that stays.
+ * Persistent storage is asked for in one place after protecting (the protect view's own card) and in
+ * Settings, not here too: two buttons for one browser prompt read as two different things.
  */
 @customElement('ev-backup-reminder')
 export class BackupReminder extends LitElement {
@@ -32,9 +33,7 @@ export class BackupReminder extends LitElement {
   /** `prompt`: the full step (after protecting); `reminder`: one line with a button. */
   @property({ type: String }) variant: 'prompt' | 'reminder' = 'reminder';
   @state() private uncovered = 0;
-  @state() private persisted: boolean | null = true;
   @state() private snoozed = backupPromptSnoozed();
-  @state() private message = '';
   private unsubscribe: (() => void) | undefined;
 
   override connectedCallback() {
@@ -53,13 +52,6 @@ export class BackupReminder extends LitElement {
     const since = lastBackupAt() ?? 0;
     const records = await vault.listRecords();
     this.uncovered = records.filter((r) => r.hasKey && r.createdAt > since).length;
-    this.persisted = (await vault.storageReport()).persisted;
-  }
-
-  private async persist() {
-    const granted = await (await getVault()).requestPersistence();
-    this.message = granted ? 'Storage is now persistent.' : 'The browser did not allow it yet; installing the app usually helps.';
-    await this.load();
   }
 
   override render() {
@@ -74,16 +66,13 @@ export class BackupReminder extends LitElement {
     return html`<section class="card" aria-labelledby="backup-title" data-backup-prompt>
       <h3 id="backup-title">Next step: save an encrypted backup</h3>
       <p>The keys of your records are only in this browser. If this phone is lost or the browser data is cleared, nobody can open them again, not even you. An encrypted backup file fixes that.</p>
-      ${this.persisted ? nothing : html`<p>This browser may also clear its storage when space runs short: allow it to keep it.</p>`}
       <div class="row">
         <a class="button" href="#/settings/backup">Save a backup</a>
-        ${this.persisted ? nothing : html`<button type="button" class="secondary" @click=${this.persist}>Keep storage persistent</button>`}
         <button type="button" class="secondary" @click=${() => {
           snoozeBackupPrompt();
           this.snoozed = true;
         }}>Later</button>
       </div>
-      ${this.message ? html`<p role="status">${this.message}</p>` : nothing}
     </section>`;
   }
 }

@@ -12,13 +12,40 @@ export class PwaNotices extends LitElement {
   static override styles = [
     sharedStyles,
     css`
+      /*
+       * A floating layer, not part of the flow: a notice that appears or leaves while someone is about to tap
+       * must not move the page under their finger (a fresh install shows "ready to work offline" a few
+       * seconds after the first load, exactly when people pick a file and press Protect). It lets taps
+       * through except on its own buttons.
+       */
+      .layer {
+        position: fixed;
+        left: 0;
+        right: 0;
+        bottom: 16px;
+        z-index: 20;
+        display: flex;
+        justify-content: center;
+        padding-inline: 12px;
+        pointer-events: none;
+      }
+      @media (max-width: 599px) {
+        /* Above the bottom tab bar (48px links + its border and the safe area). */
+        .layer {
+          bottom: calc(60px + env(safe-area-inset-bottom));
+        }
+      }
       .toast {
+        max-width: 420px;
         background: var(--ev-surface);
         border: 1px solid var(--ev-border);
         border-left: 6px solid var(--ev-ok);
         border-radius: 12px;
         padding: 8px 14px;
-        margin-bottom: 12px;
+        box-shadow: 0 4px 16px rgb(0 0 0 / 18%);
+      }
+      .toast button {
+        pointer-events: auto;
       }
     `,
   ];
@@ -38,11 +65,14 @@ export class PwaNotices extends LitElement {
   }
 
   override render() {
-    if (this.applyUpdate) {
-      return html`<div class="toast row" role="status">An update is available. <button type="button" @click=${() => this.applyUpdate?.()}>Reload</button></div>`;
-    }
-    if (this.offlineReady) return html`<div class="toast" role="status" data-offline-ready>Ready to work offline.</div>`;
-    return nothing;
+    // The live region stays in the document so that screen readers announce what appears in it.
+    return html`<div class="layer" role="status" aria-live="polite">
+      ${this.applyUpdate
+        ? html`<div class="toast row">An update is available. <button type="button" @click=${() => this.applyUpdate?.()}>Reload</button></div>`
+        : this.offlineReady
+          ? html`<div class="toast" data-offline-ready>Ready to work offline.</div>`
+          : nothing}
+    </div>`;
   }
 }
 

@@ -55,6 +55,7 @@ const VIEWS: Record<string, { title: string; hint: string; actions: readonly Err
   VAULT_LOCKED: { title: 'EHR Vault is locked.', hint: 'Unlock it with your passphrase.', actions: [] },
   WRONG_PASSPHRASE: { title: 'That passphrase is not correct.', hint: 'Check it and try again (capital letters count).', actions: [] },
   KEY_UNAVAILABLE: { title: 'This device has no key for that record.', hint: 'Open it with its share text and sequence key.', actions: [{ label: 'Open a shared record', href: '#/open' }] },
+  ENGINE_STALLED: { title: 'The browser stopped working on this record.', hint: 'Nothing was lost: what you picked or opened is still here. Try again; if it happens again, reload the page or restart the browser.', actions: [RETRY] },
   ABORTED: { title: 'Cancelled.', hint: 'Start again when you are ready.', actions: [] },
 };
 

@@ -46,6 +46,10 @@ export class OpenView extends LitElement {
         display: flex;
         gap: 8px;
       }
+      .fingerprint {
+        font-family: ui-monospace, monospace;
+        white-space: nowrap;
+      }
       .key-row input {
         flex: 1;
         min-width: 0;
@@ -72,12 +76,15 @@ export class OpenView extends LitElement {
   @state() private downloadUrl: string | undefined;
   @state() private error: ErrorView | undefined;
   @state() private knownName: string | null = null;
+  /** A link wrapped to a key card: whose card, and this device's fingerprint when it holds that card. */
+  @state() private target: { readonly name: string; readonly here: string | undefined } | undefined;
   private controller: AbortController | undefined;
 
   protected override async willUpdate(changed: Map<string, unknown>) {
     if (changed.has('arrivedShareText') && this.arrivedShareText) {
       this.shareText = this.arrivedShareText;
       this.fromLink = true;
+      this.target = await (await getVault()).shareTarget(this.arrivedShareText);
     }
     if (changed.has('recordId')) {
       this.reset();
@@ -155,14 +162,27 @@ export class OpenView extends LitElement {
     saveAs(await this.outcome.pngBlob(), `${safeFileName(this.outcome.metadata.name.replace(/\.[^.]*$/, ''), 'image')}.png`);
   }
 
+  private renderArrival() {
+    const target = this.target;
+    if (!target) {
+      return html`<p class="card" data-from-link>A record was shared with you by link. Type the <strong>sequence key</strong> the sender gave you by another way (a call, a message on another app) to open it. You can read it and save it; you cannot change or delete it.</p>`;
+    }
+    if (target.here === undefined) {
+      return html`<p class="card" data-from-link data-to-card="elsewhere">This link was shared to <strong>${target.name}</strong>’s key card, which is not on this device. Open it on the device that holds that card.</p>`;
+    }
+    return html`<div class="card" data-from-link data-to-card="here">
+      <p>A record was shared to your key card, <strong>${target.name}</strong>.</p>
+      <p>Fingerprint <span class="fingerprint" data-fingerprint>${target.here}</span> — the sender’s screen shows the same.</p>
+      <p>Type the <strong>sequence key</strong> the sender gave you by another way to open it. You can read it and save it; you cannot change or delete it.</p>
+    </div>`;
+  }
+
   override render() {
     return html`
       <h2>${this.recordId ? `Open “${this.knownName ?? 'record'}”` : 'Open a shared record'}</h2>
       ${this.recordId ? nothing : html`<p class="muted">You need the two secrets from the sender: the share text (or its QR code) and the sequence key.</p>`}
       <form @submit=${this.open}>
-        ${this.fromLink && !this.recordId
-          ? html`<p class="card" data-from-link>A record was shared with you by link. Type the <strong>sequence key</strong> the sender gave you by another way (a call, a message on another app) to open it. You can read it and save it; you cannot change or delete it.</p>`
-          : nothing}
+        ${this.fromLink && !this.recordId ? this.renderArrival() : nothing}
         ${this.recordId
           ? nothing
           : html`<div>

@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { getVault } from '../../services/vault.js';
-import type { ProtectOutcome } from '../../services/vault-types.js';
+import type { ProtectBatch, ProtectOutcome } from '../../services/vault-types.js';
 import { validateSequenceKey } from '../../services/sequence-keys.js';
 import { onSessionSequenceKeyChange, recordProtected, sessionSequenceKey, setSessionSequenceKey } from '../../services/session-sequence-key.js';
 import { rememberThumbnail } from '../../services/thumbnails.js';
@@ -254,7 +254,10 @@ export class ProtectView extends LitElement {
     const queue = [...this.files];
     let current: File | undefined;
     let protectedAny = false;
+    let batch: ProtectBatch | undefined;
     try {
+      // Several files at once are one protect batch: one Argon2id of the sequence key for all of them.
+      if (queue.length > 1) batch = await vault.beginProtectBatch(this.sequenceKey, { signal: this.controller.signal, onProgress: (p) => (this.progress = { phase: p.phase, done: p.done, total: p.total }) });
       for (const [i, file] of queue.entries()) {
         this.fileIndex = i;
         current = file;
@@ -262,6 +265,7 @@ export class ProtectView extends LitElement {
           signal: this.controller.signal,
           onProgress: (p) => (this.progress = { phase: p.phase, done: p.done, total: p.total }),
           asFile: file === asFile || this.keepOriginal.has(file),
+          batch,
         });
         protectedAny = true;
         const originalUrl = outcome.metadata.kind === 'image' ? URL.createObjectURL(file) : undefined;
@@ -273,6 +277,7 @@ export class ProtectView extends LitElement {
       this.error = describeError(error);
       if (this.error.undecodableImage) this.undecodable = current;
     } finally {
+      vault.endProtectBatch(batch);
       this.busy = false;
       this.controller = undefined;
       if (protectedAny && this.files.length === 0 && !this.keepKey) {

@@ -159,6 +159,9 @@ export class RecordsView extends LitElement {
   @state() private confirming: CatalogRecord | undefined;
   @state() private editing: CatalogRecord | undefined;
   @state() private sharing: { recordId: string; text: string } | undefined;
+  /** The record being withdrawn and protected again (its card says so). */
+  @state() private reprotecting: string | undefined;
+  @state() private notice = '';
   @state() private query: RecordQuery = DEFAULT_QUERY;
   @query('ev-confirm-dialog') private confirmDialog!: ConfirmDialog;
   @query('dialog.edit') private editDialog!: HTMLDialogElement;
@@ -188,6 +191,25 @@ export class RecordsView extends LitElement {
     const choice = await this.confirmDialog.show();
     this.confirming = undefined;
     if (choice === 'everywhere' || choice === 'device') await this.removeRecord(record, choice === 'everywhere');
+    if (choice === 'reprotect') await this.reprotect(record);
+  }
+
+  /** Withdraw every link, and protect the same content under a new key: its share sheet opens for new links. */
+  private async reprotect(record: CatalogRecord) {
+    this.error = undefined;
+    this.reprotecting = record.recordId;
+    try {
+      const vault = await getVault();
+      const outcome = await vault.withdrawAndReprotect(record.recordId);
+      await forgetRecordExtras(record.recordId);
+      await this.load();
+      this.sharing = { recordId: outcome.recordId, text: outcome.shareText };
+      this.notice = `Withdrawn: links to the old copy no longer open. “${outcome.metadata.name}” is protected again under a new key, with the same sequence key — make new links for the people who should keep access.`;
+    } catch (error) {
+      this.error = describeError(error);
+    } finally {
+      this.reprotecting = undefined;
+    }
   }
 
   private async removeRecord(record: CatalogRecord, fromCloud: boolean) {
@@ -346,6 +368,8 @@ export class RecordsView extends LitElement {
       <h2>Records on this device</h2>
       <ev-backup-reminder></ev-backup-reminder>
       <ev-error-card .error=${this.error} .available=${new Set<string>()}></ev-error-card>
+      ${this.reprotecting ? html`<p class="card" role="status">Withdrawing and protecting again under a new key…</p>` : nothing}
+      ${this.notice && !this.reprotecting ? html`<p class="card" role="status" data-reprotected>${this.notice}</p>` : nothing}
       ${this.renderList()}
       <ev-confirm-dialog
         heading=${c ? `${c.sharedWithMe ? 'Forget' : 'Delete'} “${displayName(c)}”?` : 'Delete?'}
@@ -354,12 +378,14 @@ export class RecordsView extends LitElement {
           ? [{ value: 'device', label: 'Forget on this device' }]
           : [
               { value: 'device', label: 'Delete from this device only' },
+              ...(c?.sync.state === 'synced' && c.hasKey ? [{ value: 'reprotect', label: 'Withdraw links, protect again under a new key' }] : []),
               { value: 'everywhere', label: 'Delete here and in the cloud', danger: true },
             ]}
       >
         ${c?.sharedWithMe
           ? html`<p>This record was shared with you: it stays in its owner's cloud. Forgetting it removes it from this device only.</p>`
-          : html`<p>Deleting from the cloud removes every fragment there and withdraws every share link: nobody can open the record afterwards.</p>`}
+          : html`<p>Deleting from the cloud removes every fragment there and withdraws every share link: nobody can open the record afterwards.</p>
+              ${c?.sync.state === 'synced' && c.hasKey ? html`<p class="muted">Or withdraw the links and keep the record: it is protected again under a new key (same sequence key), and you send new links to the people who should keep access.</p>` : nothing}`}
       </ev-confirm-dialog>
       <dialog class="edit" @keydown=${keepFocusInside} aria-labelledby="edit-title" @close=${() => (this.editing = undefined)}>
         ${this.editing

@@ -8,6 +8,7 @@ import { describeError } from '../controllers/describe-error.js';
 import { formatBytes } from '../components/format.js';
 import { sharedStyles } from '../styles/shared.js';
 import '../components/install-button.js';
+import '../components/my-key-card.js';
 
 /**
  * Backup first (record keys live only in this browser), then cloud endpoint and token, storage used and
@@ -215,6 +216,10 @@ export class SettingsView extends LitElement {
         <input id="token" type="password" .value=${this.token} @input=${(e: Event) => (this.token = (e.target as HTMLInputElement).value)} autocomplete="off" />
         <div class="row" style="margin-top:8px"><button type="submit">Save</button></div>
       </form>
+      <section class="card" id="key-card" aria-labelledby="key-card-title">
+        <h3 id="key-card-title">My key card</h3>
+        <ev-my-key-card></ev-my-key-card>
+      </section>
       <section class="card">
         <h3>Storage on this device</h3>
         <p>${s?.usage != null && s.quota != null ? `${formatBytes(s.usage)} used of ${formatBytes(s.quota)} available.` : 'Usage unknown.'}</p>

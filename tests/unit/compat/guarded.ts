@@ -12,11 +12,11 @@ export interface Guard {
 
 export const GUARDED: Record<string, Guard> = {
   'api.Navigator.share': {
-    files: ['src/ui/components/share-link.ts'],
+    files: ['src/ui/controllers/send-link.ts'],
     fallback: 'checked with typeof before use: where the system share sheet is missing (desktop Firefox, Chrome on desktops) "Send…" copies the link',
   },
   'api.Navigator.canShare': {
-    files: ['src/ui/components/share-link.ts'],
+    files: ['src/ui/controllers/send-link.ts'],
     fallback: 'called as navigator.canShare?.(…) ?? true, only where navigator.share exists; otherwise the link is copied',
   },
   'api.ReadableStreamBYOBReader': {

@@ -16,10 +16,11 @@ import { describe, expect, it } from 'vitest';
 const CORE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src/core');
 
 /**
- * The one runtime package the core may import: hash-wasm, for Argon2id (FORMAT.md §3; WebCrypto has no
- * memory-hard KDF). It is WebAssembly and plain JavaScript, with no DOM, storage or network use.
+ * The runtime packages the core may import: hash-wasm, for Argon2id (FORMAT.md §3; WebCrypto has no
+ * memory-hard KDF), and @hpke/core, the HPKE framing (RFC 9180) of key cards (FORMAT.md §11.3) over
+ * WebCrypto's ECDH and AES-GCM. Both are plain JavaScript (and WebAssembly), with no DOM, storage or network use.
  */
-const ALLOWED_PACKAGES: readonly string[] = ['hash-wasm'];
+const ALLOWED_PACKAGES: readonly string[] = ['hash-wasm', '@hpke/core'];
 
 const FORBIDDEN_GLOBALS: readonly string[] = [
   'document',

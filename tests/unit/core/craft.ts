@@ -26,6 +26,7 @@ import {
   recordIdBytes,
   sealHead,
   sequenceCheck,
+  stretchForBatch,
   systemRandomBytes,
   utf8Encoder,
   wrapAt,
@@ -120,7 +121,7 @@ export async function craftRecord(o: CraftOptions = {}): Promise<CraftedRecord> 
   const recordId = o.recordId ?? generateRecordId(random);
   const id = recordIdBytes(recordId);
   const kdf = o.kdf ?? TEST_KDF;
-  const keys = await deriveKeysForProtect(recordKey, recordId, key, kdf, o.stretch);
+  const keys = await deriveKeysForProtect(recordKey, recordId, key, await stretchForBatch(key, kdf, { randomBytes: random, stretch: o.stretch }));
   const body = o.body ?? pseudoRandomBytes(1000, 7002);
   const chunkSize = o.chunkSize ?? 64;
   const metadata = o.metadataJson !== undefined || o.metadataBlock !== undefined ? undefined : (o.metadata ?? fileMetadata(body.length));
@@ -172,6 +173,7 @@ export async function craftRecord(o: CraftOptions = {}): Promise<CraftedRecord> 
       bodyLength: B,
       check,
       parityAlgorithm: parity > 0 ? 1 : 0,
+      kdfSalt: keys.kdfSalt,
     };
     const fields = { ...natural, ...o.head?.(slot, natural) };
     let head: Uint8Array;

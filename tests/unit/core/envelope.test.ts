@@ -483,7 +483,7 @@ describe('EnvelopeSealer / EnvelopeOpener', () => {
   it('the opener checks the commitment, then opens segments in order and refuses extra chunks', async () => {
     const body = pseudoRandomBytes(100, 12);
     const envelope = await seal(body);
-    const other = await deriveRecordKeys(recordKey.map((b) => b ^ 1), recordId, new Uint8Array(32));
+    const other = await deriveRecordKeys(recordKey.map((b) => b ^ 1), recordId, new Uint8Array(32), new Uint8Array(16));
     await caught(() => EnvelopeOpener.create(other, envelope.subarray(0, HEADER_LENGTH)), 'ENVELOPE_TAMPERED');
     await caught(() => EnvelopeOpener.create(keys, envelope.subarray(0, HEADER_LENGTH - 1)), 'ENVELOPE_TRUNCATED');
 

@@ -7,6 +7,8 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  parseSequenceKey,
+  stretchForBatch,
   DEFAULT_KDF,
   HEAD_LENGTH,
   HEADER_LENGTH,
@@ -68,7 +70,7 @@ async function expectOpens(objects: readonly Uint8Array[], sequenceKey: string, 
 }
 
 describe('protectRecord / openRecord', () => {
-  it("'adk21937' gives 8 objects of 76 + B bytes each, B = 52 + ⌈Padmé(T)/8⌉, and opens to the same bytes", async () => {
+  it("'adk21937' gives 8 objects of 92 + B bytes each, B = 52 + ⌈Padmé(T)/8⌉, and opens to the same bytes", async () => {
     expect(record.sequenceKey.chars).toEqual(CHARS);
     expect(record.recordKey).toHaveLength(16);
     expect(record.recordId).toMatch(/^[A-Za-z0-9_-]{22}$/u);
@@ -232,7 +234,7 @@ describe('§9 errors from the cloud side: objects missing, extra, cut, extended,
     await caught(() => open([...objs, new Uint8Array(5)], KEY, record.recordKey.map((b) => b ^ 1)), 'FRAGMENT_TRUNCATED');
   });
 
-  it('an object cut inside its body (76 ≤ length < 76 + B): FRAGMENT_TRUNCATED (step 7)', async () => {
+  it('an object cut inside its body (92 ≤ length < 92 + B): FRAGMENT_TRUNCATED (step 7)', async () => {
     const B = objs[0]!.length - HEAD_LENGTH;
     for (const keep of [HEAD_LENGTH, HEAD_LENGTH + 1, HEAD_LENGTH + 100, HEAD_LENGTH + B - 1]) {
       const error = await caught(() => open(replaced(objs, 6, objs[6]!.subarray(0, keep))), 'FRAGMENT_TRUNCATED');
@@ -279,12 +281,17 @@ describe('§9 errors from the cloud side: objects missing, extra, cut, extended,
 
   it('objects of two protections of one record with equal parameters mix into FRAGMENT_TAMPERED, never plaintext', async () => {
     const recordId = 'AAECAwQFBgcICQoLDA0ODw';
-    const a = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, parity: 0, recordKey: record.recordKey, recordId });
-    const b = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, parity: 0, recordKey: record.recordKey, recordId });
+    // One protect batch (one KDF salt): the heads agree, so the mix is caught by the frames.
+    const batch = await stretchForBatch(parseSequenceKey(KEY), TEST_KDF);
+    const a = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, batch, parity: 0, recordKey: record.recordKey, recordId });
+    const b = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, batch, parity: 0, recordKey: record.recordKey, recordId });
     for (const i of [0, 3, 7]) {
       const error = await caught(() => openRecord(replaced(a.objects, i, b.objects[i]!), KEY, record.recordKey, recordId), 'FRAGMENT_TAMPERED');
       expect(error.details.indexChars).toContain(CHARS[i]);
     }
+    // Two batches: the heads name different KDF salts, objects of different protections (step 8).
+    const c = await protectRecord([BODY], METADATA, KEY, { chunkSize: C, kdf: TEST_KDF, parity: 0, recordKey: record.recordKey, recordId });
+    expect((await caught(() => openRecord(replaced(a.objects, 3, c.objects[3]!), KEY, record.recordKey, recordId), 'CHAIN_BROKEN')).details.sources).toEqual([3]);
   });
 });
 

@@ -114,7 +114,7 @@ export function memoStretch(): (key: SequenceKey, salt: Uint8Array, params: KdfP
 export async function freshKeys(): Promise<{ recordKey: Uint8Array; recordId: Uint8Array; keys: RecordKeys }> {
   const recordKey = randomKey();
   const recordId = randomKey();
-  return { recordKey, recordId, keys: await deriveRecordKeys(recordKey, recordId, crypto.getRandomValues(new Uint8Array(32))) };
+  return { recordKey, recordId, keys: await deriveRecordKeys(recordKey, recordId, crypto.getRandomValues(new Uint8Array(32)), crypto.getRandomValues(new Uint8Array(16))) };
 }
 
 export function fileMetadata(byteLength: number, name = 'record.bin', mime = 'application/octet-stream'): RecordMetadata {

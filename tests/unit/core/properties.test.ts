@@ -59,7 +59,7 @@ describe('acceptance properties', () => {
     );
   });
 
-  it('protect → open is the identity on bodies and metadata; every object is 76 + B bytes', async () => {
+  it('protect → open is the identity on bodies and metadata; every object is 92 + B bytes', async () => {
     await fc.assert(
       fc.asyncProperty(bodyArb, sequenceKeyArb, recordKeyArb, async ({ chunkSize, body }, text, recordKey) => {
         const record = await protect(body, text, recordKey, chunkSize);

@@ -3,8 +3,9 @@
  * Node: one segment goes through the in-thread lane, results stay in memory. A pipeline bug shows here in
  * seconds instead of after a browser run.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { EhrVaultError, generateRecordId, generateRecordKey } from '../../../src/core/index.js';
+import { EhrVaultError, generateRecordId, generateRecordKey, parseSequenceKey, stretchForBatch, stretchSequenceKey, type BatchKdf } from '../../../src/core/index.js';
 import { openInWorker } from '../../../src/workers/open-engine.js';
 import { protectInWorker } from '../../../src/workers/protect-engine.js';
 import type { EngineProgress } from '../../../src/workers/engine-api.js';
@@ -25,11 +26,11 @@ function bytes(size: number, seed = 7): Uint8Array {
   return out;
 }
 
-async function protectFile(body: Uint8Array, name = 'note.pdf', mime = 'application/pdf', parity = 0) {
+async function protectFile(body: Uint8Array, name = 'note.pdf', mime = 'application/pdf', parity = 0, batch?: BatchKdf) {
   const recordKey = generateRecordKey();
   const recordId = generateRecordId();
   const phases: EngineProgress['phase'][] = [];
-  const result = await protectInWorker({ source: new Blob([body as BlobPart]), name, mime, mode: 'file', sequenceKey: KEY, recordKey: recordKey.slice(), recordId, kdf: KDF, parity }, (p) => phases.push(p.phase));
+  const result = await protectInWorker({ source: new Blob([body as BlobPart]), name, mime, mode: 'file', sequenceKey: KEY, recordKey: recordKey.slice(), recordId, kdf: KDF, parity, batch }, (p) => phases.push(p.phase));
   return { result, recordKey, recordId, phases };
 }
 
@@ -46,6 +47,22 @@ describe('engine pipelines in Node', () => {
     if (opened.kind !== 'file') return;
     expect(new Uint8Array(await opened.blob.arrayBuffer())).toEqual(body);
     expect(opened.metadata).toMatchObject({ kind: 'file', name: 'note.pdf', mime: 'application/pdf', byteLength: body.length });
+  });
+
+  it('files of one protect batch (several picked at once) share one Argon2id, and each opens alone', async () => {
+    let calls = 0;
+    const batch = await stretchForBatch(parseSequenceKey(KEY), KDF, { stretch: (...args) => (calls++, stretchSequenceKey(...args)) });
+    const bodies = [bytes(40_000, 1), bytes(50_000, 2), bytes(60_000, 3)];
+    const made = [];
+    for (const body of bodies) made.push(await protectFile(body, 'scan.pdf', 'application/pdf', 0, batch));
+    expect(calls).toBe(1);
+    for (const [i, m] of made.entries()) {
+      const opened = await openInWorker({ objects: m.result.objects.map((o) => o.blob), sequenceKey: KEY, recordKey: m.recordKey, recordId: m.recordId });
+      expect(opened.kind === 'file' && new Uint8Array(await opened.blob.arrayBuffer())).toEqual(bodies[i]);
+    }
+    // A batch stretched from another key is refused before anything is sealed.
+    const other = await stretchForBatch(parseSequenceKey('zyx98765'), KDF);
+    expect(await protectFile(bytes(10), 'x.pdf', 'application/pdf', 0, other).then(() => 'sealed', (e: unknown) => (e instanceof EhrVaultError ? e.code : String(e)))).toBe('INPUT_INVALID');
   });
 
   it('a permuted sequence key, another record id, a dropped or damaged object: each its own code, nothing opened', async () => {
@@ -73,6 +90,15 @@ describe('engine pipelines in Node', () => {
     expect(opened.kind === 'file' && new Uint8Array(await opened.blob.arrayBuffer())).toEqual(body);
     const tooFew = await openInWorker({ objects: kept.slice(1), sequenceKey: KEY, recordKey, recordId }).then(() => 'opened', (e: unknown) => (e instanceof EhrVaultError ? e.code : String(e)));
     expect(tooFew).toBe('FRAGMENT_MISSING');
+  });
+
+  it('every object, parity objects included, carries the SHA-256 of its exact bytes, computed while it was produced', async () => {
+    for (const [size, parity] of [[300_000, 0], [120_000, 2], [0, 0]] as const) {
+      const { result } = await protectFile(bytes(size, 5), 'scan.pdf', 'application/pdf', parity);
+      for (const o of result.objects) {
+        expect(o.sha256, `slot ${o.slot} of a ${size}-byte file, parity ${parity}`).toBe(createHash('sha256').update(new Uint8Array(await o.blob.arrayBuffer())).digest('base64'));
+      }
+    }
   });
 
   it('an empty file and a file recognised by content (DICOM marker) keep their bytes and type', async () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { bodySegments, parseEnvelopeHeader, EnvelopeSealer, deriveRecordKeys, generateRecordKey, systemRandomBytes } from '../../../src/core/index.js';
 import { runSegmentsOn, type Lane, type SegmentRun } from '../../../src/workers/segment-pool.js';
-import type { SegmentJob } from '../../../src/workers/segment-jobs.js';
+import { runSegmentJob, type SegmentJob } from '../../../src/workers/segment-jobs.js';
 import { caught, fileMetadata } from '../core/helpers.js';
 
 /** A run over a 10-segment body; the lanes are fakes, so only the scheduling is under test. */
 async function plan(sink: SegmentRun['sink'] = { kind: 'memory' }, signal?: AbortSignal) {
-  const keys = await deriveRecordKeys(generateRecordKey(), systemRandomBytes(16), systemRandomBytes(32));
+  const keys = await deriveRecordKeys(generateRecordKey(), systemRandomBytes(16), systemRandomBytes(32), systemRandomBytes(16));
   const sealer = await EnvelopeSealer.create(keys, fileMetadata(10_000), { chunkSize: 1000 });
   const header = parseEnvelopeHeader(sealer.head);
   const progress: number[] = [];
@@ -29,7 +29,7 @@ function fakeLane(behaviour: (job: SegmentJob) => Promise<Blob | undefined>) {
   const lane: Lane = {
     run: (job) => {
       state.jobs.push(job.segment.index);
-      return behaviour(job);
+      return behaviour(job).then((blob) => ({ blob }));
     },
     finish: async () => {
       state.finished = true;
@@ -88,5 +88,36 @@ describe('segment pool scheduling', () => {
     const error = await caught(() => pending);
     expect(error.code).toBe('ABORTED');
     expect(lanes.every((l) => l.state.stopped)).toBe(true);
+  });
+
+  it('real segment jobs on three lanes finishing out of order: with onOutput each segment hands back exactly the bytes of its Blob', async () => {
+    const keys = await deriveRecordKeys(generateRecordKey(), systemRandomBytes(16), systemRandomBytes(32), systemRandomBytes(16));
+    const sealer = await EnvelopeSealer.create(keys, fileMetadata(10_000), { chunkSize: 1000 });
+    const source = new Blob([systemRandomBytes(10_000) as BlobPart]);
+    const outputs = new Map<number, Uint8Array>();
+    let slow = 3;
+    const lane = (): Lane => ({
+      run: async (job) => {
+        // Later segments overtake earlier ones now and then.
+        if (slow-- > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+        return runSegmentJob(job);
+      },
+      finish: async () => {},
+      stop: () => {},
+    });
+    const blobs = await runSegmentsOn([lane(), lane(), lane()], {
+      direction: 'seal',
+      source,
+      encryption: keys.encryption,
+      context: sealer.segmentContext,
+      segments: sealer.claimSegments(1),
+      sink: { kind: 'memory' },
+      wrap: { key: keys.wrap, placements: [] },
+      onOutput: (segment, output) => outputs.set(segment.cipherStart, new Uint8Array(Buffer.concat(output))),
+    });
+    const sealed = new Uint8Array(await new Blob(blobs).arrayBuffer());
+    const handedBack = new Uint8Array(Buffer.concat([...outputs.entries()].sort(([a], [b]) => a - b).map(([, bytes]) => bytes)));
+    expect(outputs.size).toBe(10);
+    expect(handedBack).toEqual(sealed);
   });
 });
