@@ -4,7 +4,7 @@ import { createMyKeyCard, loadCardHolder, readMyKeyCard, removeMyKeyCard, type M
 import { forgetBatch } from '../core/batch-kdf.js';
 import { generateRecordKey } from '../core/keychain.js';
 import { generateRecordId } from '../core/object-names.js';
-import type { RecordMetadata } from '../core/metadata.js';
+import { pixelByteLength, type ImageInfo, type RecordMetadata } from '../core/metadata.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
 import { throwIfAborted } from '../core/progress.js';
 import { idbKeyStore } from '../storage/key-repository.js';
@@ -37,7 +37,10 @@ interface SealedRecordInfo {
   readonly name: string;
   readonly kind: 'image' | 'file';
   readonly mime: string;
+  /** The content's true size: a file's original bytes (before any compression), an image's source file when protected here, else its pixel bytes. */
   readonly byteLength: number;
+  /** An image record's true pixel size and format (FORMAT.md §6.1); absent for files and older records. */
+  readonly image?: ImageInfo | undefined;
   /** Set for a record someone shared with this device: the owner's storage id. Read-only here. */
   readonly sharedFrom?: string | undefined;
 }
@@ -162,7 +165,7 @@ export class Vault {
       );
       scratch = result.scratch;
       throwIfAborted(options.signal);
-      const info: SealedRecordInfo = { name: result.metadata.name, kind: result.metadata.kind, mime: result.metadata.mime, byteLength: result.metadata.kind === 'image' ? displayLength(result.metadata) : result.metadata.byteLength };
+      const info: SealedRecordInfo = { ...contentInfo(result.metadata, file.size) };
       await storeProtectedRecord(result, recordId, recordKey, {
         db: this.db,
         signal: options.signal,
@@ -203,6 +206,7 @@ export class Vault {
       kind: info?.kind ?? null,
       mime: info?.mime ?? null,
       byteLength: info?.byteLength ?? null,
+      image: info?.image ?? null,
       createdAt: entry.createdAt,
       fragmentCount: entry.fragmentCount,
       totalBytes: entry.totalBytes,
@@ -350,7 +354,7 @@ export class Vault {
       // A record opened from a share text is remembered (sealed), so Records can show and reopen it.
       if (this.keys.unlocked) {
         const m = opened.metadata;
-        await this.rememberKey(recordId, recordKey, objects.length, { name: m.name, kind: m.kind, mime: m.mime, byteLength: m.byteLength, ...(storageId !== undefined ? { sharedFrom: storageId } : {}) });
+        await this.rememberKey(recordId, recordKey, objects.length, { ...contentInfo(m), ...(storageId !== undefined ? { sharedFrom: storageId } : {}) });
       }
       this.changed();
       if (opened.kind === 'file') {
@@ -516,8 +520,14 @@ export class Vault {
 }
 
 /** For images the catalog shows the size of the pixel data a person would get back. */
-function displayLength(metadata: RecordMetadata): number {
-  return metadata.byteLength;
+/**
+ * What the Records list shows of a record's content: the true sizes, never the encoded body's length
+ * (a compressed file's body is smaller, an image's pixels larger than the file they came from).
+ */
+function contentInfo(metadata: RecordMetadata, sourceBytes?: number): SealedRecordInfo {
+  const base = { name: metadata.name, kind: metadata.kind, mime: metadata.mime };
+  if (metadata.kind === 'image' && metadata.image) return { ...base, byteLength: sourceBytes ?? pixelByteLength(metadata.image), image: metadata.image };
+  return { ...base, byteLength: metadata.contentLength ?? metadata.byteLength };
 }
 
 let instance: Promise<Vault> | undefined;

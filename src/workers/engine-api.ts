@@ -43,7 +43,7 @@ export interface ProtectRequest extends SinkRequest {
    * (FORMAT.md §3). Absent: this record is a batch of its own.
    */
   readonly batch?: BatchKdf | undefined;
-  /** Image mode: raw-DEFLATE the pixel matrix before encryption. Default true (measured by the bench). */
+  /** Compress before encryption: pixels by PNG row filters + DEFLATE (FORMAT.md §6.2), files of one segment when they compress (§6.3). Default true (measured: bench/codecs.ts). */
   readonly compress?: boolean | undefined;
   /** Image mode: also return the cipher-noise picture (paper Figure 5.1). */
   readonly noisePreview?: boolean | undefined;
