@@ -388,6 +388,17 @@ for (const mode of ctPng ? (['identity', 'deflate'] as const) : []) {
 for (const [label, d] of ctDicom && ctStudy ? ([['512×512 16-bit CT slice, DICOM', ctDicom], [`multi-frame CT study, DICOM 512×512×${studyFrames}`, ctStudy]] as const) : []) {
   console.log(`  ${label} (${round(d.fileBytes / MiB, 1)} MiB): protect ${round(d.protectMs)}, open ${round(d.openMs)}, preview open ${round(d.previewOpenMs)} + first render ${round(d.firstRenderMs)} + decode all frames ${round(d.decodeAllFramesMs)}; protect+preview ${round(d.protectPlusPreviewMs)}; re-window ${round(d.rewindowMedianMs, 1)}/render, frame scroll ${round(d.frameScrollMedianMs, 1)}/frame`);
 }
+if (!payloadsOnly && engine === 'chromium') {
+  // Issue #15: the pixel codec table and sealed/original per record kind, in the same run (Node, one
+  // thread; `npx tsx bench/codecs.ts --repeats=3 --large` for more repeats and a 12 MP photo).
+  const { printCodecTable, printKindTable, runCodecBench, runKindBench } = await import('./codecs.js');
+  console.log('\nPixel codecs (bytes, ms; pixels must come back bit-exact):');
+  const codecRows = await runCodecBench({ repeats: 1, large: false });
+  printCodecTable(codecRows);
+  const kinds = await runKindBench();
+  printKindTable(kinds);
+  Object.assign(results, { codecs: codecRows, recordKinds: kinds });
+}
 const resultsFile = engine === 'chromium' ? 'results.json' : `results-${engine}.json`;
 writeFileSync(new URL(`./${resultsFile}`, import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote bench/${resultsFile}`);

@@ -3,14 +3,30 @@ import { basename, extname } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { EnvelopeError } from '../core/errors.js';
 import { pixelByteLength, type RecordMetadata } from '../core/metadata.js';
+import { filteredLength, unfilterImage } from '../core/row-filters.js';
 import { encodePng } from '../workers/decoders/png-encode.js';
 import { CliError, ioError } from './errors.js';
 
-/** The record's pixels as FORMAT.md §6.1 lays them out (inflated when the body is raw DEFLATE). */
+/**
+ * The record's content: pixels as FORMAT.md §6.1 lays them out, or a file's original bytes — inflated
+ * (and unfiltered, §6.2) when the body is encoded.
+ */
 export function imagePixels(metadata: RecordMetadata, body: Uint8Array): Uint8Array {
-  if (!metadata.image) return body;
-  const expected = pixelByteLength(metadata.image);
-  if ((metadata.bodyEncoding ?? 'identity') === 'identity') return body;
+  const encoding = metadata.bodyEncoding ?? 'identity';
+  if (encoding === 'identity') return body;
+  if (!metadata.image) {
+    const expected = metadata.contentLength ?? 0;
+    let bytes: Buffer;
+    try {
+      bytes = inflateRawSync(body, { maxOutputLength: Math.max(1, expected + 1) });
+    } catch {
+      throw new EnvelopeError('METADATA_INVALID', 'The file does not inflate to the size its description gives.', 'The record was written by a faulty program.', { expected });
+    }
+    if (bytes.length !== expected) throw new EnvelopeError('METADATA_INVALID', 'The file does not inflate to the size its description gives.', 'The record was written by a faulty program.', { expected, actual: bytes.length });
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  }
+  const filtered = encoding === 'filtered-deflate-raw';
+  const expected = filtered ? filteredLength(metadata.image) : pixelByteLength(metadata.image);
   let pixels: Uint8Array;
   try {
     const inflated = inflateRawSync(body, { maxOutputLength: expected + 1 });
@@ -21,7 +37,7 @@ export function imagePixels(metadata: RecordMetadata, body: Uint8Array): Uint8Ar
   if (pixels.length !== expected) {
     throw new EnvelopeError('METADATA_INVALID', 'The image data does not inflate to the size its description gives.', 'The record was written by a faulty program; it cannot be shown as an image.', { expected, actual: pixels.length });
   }
-  return pixels;
+  return filtered ? unfilterImage(pixels, metadata.image) : pixels;
 }
 
 /** A file name from the record's description, never a path (the name is shown, never trusted: FORMAT.md §6). */
@@ -60,7 +76,8 @@ async function writeNew(path: string, bytes: Uint8Array, force: boolean): Promis
 export async function writeOpened(metadata: RecordMetadata, body: Uint8Array, out: string | undefined, force: boolean): Promise<string[]> {
   const paths = outputPaths(metadata, out);
   if (metadata.kind !== 'image' || !metadata.image) {
-    await writeNew(paths[0]!, body, force);
+    // A compressed file (FORMAT.md §6.3) is written as its original bytes.
+    await writeNew(paths[0]!, imagePixels(metadata, body), force);
     return paths;
   }
   const pixels = imagePixels(metadata, body);

@@ -8,6 +8,7 @@ import type { KdfParams } from '../core/kdf.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
 import type { RecordMetadata } from '../core/metadata.js';
 import { fragmentObjectName } from '../core/object-names.js';
+import { filterImage } from '../core/row-filters.js';
 import { inspect, MAX_DECODE_PIXELS, type OriginalBytesReason } from '../workers/decode-image.js';
 import { decodePngPixels } from '../workers/decoders/png-decode.js';
 import type { SniffedType } from '../workers/decoders/sniff.js';
@@ -80,14 +81,15 @@ export function recordFor(bytes: Uint8Array, name: string, compress: boolean, cr
   const inspection = inspect(bytes, name, guessed);
   if (inspection.storeAs === 'pixels' && inspection.type === 'png' && pngSize(bytes) <= MAX_DECODE_PIXELS) {
     const image = decodePngPixels(bytes);
-    const body = compress ? new Uint8Array(deflateRawSync(image.pixels)) : image.pixels;
+    // The app's pixel codec (FORMAT.md §6.2): PNG row filters, then raw DEFLATE.
+    const body = compress ? new Uint8Array(deflateRawSync(filterImage(image.pixels, image))) : image.pixels;
     const metadata: RecordMetadata = {
       kind: 'image',
       name,
       mime: inspection.mime,
       byteLength: body.length,
       image: { width: image.width, height: image.height, pixelFormat: image.pixelFormat },
-      ...(compress ? { bodyEncoding: 'deflate-raw' as const } : {}),
+      ...(compress ? { bodyEncoding: 'filtered-deflate-raw' as const } : {}),
       createdAt,
     };
     return { metadata, body, storedAs: 'pixels', type: 'png' };

@@ -46,6 +46,28 @@ export function checkBatch(batch: BatchKdf, key: SequenceKey): void {
   if (batch.sequenceKey.text !== key.text) throw new InputInvalidError('This batch was stretched from another sequence key.');
 }
 
+/**
+ * Argon2id for opening, answered from `batch` when a record's head names that batch's salt and parameters
+ * under the same sequence key (a record this device protected in the batch still held in memory), and
+ * computed otherwise. The answer is X either way; the cache only skips recomputing what is already known.
+ */
+export function stretchWithBatch(batch: BatchKdf | undefined): Stretch {
+  return async (key, salt, params) => {
+    if (
+      batch &&
+      batch.sequenceKey.text === key.text &&
+      batch.kdf.memoryKiB === params.memoryKiB &&
+      batch.kdf.passes === params.passes &&
+      batch.kdf.parallelism === params.parallelism &&
+      batch.salt.length === salt.length &&
+      batch.salt.every((b, i) => b === salt[i])
+    ) {
+      return batch.stretched.slice();
+    }
+    return stretchSequenceKey(key, salt, params);
+  };
+}
+
 /** Wipes X once the batch is over. */
 export function forgetBatch(batch: BatchKdf | undefined): void {
   batch?.stretched.fill(0);

@@ -23,3 +23,4 @@ export * from './key-card.js';
 export * from './key-card-errors.js';
 export * from './reed-solomon.js';
 export * from './parity.js';
+export * from './row-filters.js';

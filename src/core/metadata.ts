@@ -23,8 +23,12 @@ export interface ImageInfo {
   readonly frames?: number | undefined;
 }
 
-/** `identity`: the body is the plaintext itself; `deflate-raw`: the body is the raw-DEFLATE of it. */
-export type BodyEncoding = 'identity' | 'deflate-raw';
+/**
+ * `identity`: the body is the plaintext itself; `deflate-raw`: the body is the raw-DEFLATE of it;
+ * `filtered-deflate-raw` (images only): PNG row filters, then raw DEFLATE (FORMAT.md §6.2).
+ */
+export type BodyEncoding = 'identity' | 'deflate-raw' | 'filtered-deflate-raw';
+export const BODY_ENCODINGS: readonly BodyEncoding[] = ['identity', 'deflate-raw', 'filtered-deflate-raw'];
 
 /** Everything about a record that must not be seen in the clear: it travels encrypted (FORMAT.md §5). */
 export interface RecordMetadata {
@@ -35,6 +39,8 @@ export interface RecordMetadata {
   readonly byteLength: number;
   readonly image?: ImageInfo | undefined;
   readonly bodyEncoding?: BodyEncoding | undefined;
+  /** A file record with a body encoding: the original file's length (the body inflates to exactly this). */
+  readonly contentLength?: number | undefined;
   /** Milliseconds since the Unix epoch when the record was protected. */
   readonly createdAt?: number | undefined;
 }
@@ -71,8 +77,11 @@ export function checkMetadata(value: unknown): RecordMetadata {
   }
   if (!isCount(m.byteLength, 0, Number.MAX_SAFE_INTEGER)) throw invalid('bad byte length');
   const bodyEncoding = m.bodyEncoding ?? 'identity';
-  if (bodyEncoding !== 'identity' && bodyEncoding !== 'deflate-raw') throw invalid('unknown body encoding');
-  if (bodyEncoding !== 'identity' && m.kind !== 'image') throw invalid('a body encoding on a file record');
+  if (typeof bodyEncoding !== 'string' || !(BODY_ENCODINGS as readonly string[]).includes(bodyEncoding)) throw invalid('unknown body encoding');
+  if (bodyEncoding === 'filtered-deflate-raw' && m.kind !== 'image') throw invalid('row filters on a file record');
+  // A compressed file says how long the original is: the reader inflates no more than that (§6).
+  if (m.kind === 'file' && bodyEncoding !== 'identity' && !isCount(m.contentLength, 0, Number.MAX_SAFE_INTEGER)) throw invalid('a compressed file without its content length');
+  if ((m.kind !== 'file' || bodyEncoding === 'identity') && m.contentLength !== undefined) throw invalid('a content length on an uncompressed or image record');
   if (m.createdAt !== undefined && !isCount(m.createdAt, 0, Number.MAX_SAFE_INTEGER)) throw invalid('bad creation time');
   let image: ImageInfo | undefined;
   if (m.kind === 'image') {
@@ -92,7 +101,8 @@ export function checkMetadata(value: unknown): RecordMetadata {
     mime: m.mime,
     byteLength: m.byteLength,
     ...(image ? { image } : {}),
-    ...(m.bodyEncoding !== undefined ? { bodyEncoding } : {}),
+    ...(m.bodyEncoding !== undefined ? { bodyEncoding: bodyEncoding as BodyEncoding } : {}),
+    ...(m.contentLength !== undefined ? { contentLength: m.contentLength as number } : {}),
     ...(m.createdAt !== undefined ? { createdAt: m.createdAt as number } : {}),
   };
 }

@@ -8,11 +8,15 @@ export interface RecordSummary {
   readonly name: string | null;
   readonly kind: 'image' | 'file' | null;
   readonly mime: string | null;
+  /** The content's true size (a file's original bytes, an image's source file); null while locked. */
   readonly byteLength: number | null;
+  /** An image record's true pixel size and format; null for files and while locked. */
+  readonly image: ImageInfo | null;
   readonly createdAt: number;
   readonly fragmentCount: number;
   /** p: the record survives the loss of this many of its objects (FORMAT.md §4.4). */
   readonly parityCount: number;
+  /** The true upload size: every sealed object of the record. */
   readonly totalBytes: number;
   readonly sync: { readonly state: 'local' | 'uploading' | 'synced' | 'failed' | 'remote' | 'deleting'; readonly uploaded: number; readonly error: { readonly code: string; readonly message: string; readonly hint: string } | null };
   readonly hasKey: boolean;

@@ -4,7 +4,7 @@ import { createMyKeyCard, loadCardHolder, readMyKeyCard, removeMyKeyCard, type M
 import { forgetBatch } from '../core/batch-kdf.js';
 import { generateRecordKey } from '../core/keychain.js';
 import { generateRecordId } from '../core/object-names.js';
-import type { RecordMetadata } from '../core/metadata.js';
+import { pixelByteLength, type ImageInfo, type RecordMetadata } from '../core/metadata.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
 import { throwIfAborted } from '../core/progress.js';
 import { idbKeyStore } from '../storage/key-repository.js';
@@ -54,7 +54,10 @@ interface SealedRecordInfo {
   readonly name: string;
   readonly kind: 'image' | 'file';
   readonly mime: string;
+  /** The content's true size: a file's original bytes (before any compression), an image's source file when protected here, else its pixel bytes. */
   readonly byteLength: number;
+  /** An image record's true pixel size and format (FORMAT.md §6.1); absent for files and older records. */
+  readonly image?: ImageInfo | undefined;
   /** Set for a record someone shared with this device: the owner's storage id. Read-only here. */
   readonly sharedFrom?: string | undefined;
   /** A shared record spread over several providers: where each is (FORMAT.md §11.4), to open it again. */
@@ -71,6 +74,8 @@ export class Vault {
   private openedScratch: string | undefined;
   /** Sequence keys used in this session, by record id: in memory only, forgotten at the lock. */
   private readonly sessionKeys = new Map<string, string>();
+  /** Protect batches begun and not yet ended: X of each, in memory only (see beginProtectBatch). */
+  private readonly liveBatches = new Set<ProtectBatch>();
   /** This user's opaque storage id, asked once per session (for share links). */
   private storageId: Promise<string> | undefined;
 
@@ -160,6 +165,8 @@ export class Vault {
   lock(): void {
     this.keys.lock();
     this.sessionKeys.clear();
+    for (const batch of this.liveBatches) forgetBatch(batch);
+    this.liveBatches.clear();
     this.oidc.lock();
     // A large opened file is plaintext in a scratch file: locking removes it with the keys.
     void this.engine.releaseScratch(this.openedScratch);
@@ -167,28 +174,46 @@ export class Vault {
     this.changed();
   }
 
-  /** Encrypts and splits `file` in a worker, keeps it on this device and queues its upload. */
   /**
-   * `asFile`: keep the original bytes even if the file is an image (the way out when an image cannot be
-   * decoded here, or is too large to decode).
-   */
-  /**
-   * Several files picked at once under one sequence key: the batch's one Argon2id runs here, in a worker
-   * (FORMAT.md §3), and every `protect` given the batch skips it. End with `endProtectBatch`.
+   * Records protected under one sequence key in one batch share the batch's one Argon2id (FORMAT.md §3),
+   * run here in a worker: several files picked at once, or every record protected while a chosen key stays
+   * in this session (the protect view starts the batch as soon as the key is chosen, so pressing Protect
+   * no longer waits for Argon2id). While a batch is live, opening one of its records skips Argon2id too.
+   * End with `endProtectBatch`; locking ends them all.
    */
   async beginProtectBatch(sequenceKey: string, options: LongCall = {}): Promise<ProtectBatch> {
     const key = parseSequenceKey(sequenceKey);
     options.onProgress?.({ phase: 'unlock', done: 0, total: 1 });
     const batch = await this.engine.stretchBatch(key.text, { signal: options.signal });
     options.onProgress?.({ phase: 'unlock', done: 1, total: 1 });
+    this.liveBatches.add(batch);
     return batch;
+  }
+
+  /**
+   * A batch is used only while live: an ended one (or one wiped by the lock) has X zeroed, and sealing under
+   * it would make a record nobody could open. Without it the engine runs Argon2id for this record alone.
+   */
+  private live(batch: ProtectBatch | undefined): ProtectBatch | undefined {
+    return batch && this.liveBatches.has(batch) ? batch : undefined;
+  }
+
+  /** The newest live batch of this sequence key: opening one of its records then skips Argon2id. */
+  private batchFor(sequenceKey: string): ProtectBatch | undefined {
+    return [...this.liveBatches].reverse().find((b) => b.sequenceKey.text === sequenceKey);
   }
 
   /** Wipes the batch's stretched key from memory. */
   endProtectBatch(batch: ProtectBatch | undefined): void {
+    if (batch) this.liveBatches.delete(batch);
     forgetBatch(batch);
   }
 
+  /**
+   * Encrypts and splits `file` in a worker, keeps it on this device and queues its upload. `asFile`: keep
+   * the original bytes even if the file is an image (the way out when an image cannot be decoded here, or
+   * is too large to decode).
+   */
   async protect(file: File, sequenceKey: string, options: LongCall & { readonly asFile?: boolean; readonly batch?: ProtectBatch | undefined; readonly parity?: number } = {}): Promise<ProtectOutcome> {
     const key = parseSequenceKey(sequenceKey);
     const recordKey = generateRecordKey();
@@ -197,12 +222,12 @@ export class Vault {
     try {
       // sink 'auto': large fragments go to a scratch file where IndexedDB copies them (result-sink.ts).
       const result = await this.engine.protect(
-        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: 'auto', parity: options.parity ?? APP_PARITY, batch: options.batch },
+        { source: file, name: file.name, mime: file.type, mode: options.asFile ? 'file' : 'auto', sequenceKey: key.text, recordKey, recordId, noisePreview: true, compress: true, sink: 'auto', parity: options.parity ?? APP_PARITY, batch: this.live(options.batch) },
         { signal: options.signal, onProgress: options.onProgress },
       );
       scratch = result.scratch;
       throwIfAborted(options.signal);
-      const info: SealedRecordInfo = { name: result.metadata.name, kind: result.metadata.kind, mime: result.metadata.mime, byteLength: result.metadata.kind === 'image' ? displayLength(result.metadata) : result.metadata.byteLength };
+      const info: SealedRecordInfo = { ...contentInfo(result.metadata, file.size) };
       await storeProtectedRecord(result, recordId, recordKey, {
         db: this.db,
         // Spread over every storage connection in Settings (core/placement.ts says what that survives).
@@ -246,6 +271,7 @@ export class Vault {
       kind: info?.kind ?? null,
       mime: info?.mime ?? null,
       byteLength: info?.byteLength ?? null,
+      image: info?.image ?? null,
       createdAt: entry.createdAt,
       fragmentCount: entry.fragmentCount,
       parityCount: entry.parityCount ?? 0,
@@ -415,7 +441,7 @@ export class Vault {
       const layout = known ? { n: known.fragmentCount, p: known.parityCount ?? 0 } : undefined;
       // No PNG here: encoding a 13 MP photo took most of an open (issue 15); it is built when the person saves.
       const { opened, fetched } = await fetchAndOpen(recordId, recordKey, layout, fetchOptions, (objects) =>
-        this.engine.open({ objects: [...objects], sequenceKey: key.text, recordKey, recordId, display: true }, { signal: options.signal, onProgress: options.onProgress }),
+        this.engine.open({ objects: [...objects], sequenceKey: key.text, recordKey, recordId, display: true, batch: this.batchFor(key.text) }, { signal: options.signal, onProgress: options.onProgress }),
       );
       this.sessionKeys.set(recordId, key.text);
       // A large opened file is a scratch file on disk; it stays readable until the next record is opened.
@@ -424,7 +450,7 @@ export class Vault {
       // A record opened from a share text is remembered (sealed), so Records can show and reopen it.
       if (this.keys.unlocked) {
         const m = opened.metadata;
-        await this.rememberKey(recordId, recordKey, fetched.layout, { name: m.name, kind: m.kind, mime: m.mime, byteLength: m.byteLength, ...(storageId !== undefined ? { sharedFrom: storageId } : {}), ...(sharedProviders ? { sharedProviders } : {}) });
+        await this.rememberKey(recordId, recordKey, fetched.layout, { ...contentInfo(m), ...(storageId !== undefined ? { sharedFrom: storageId } : {}), ...(sharedProviders ? { sharedProviders } : {}) });
       }
       this.changed();
       if (opened.kind === 'file') {
@@ -621,8 +647,14 @@ export class Vault {
 export const APP_PARITY = 2;
 
 /** For images the catalog shows the size of the pixel data a person would get back. */
-function displayLength(metadata: RecordMetadata): number {
-  return metadata.byteLength;
+/**
+ * What the Records list shows of a record's content: the true sizes, never the encoded body's length
+ * (a compressed file's body is smaller, an image's pixels larger than the file they came from).
+ */
+function contentInfo(metadata: RecordMetadata, sourceBytes?: number): SealedRecordInfo {
+  const base = { name: metadata.name, kind: metadata.kind, mime: metadata.mime };
+  if (metadata.kind === 'image' && metadata.image) return { ...base, byteLength: sourceBytes ?? pixelByteLength(metadata.image), image: metadata.image };
+  return { ...base, byteLength: metadata.contentLength ?? metadata.byteLength };
 }
 
 let instance: Promise<Vault> | undefined;

@@ -43,7 +43,7 @@ export interface ProtectRequest extends SinkRequest {
    * (FORMAT.md §3). Absent: this record is a batch of its own.
    */
   readonly batch?: BatchKdf | undefined;
-  /** Image mode: raw-DEFLATE the pixel matrix before encryption. Default true (measured by the bench). */
+  /** Compress before encryption: pixels by PNG row filters + DEFLATE (FORMAT.md §6.2), files of one segment when they compress (§6.3). Default true (measured: bench/codecs.ts). */
   readonly compress?: boolean | undefined;
   /** Image mode: also return the cipher-noise picture (paper Figure 5.1). */
   readonly noisePreview?: boolean | undefined;
@@ -90,6 +90,11 @@ export interface OpenRequest extends SinkRequest {
   readonly display?: boolean | undefined;
   /** Image records: also return the pixels as a PNG of the stored bit depth (frame 0), for "Save". */
   readonly png?: boolean | undefined;
+  /**
+   * A protect batch still held in memory (`EngineApi.stretchBatch`): a record of that batch opens without
+   * running Argon2id again. Any other record ignores it.
+   */
+  readonly batch?: BatchKdf | undefined;
 }
 
 export type OpenResult =

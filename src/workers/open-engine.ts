@@ -1,3 +1,4 @@
+import { stretchWithBatch } from '../core/batch-kdf.js';
 import { bodySegments, checkEnvelopeLength, EnvelopeOpener, HEADER_LENGTH, openStream } from '../core/envelope.js';
 import { EhrVaultError, EnvelopeError } from '../core/errors.js';
 import { pixelByteLength } from '../core/metadata.js';
@@ -7,7 +8,7 @@ import { throwIfAborted } from '../core/progress.js';
 import { blameFragments, checkSplit } from '../core/record.js';
 import { parseSequenceKey, type SequenceKey } from '../core/sequence-key.js';
 import { BlobBuilder } from './blob-builder.js';
-import { inflateRaw } from './deflate.js';
+import { inflateFilteredRows, inflateRaw } from './deflate.js';
 import type { OpenRequest, OpenResult, ProgressCallback } from './engine-api.js';
 import { pixelBitmap } from './noise-preview.js';
 import { displayRgba } from './decoders/display-pixels.js';
@@ -50,7 +51,7 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
   onProgress({ phase: 'unlock', done: 0, total: 1 });
   // Heads, Argon2id of the sequence key (the one slow step, in this Worker), frames and the chain;
   // missing data objects are re-created from parity objects before the frames are checked.
-  const plan = await planOpen(request.recordKey, recordIdBytes(request.recordId), key, request.objects.map((b) => b.size), read, undefined, { append });
+  const plan = await planOpen(request.recordKey, recordIdBytes(request.recordId), key, request.objects.map((b) => b.size), read, request.batch ? stretchWithBatch(request.batch) : undefined, { append });
   onProgress({ phase: 'unlock', done: 1, total: 1 });
   throwIfAborted(signal);
   try {
@@ -81,7 +82,7 @@ async function openPlanned(request: OpenRequest, plan: OpenPlan, key: SequenceKe
     const metadata = await opener.openMetadata(await unseal(HEADER_LENGTH, await readExactly(envelope, HEADER_LENGTH, opener.header.metadataLength, 'the record description')));
     checkEnvelopeLength(opener, envelope.size);
     checkSplit(plan);
-    if (metadata.kind === 'file') {
+    if (metadata.kind === 'file' && (metadata.bodyEncoding ?? 'identity') === 'identity') {
       prestartPool(metadata.byteLength, opener.header.chunkSize);
       // A file is opened segment by segment over a pool of workers, each reading, decrypting and writing
       // its own range (segment-pool.ts); nothing is returned unless every segment authenticated.
@@ -110,6 +111,20 @@ async function openPlanned(request: OpenRequest, plan: OpenPlan, key: SequenceKe
       body.set(chunk, at);
       at += chunk.length;
     }
+    if (metadata.kind === 'file') {
+      // A compressed file (§6.3): at most one segment, inflated to exactly its content length.
+      const contentLength = metadata.contentLength ?? 0;
+      let bytes: Uint8Array<ArrayBuffer>;
+      try {
+        bytes = await inflateRaw(body, contentLength, (done, t) => onProgress({ phase: 'decompress', done, total: t }), signal);
+      } catch (cause) {
+        if (cause instanceof EhrVaultError) throw cause;
+        throw new EnvelopeError('METADATA_INVALID', 'The file could not be decompressed.', 'The record was written by a faulty program.', { cause: String(cause) });
+      }
+      if (bytes.length !== contentLength) throw new EnvelopeError('METADATA_INVALID', 'The file has the wrong size after decompression.', 'The record was written by a faulty program.', { expected: contentLength, actual: bytes.length });
+      const head = bytes.subarray(0, mayBeRawDicom(metadata.name) ? RAW_DICOM_PROBE_BYTES : 132);
+      return { kind: 'file', metadata, blob: new Blob([bytes], { type: metadata.mime }), dicom: isDicom(head, metadata.name) };
+    }
     const expected = pixelByteLength(metadata.image!);
     const info = metadata.image!;
     const image = async (pixels: Uint8Array<ArrayBuffer>): Promise<OpenResult> => {
@@ -122,7 +137,9 @@ async function openPlanned(request: OpenRequest, plan: OpenPlan, key: SequenceKe
         ...(png ? { png } : {}),
       };
     };
-    if (metadata.bodyEncoding !== 'deflate-raw') return await image(body);
+    const encoding = metadata.bodyEncoding ?? 'identity';
+    if (encoding === 'identity') return await image(body);
+    if (encoding === 'filtered-deflate-raw') return await image(await inflateFilteredRows(body, info, (done, t) => onProgress({ phase: 'decompress', done, total: t }), signal));
     let pixels: Uint8Array<ArrayBuffer>;
     try {
       pixels = await inflateRaw(body, expected, (done, t) => onProgress({ phase: 'decompress', done, total: t }), signal);

@@ -19,7 +19,8 @@ import { BlobBuilder } from './blob-builder.js';
 import { noiseBitmap } from './noise-preview.js';
 import { chooseSink, finishSink } from './output-sink.js';
 import { chunksPerSegment, prestartPool, runSegments } from './segment-pool.js';
-import { deflateRaw } from './deflate.js';
+import { deflateFilteredRows } from './deflate.js';
+import { compressFileIfWorthIt } from './file-compression.js';
 import { FragmentHashes, streamingHash } from './fragment-hashes.js';
 
 /**
@@ -61,11 +62,11 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     throwIfAborted(signal);
     onProgress({ phase: 'decode', done: request.source.size, total: request.source.size });
     let pixels: Uint8Array = image.pixels;
-    // Default on: measured by `npm run bench` (image path), raw DEFLATE of the pixels cut protect+upload
-    // time at a 10 Mbit/s uplink for photos (~2.3×) and scans (~20×); see bench/README.md.
+    // Default on: PNG row filters + native DEFLATE, chosen in bench/codecs.ts over raw DEFLATE (25–50%
+    // smaller on photos), lossless WebP and JPEG XL (8-bit only, WASM, slower; bench/README.md).
     const compress = request.compress ?? true;
     if (compress) {
-      pixels = await deflateRaw(image.pixels, (done, total) => onProgress({ phase: 'compress', done, total }), signal);
+      pixels = await deflateFilteredRows(image.pixels, image, (done, total) => onProgress({ phase: 'compress', done, total }), signal);
     }
     metadata = {
       kind: 'image',
@@ -73,18 +74,25 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
       mime: request.mime,
       byteLength: pixels.length,
       image: { width: image.width, height: image.height, pixelFormat: image.pixelFormat },
-      ...(compress ? { bodyEncoding: 'deflate-raw' as const } : {}),
+      ...(compress ? { bodyEncoding: 'filtered-deflate-raw' as const } : {}),
       createdAt,
     };
     body = [pixels];
     if (request.noisePreview) noiseSize = { width: image.width, height: image.height };
     stored = { as: 'pixels', type: inspection?.type ?? 'unknown' };
   } else {
-    prestartPool(request.source.size, request.chunkSize ?? DEFAULT_CHUNK_SIZE);
     // A file keeps the caller's MIME type unless it was empty or generic and the content says more.
     const generic = request.mime === '' || request.mime === 'application/octet-stream';
     const mime = generic && inspection && inspection.type !== 'unknown' ? inspection.mime : request.mime;
-    metadata = { kind: 'file', name: request.name, mime, byteLength: request.source.size, createdAt };
+    // Small files that compress (DICOM, PDF, text) are deflated whole and sealed in memory (§6.3).
+    const compressed = (request.compress ?? true) ? await compressFileIfWorthIt(request.source, (done, total) => onProgress({ phase: 'compress', done, total }), signal) : undefined;
+    if (compressed) {
+      metadata = { kind: 'file', name: request.name, mime, byteLength: compressed.length, bodyEncoding: 'deflate-raw', contentLength: request.source.size, createdAt };
+      body = [compressed];
+    } else {
+      prestartPool(request.source.size, request.chunkSize ?? DEFAULT_CHUNK_SIZE);
+      metadata = { kind: 'file', name: request.name, mime, byteLength: request.source.size, createdAt };
+    }
     stored = { as: 'original-bytes', type: inspection?.type ?? 'unknown', reason: request.mode === 'file' ? 'requested' : inspection?.reason };
     if (inspection) onProgress({ phase: 'decode', done: request.source.size, total: request.source.size });
   }

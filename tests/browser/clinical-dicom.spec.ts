@@ -53,7 +53,7 @@ test.describe('clinical: DICOM kept bit-exact, previewed with the right values',
     const r = await dicom(page, 'CT_small.dcm', probes, [{}, { center: -600, width: 1500 }]);
     expect(r.error).toBeUndefined();
     expect(r.stored).toEqual({ as: 'original-bytes', type: 'dicom', reason: 'dicom' });
-    expect(r.metadata).toMatchObject({ kind: 'file', name: 'CT_small.dcm', mime: 'application/dicom', byteLength: 39206 });
+    expect(r.metadata).toMatchObject({ kind: 'file', name: 'CT_small.dcm', mime: 'application/dicom', bodyEncoding: 'deflate-raw', contentLength: 39206 });
     expect(r.bytesEqual).toBe(true);
     expect(r.dicom).toBe(true);
     expect(r.values).toEqual([[175], [1928], [1089], [909]]);

@@ -69,7 +69,7 @@ test.describe('engine: protect and open in workers', () => {
       // An opaque photo is stored as RGB8: no alpha byte (FORMAT.md §13.1).
       expect(r.pixelBytes).toBe(r.width * r.height * 3);
       expect(r.metadata.image?.pixelFormat).toBe('RGB8');
-      expect(r.metadata.bodyEncoding).toBe(compress ? 'deflate-raw' : undefined);
+      expect(r.metadata.bodyEncoding).toBe(compress ? 'filtered-deflate-raw' : undefined);
       expect(r.width).toBeGreaterThan(100);
     }
   });
@@ -124,7 +124,9 @@ test.describe('engine: protect and open in workers', () => {
     const r = await page.evaluate(async () => window.harness.roundTripFile((window as unknown as { fixture: Blob }).fixture, 'CT_small.dcm'));
     expect(r.bytesEqual).toBe(true);
     expect(r.size).toBe(size);
-    expect(r.metadata).toMatchObject({ kind: 'file', name: 'CT_small.dcm', mime: 'application/dicom', byteLength: size });
+    expect(r.metadata).toMatchObject({ kind: 'file', name: 'CT_small.dcm', mime: 'application/dicom', bodyEncoding: 'deflate-raw', contentLength: size });
+    // An uncompressed DICOM file is deflated before encryption (FORMAT.md §6.3).
+    expect(r.metadata.byteLength).toBeLessThan(size);
     expect(r.nameInFragments).toBe(false);
   });
 

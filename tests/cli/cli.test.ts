@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib';
 import { readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decode, encode } from 'fast-png';
@@ -82,6 +83,16 @@ describe('ehr-vault CLI against the local stack', () => {
     expect(written.channels).toBe(1);
     expect(u16LittleEndian(written.data as Uint16Array)).toEqual(decoded.pixels);
     expect((await stat(out)).mode & 0o777).toBe(0o600);
+  });
+
+  it('opens a compressed file record made by the app (deflate-raw, contentLength) as its original bytes', async () => {
+    const dicom = dicomLike(200_000, 5);
+    const body = new Uint8Array(deflateRawSync(dicom));
+    const { shareText } = await appProtect(body, { kind: 'file', name: 'ct.dcm', mime: 'application/dicom', byteLength: body.length, bodyEncoding: 'deflate-raw', contentLength: dicom.length });
+    const out = join(temp.path, 'opened-compressed.dcm');
+    const run = await runCli(['--json', 'open', shareText, '--sequence-key-file', keyFile, '--out', out], env);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(Buffer.compare(await readFile(out), Buffer.from(dicom))).toBe(0);
   });
 
   it('opens a file record from a folder of objects under other names, in any order, byte for byte', async () => {

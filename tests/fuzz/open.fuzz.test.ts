@@ -320,7 +320,8 @@ const hostileMetadataArb = fc.record({
         .map((i) => `{"width":${i.width},"height":${i.height},"pixelFormat":${i.pixelFormat}${i.frames === undefined ? '' : `,"frames":${i.frames}`}}`),
     },
   ),
-  bodyEncoding: fc.oneof({ weight: 4, arbitrary: absent }, { weight: 1, arbitrary: rawJson(['"identity"', '"deflate-raw"', '"gzip"', '0']) }),
+  bodyEncoding: fc.oneof({ weight: 4, arbitrary: absent }, { weight: 1, arbitrary: rawJson(['"identity"', '"deflate-raw"', '"filtered-deflate-raw"', '"gzip"', '0']) }),
+  contentLength: fc.oneof({ weight: 4, arbitrary: absent }, { weight: 1, arbitrary: rawJson(['0', '5', '-1', '1.5', '9007199254740992', '"5"']) }),
   createdAt: fc.oneof({ weight: 4, arbitrary: absent }, { weight: 1, arbitrary: rawJson(['0', '-1', '1.5', '9007199254740992', '1764000000000']) }),
   extra: fc.oneof({ weight: 4, arbitrary: absent }, { weight: 1, arbitrary: rawJson(['"__proto__":{"polluted":1}', '"future":[1,2,3]', '"constructor":{"prototype":{"x":1}}']) }),
 });
@@ -335,6 +336,7 @@ const plausibleMetadataArb = fc
     byteLength,
     image: image ? 'fit' : undefined,
     bodyEncoding: undefined as string | undefined,
+    contentLength: undefined as string | undefined,
     createdAt: undefined as string | undefined,
     extra,
   }));
@@ -363,7 +365,7 @@ function encodeBlock(block: Block, body: Uint8Array, lengthLie: number, padding:
     const m = block.members;
     const byteLength = m.byteLength === 'exact' ? String(body.length) : m.byteLength === 'exact-1' ? String(body.length - 1) : m.byteLength === 'exact+1' ? String(body.length + 1) : m.byteLength;
     const image = m.image === 'fit' ? `{"width":${Math.max(1, body.length)},"height":1,"pixelFormat":"GRAY8"}` : m.image;
-    const members = Object.entries({ kind: m.kind, name: m.name, mime: m.mime, byteLength, image, bodyEncoding: m.bodyEncoding, createdAt: m.createdAt })
+    const members = Object.entries({ kind: m.kind, name: m.name, mime: m.mime, byteLength, image, bodyEncoding: m.bodyEncoding, contentLength: m.contentLength, createdAt: m.createdAt })
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `"${k}":${v}`);
     if (m.extra !== undefined) members.push(m.extra);

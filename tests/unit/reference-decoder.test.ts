@@ -531,6 +531,37 @@ describe('round trips (reference writer → reference reader)', () => {
     expect(refError(() => openWritten(bad.i, bad.w.objects)).code).toBe('METADATA_INVALID');
   });
 
+  it('filtered-deflate-raw (§6.2): content is the unfiltered pixels; a filter type 5 or a short stream is METADATA_INVALID', () => {
+    // Rows: 2×2 GRAY16 = 4 bytes per row, bpp 2; hand-filtered: row 0 Sub, row 1 Paeth.
+    const pixels = Buffer.from([10, 1, 12, 1, 11, 2, 15, 2]);
+    const filtered = Buffer.from([1, 10, 1, 2, 0, 4, 1, 1, 3, 0]);
+    // Row 1 Paeth: x=11: a=0,b=10,c=0 → p=10, pa=10,pb=0 → b=10 → 1; x=2: b=1 → 1; x=15: a=11,b=12,c=10 → p=13 → b=12 → 3; x=2: a=2,b=1,c=1 → p=2 → a → 0.
+    const body = deflateRawSync(filtered);
+    const metadata = { kind: 'image', name: 'ct', mime: '', byteLength: body.length, image: { width: 2, height: 2, pixelFormat: 'GRAY16' }, bodyEncoding: 'filtered-deflate-raw' };
+    const { i, w } = write({ body, metadata });
+    expect(openWritten(i, w.objects).content!.equals(pixels)).toBe(true);
+    const badType = Buffer.from(filtered);
+    badType[5] = 5;
+    const b1 = deflateRawSync(badType);
+    const bad = write({ body: b1, metadata: { ...metadata, byteLength: b1.length } });
+    expect(refError(() => openWritten(bad.i, bad.w.objects)).code).toBe('METADATA_INVALID');
+    const b2 = deflateRawSync(filtered.subarray(1));
+    const short = write({ body: b2, metadata: { ...metadata, byteLength: b2.length } });
+    expect(refError(() => openWritten(short.i, short.w.objects)).code).toBe('METADATA_INVALID');
+  });
+
+  it('a compressed file (§6.3) inflates to contentLength; another length is METADATA_INVALID; filters on a file are refused', () => {
+    const file = Buffer.from('DICM pixel rows '.repeat(50));
+    const body = deflateRawSync(file);
+    const metadata = { kind: 'file', name: 'ct.dcm', mime: 'application/dicom', byteLength: body.length, bodyEncoding: 'deflate-raw', contentLength: file.length };
+    const { i, w } = write({ body, metadata });
+    expect(openWritten(i, w.objects).content!.equals(file)).toBe(true);
+    const wrong = write({ body, metadata: { ...metadata, contentLength: file.length - 1 } });
+    expect(refError(() => openWritten(wrong.i, wrong.w.objects)).code).toBe('METADATA_INVALID');
+    const filteredFile = write({ body, metadata: { ...metadata, bodyEncoding: 'filtered-deflate-raw' } });
+    expect(refError(() => openWritten(filteredFile.i, filteredFile.w.objects)).code).toBe('METADATA_INVALID');
+  });
+
   it('parity (§4.4): algorithm 01 pinned by hand for one byte column, and the reader opens with any 8 of 10 objects', () => {
     const n = 8;
     // c(r, j) = ((n + r) ⊕ j)⁻¹; one column of data bytes d_j = j + 1

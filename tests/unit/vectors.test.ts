@@ -1,11 +1,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { inflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { decodeKeyText, decodeShareText, fromHex, openRecord, toHex } from '../../src/core/index.js';
+import { decodeKeyText, decodeShareText, fromHex, openRecord, toHex, type RecordMetadata } from '../../src/core/index.js';
+import { openRecord as referenceOpen } from '../vectors/reference-decoder.js';
+import { inflateFilteredRows } from '../../src/workers/deflate.js';
 import { buildArgon2Vector, buildNegative, buildPositive, buildRebuild, buildTextsVector, readerOutcome, type RecordVector } from '../vectors/build-vector.js';
 import { craftRecord } from '../vectors/craft.js';
 import { NEGATIVE_CASES } from '../vectors/negative-cases.js';
-import { DEFLATE_PIXELS, POSITIVE_CASES, REBUILD_CASES } from '../vectors/vector-cases.js';
+import { DECODED_CONTENT, DEFLATE_PIXELS, POSITIVE_CASES, REBUILD_CASES } from '../vectors/vector-cases.js';
 
 const dir = new URL('../vectors/', import.meta.url);
 const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
@@ -63,6 +65,18 @@ describe('test vectors (FORMAT.md §12)', () => {
     const v = await load('image-deflate-rgb8.json');
     expect(inflateSync(fromHex(v.plaintext!))).toEqual(DEFLATE_PIXELS);
   });
+
+  for (const [id, content] of Object.entries(DECODED_CONTENT)) {
+    it(`${id}: the engine's decoder and the reference decoder give the same content (§6.2, §6.3)`, async () => {
+      const v = await load(`${id}.json`);
+      const metadata = v.metadata as unknown as RecordMetadata;
+      const body = fromHex(v.plaintext!);
+      const engine = metadata.bodyEncoding === 'filtered-deflate-raw' ? await inflateFilteredRows(body, metadata.image!) : inflateSync(body);
+      expect(toHex(engine)).toBe(toHex(content));
+      const reference = referenceOpen(fromHex(v.recordKey), Buffer.from(v.recordId, 'base64url'), v.sequenceKey, v.objects.map(fromHex));
+      expect(toHex(reference.content!)).toBe(toHex(content));
+    });
+  }
 
   for (const c of REBUILD_CASES) {
     it(`${c.id}: opens from fewer objects (parity, §9 step 10), reproduced`, async () => {

@@ -89,7 +89,7 @@ export const NEGATIVE_CASES: readonly NegativeCase[] = [
     id: 'error-metadata-file-encoding',
     from: 'file-text',
     expect: 'METADATA_INVALID',
-    description: 'Authentic metadata of a file record with bodyEncoding deflate-raw, which only images may have (step 14).',
+    description: 'Authentic metadata of a file record with bodyEncoding deflate-raw but no contentLength, which a compressed file must have (step 14).',
     craft: { metadataJson: '{"kind":"file","name":"x.txt","mime":"text/plain","byteLength":78,"bodyEncoding":"deflate-raw"}' },
   },
   {

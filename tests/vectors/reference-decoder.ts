@@ -928,9 +928,13 @@ export interface Metadata {
   readonly json: Record<string, unknown>;
   readonly kind: 'image' | 'file';
   readonly byteLength: bigint;
-  readonly bodyEncoding: 'identity' | 'deflate-raw';
+  readonly bodyEncoding: 'identity' | 'deflate-raw' | 'filtered-deflate-raw';
   /** for images: width × height × channels × bytes per sample × frames */
   readonly pixelBytes?: bigint;
+  /** §6.2: rows (height × frames), bytes per row, bytes per pixel */
+  readonly rows?: { readonly count: number; readonly length: number; readonly bpp: number };
+  /** §6.3: a compressed file's original length */
+  readonly contentLength?: bigint;
 }
 
 /**
@@ -939,7 +943,7 @@ export interface Metadata {
  * multiple of 256 that holds 4 + L (e.g. 512 bytes for L = 10) is acceptable is not said; this reader
  * accepts it (it checks only L ≤ block length − 4 and that the padding is zero).
  * SPEC-GAP: a UTF-8 BOM before the JSON is rejected (RFC 8259 §8.1 lets parsers ignore it).
- * §6: a file record's `bodyEncoding` must be `"identity"` (checked below).
+ * §6: `filtered-deflate-raw` is for images only; a compressed file carries `contentLength` (checked below).
  */
 function parseMetadataBlock(block: Buffer, chunkSize: number): Metadata {
   const length = block.readUInt32BE(0);
@@ -972,19 +976,29 @@ function parseMetadataBlock(block: Buffer, chunkSize: number): Metadata {
   const byteLength = integerMember(member(root, 'byteLength'), lexeme('byteLength'), 'byteLength', 0n, MAX_SAFE);
   if (ceilDiv(byteLength, BigInt(chunkSize)) > 2n ** 32n - 2n) throw new MetadataError('byteLength: too many chunks');
 
-  let bodyEncoding: 'identity' | 'deflate-raw' = 'identity';
+  let bodyEncoding: 'identity' | 'deflate-raw' | 'filtered-deflate-raw' = 'identity';
   const encoding = member(root, 'bodyEncoding');
   if (encoding !== undefined) {
     const e = stringMember(encoding, 'bodyEncoding');
-    if (e !== 'identity' && e !== 'deflate-raw') throw new MetadataError('bodyEncoding');
+    if (e !== 'identity' && e !== 'deflate-raw' && e !== 'filtered-deflate-raw') throw new MetadataError('bodyEncoding');
     bodyEncoding = e;
-    if (e !== 'identity' && kind !== 'image') throw new MetadataError('bodyEncoding on a file record');
+    if (e === 'filtered-deflate-raw' && kind !== 'image') throw new MetadataError('row filters on a file record');
+  }
+  // §6: contentLength iff a file record with a body encoding other than identity.
+  const contentLengthValue = member(root, 'contentLength');
+  let contentLength: bigint | undefined;
+  if (kind === 'file' && bodyEncoding !== 'identity') {
+    if (contentLengthValue === undefined) throw new MetadataError('a compressed file without contentLength');
+    contentLength = integerMember(contentLengthValue, lexeme('contentLength'), 'contentLength', 0n, MAX_SAFE);
+  } else if (contentLengthValue !== undefined) {
+    throw new MetadataError('contentLength on an image or uncompressed file');
   }
   const createdAt = member(root, 'createdAt');
   if (createdAt !== undefined) integerMember(createdAt, lexeme('createdAt'), 'createdAt', 0n, MAX_SAFE);
 
   const image = member(root, 'image');
   let pixelBytes: bigint | undefined;
+  let rows: Metadata['rows'];
   if (kind === 'file') {
     if (image !== undefined) throw new MetadataError('a file record has no image');
   } else {
@@ -998,8 +1012,44 @@ function parseMetadataBlock(block: Buffer, chunkSize: number): Metadata {
     const frames = framesValue === undefined ? 1n : integerMember(framesValue, lexeme('image', 'frames'), 'image.frames', 1n, 65_536n);
     pixelBytes = width * height * format.channels * format.bytesPerSample * frames;
     if (bodyEncoding === 'identity' && byteLength !== pixelBytes) throw new MetadataError('byteLength ≠ pixel bytes');
+    const bpp = format.channels * format.bytesPerSample;
+    rows = { count: Number(height * frames), length: Number(width * bpp), bpp: Number(bpp) };
   }
-  return { json: root, kind, byteLength, bodyEncoding, pixelBytes };
+  return { json: root, kind, byteLength, bodyEncoding, pixelBytes, rows, contentLength };
+}
+
+/**
+ * §6.2 written from the table: each row is a type byte t then L bytes f; x = f + predictor (mod 256)
+ * with a (left, bpp back), b (above), c (above-left) taken from restored bytes, 0 outside the image.
+ * Throws RangeError (→ METADATA_INVALID) for t > 4.
+ */
+function unfilterRows(filtered: Buffer, rows: NonNullable<Metadata['rows']>): Buffer {
+  const { count, length, bpp } = rows;
+  const out = Buffer.alloc(count * length);
+  const at = (y: number, i: number) => (y < 0 || i < 0 ? 0 : out[y * length + i]!);
+  for (let y = 0; y < count; y++) {
+    const t = filtered[y * (length + 1)]!;
+    if (t > 4) throw new RangeError(`filter type ${t} in row ${y}`);
+    for (let i = 0; i < length; i++) {
+      const f = filtered[y * (length + 1) + 1 + i]!;
+      const a = at(y, i - bpp);
+      const b = at(y - 1, i);
+      const c = at(y - 1, i - bpp);
+      let predictor = 0;
+      if (t === 1) predictor = a;
+      else if (t === 2) predictor = b;
+      else if (t === 3) predictor = Math.floor((a + b) / 2);
+      else if (t === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      out[y * length + i] = (f + predictor) % 256;
+    }
+  }
+  return out;
 }
 
 // ───────────────────────────────────── §9 opening ─────────────────────────────────────
@@ -1007,6 +1057,8 @@ function parseMetadataBlock(block: Buffer, chunkSize: number): Metadata {
 export interface OpenedRecord {
   readonly metadata: Record<string, unknown>;
   readonly body: Buffer;
+  /** the decoded content (§6.2, §6.3: pixels or the original file) when the body is encoded and `inflate` is on */
+  readonly content?: Buffer;
   /** the merged envelope, only with `keepEnvelope` (for comparing with a vector's `envelope`) */
   readonly envelope?: Buffer;
 }
@@ -1279,29 +1331,34 @@ export function openRecord(recordKey: Uint8Array, recordId: Uint8Array, sequence
   }
   if (!options.keepEnvelope) envelope.fill(0);
 
-  // §6: deflate-raw images must inflate to exactly the pixel bytes.
+  // §6, §6.2, §6.3: an encoded body must inflate to exactly the length the metadata gives, and filtered
+  // rows must carry filter types 0–4.
   // SPEC-GAP: this METADATA_INVALID belongs to step 14 by its code but needs the body of step 15; it
   // is checked here, after every chunk authenticated.
-  if ((options.inflate ?? true) && metadata.kind === 'image' && metadata.bodyEncoding === 'deflate-raw') {
-    const expected = metadata.pixelBytes!;
-    let ok = true;
+  let content: Buffer | undefined;
+  if ((options.inflate ?? true) && metadata.bodyEncoding !== 'identity') {
+    const filtered = metadata.bodyEncoding === 'filtered-deflate-raw';
+    const rows = metadata.rows;
+    const expected = metadata.kind === 'file' ? metadata.contentLength! : filtered ? BigInt(rows!.count) * BigInt(1 + rows!.length) : metadata.pixelBytes!;
+    let failure: string | undefined;
     if (expected < 2n ** 31n) {
-      // (larger images cannot be inflated into one Buffer here and are not checked)
+      // (larger bodies cannot be inflated into one Buffer here and are not checked)
       try {
         const inflated = inflateRawSync(body, { maxOutputLength: Number(expected) + 1 });
-        ok = BigInt(inflated.length) === expected;
-        inflated.fill(0);
-      } catch {
-        ok = false;
+        if (BigInt(inflated.length) !== expected) failure = 'body does not inflate to the length of §6';
+        else content = filtered ? unfilterRows(inflated, rows!) : inflated;
+      } catch (e) {
+        failure = e instanceof RangeError ? e.message : 'body does not inflate';
       }
     }
-    if (!ok) {
+    if (failure !== undefined) {
       body.fill(0);
-      throw new RefError('METADATA_INVALID', {}, 'deflate-raw body does not inflate to the pixel bytes');
+      content?.fill(0);
+      throw new RefError('METADATA_INVALID', {}, failure);
     }
   }
 
-  return options.keepEnvelope ? { metadata: metadata.json, body, envelope } : { metadata: metadata.json, body };
+  return { metadata: metadata.json, body, ...(content ? { content } : {}), ...(options.keepEnvelope ? { envelope } : {}) };
   };
 
   try {

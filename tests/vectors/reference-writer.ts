@@ -114,10 +114,10 @@ export interface Written {
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 
-/** §6: canonical member order kind, name, mime, byteLength, image (width, height, pixelFormat, frames), bodyEncoding, createdAt. */
+/** §6: canonical member order kind, name, mime, byteLength, image (width, height, pixelFormat, frames), bodyEncoding, contentLength, createdAt. */
 export function serialiseMetadata(metadata: Record<string, unknown>): string {
   const ordered: Record<string, unknown> = {};
-  for (const key of ['kind', 'name', 'mime', 'byteLength', 'image', 'bodyEncoding', 'createdAt']) {
+  for (const key of ['kind', 'name', 'mime', 'byteLength', 'image', 'bodyEncoding', 'contentLength', 'createdAt']) {
     const value = metadata[key];
     if (value === undefined) continue;
     if (key === 'image' && typeof value === 'object' && value !== null) {

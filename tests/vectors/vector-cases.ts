@@ -1,5 +1,5 @@
 import { deflateSync } from 'fflate';
-import type { KdfParams, RecordMetadata } from '../../src/core/index.js';
+import { filterImage, type ImageInfo, type KdfParams, type RecordMetadata } from '../../src/core/index.js';
 
 /** Inputs of every committed record vector; `generate.ts` turns them into tests/vectors/*.json (FORMAT.md §12). */
 export interface PositiveCase {
@@ -38,6 +38,17 @@ const image = (name: string, width: number, height: number, pixelFormat: NonNull
   plaintext,
 });
 
+/** GRAY16 5×3, two frames: smooth 16-bit ramps; rows forced through filter types 0,1,2,3,4,0 (§6.2). */
+const gray16Frames: ImageInfo = { width: 5, height: 3, pixelFormat: 'GRAY16', frames: 2 };
+const gray16FramesPixels = Uint8Array.from({ length: 5 * 3 * 2 * 2 }, (_, i) => (i % 2 === 0 ? (i * 23 + 200) & 0xff : 0x0c + (i >> 4)));
+const gray16FramesBody = deflateSync(filterImage(gray16FramesPixels, gray16Frames, (row) => row % 5), { level: 6 });
+/** RGBA8 4×5 with the writer's own (heuristic) choice per row. */
+const rgba4x5: ImageInfo = { width: 4, height: 5, pixelFormat: 'RGBA8' };
+const rgba4x5Pixels = Uint8Array.from({ length: 4 * 5 * 4 }, (_, i) => (i % 4 === 3 ? 255 : ((i >> 4) * 9 + (i % 16) * 3) & 0xff));
+const rgba4x5Body = deflateSync(filterImage(rgba4x5Pixels, rgba4x5), { level: 6 });
+const longNote = text('Blood pressure 120/80 mmHg, pulse 64. '.repeat(12));
+const longNoteBody = deflateSync(longNote, { level: 6 });
+
 const base = { recordKey: KEY_A, recordId: ID_A, sequenceKey: 'adk21937', kdf: VECTOR_KDF, kdfSalt: '5a5a5a5a000102030405060708090a0b', noncePrefix: 'a0a1a2a3a4a5a6', chunkSize: 64 };
 
 export const POSITIVE_CASES: readonly PositiveCase[] = [
@@ -75,6 +86,27 @@ export const POSITIVE_CASES: readonly PositiveCase[] = [
   },
   {
     ...base,
+    id: 'image-filtered-gray16-frames',
+    description: 'GRAY16 5×3, two frames, bodyEncoding filtered-deflate-raw (§6.2): the 6 rows (frames stacked) use filter types 0, 1, 2, 3, 4, 0 in turn; the body is the raw DEFLATE of the 6 × 11 filtered bytes.',
+    metadata: { kind: 'image', name: 'ct-frames.png', mime: 'image/png', byteLength: gray16FramesBody.length, image: { width: 5, height: 3, pixelFormat: 'GRAY16', frames: 2 }, bodyEncoding: 'filtered-deflate-raw' },
+    plaintext: gray16FramesBody,
+  },
+  {
+    ...base,
+    id: 'image-filtered-rgba8',
+    description: 'RGBA8 4×5, bodyEncoding filtered-deflate-raw with the writer\'s minimum-sum-of-absolute-differences choice per row (§6.2).',
+    metadata: { kind: 'image', name: 'wound.png', mime: 'image/png', byteLength: rgba4x5Body.length, image: { width: 4, height: 5, pixelFormat: 'RGBA8' }, bodyEncoding: 'filtered-deflate-raw' },
+    plaintext: rgba4x5Body,
+  },
+  {
+    ...base,
+    id: 'file-deflate-text',
+    description: 'A text file compressed (§6.3): bodyEncoding deflate-raw, contentLength the original length; the body is the raw DEFLATE of the file.',
+    metadata: { kind: 'file', name: 'vitals.txt', mime: 'text/plain', byteLength: longNoteBody.length, bodyEncoding: 'deflate-raw', contentLength: longNote.length, createdAt: 1_764_000_000_000 },
+    plaintext: longNoteBody,
+  },
+  {
+    ...base,
     id: 'parity-file-text-p2',
     description: 'The text file of file-text with p = 2 parity objects (FORMAT.md §4.4, algorithm 01): 8 data objects and 2 parity objects; any 8 of the 10 open it.',
     noncePrefix: 'c0c1c2c3c4c5c6',
@@ -103,3 +135,11 @@ export const REBUILD_CASES: readonly RebuildCase[] = [
 
 /** The pixels before DEFLATE, for checking the deflate vector's inflated body. */
 export const DEFLATE_PIXELS = rgb4x4;
+
+/** What each encoded vector's body decodes to (§6.2, §6.3): pixels or the original file. */
+export const DECODED_CONTENT: Readonly<Record<string, Uint8Array>> = {
+  'image-deflate-rgb8': rgb4x4,
+  'image-filtered-gray16-frames': gray16FramesPixels,
+  'image-filtered-rgba8': rgba4x5Pixels,
+  'file-deflate-text': longNote,
+};

@@ -24,3 +24,13 @@ const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 export function formatDay(ms: number): string {
   return dayFormat.format(ms);
 }
+
+const CHANNEL_WORDS: Record<string, string> = { GRAY: 'grey', RGB: 'RGB', RGBA: 'RGBA' };
+
+/** "4032 × 3024 · 8-bit RGB" (and "· 3 frames"): an image record's true pixel size (FORMAT.md §6.1). */
+export function formatPixels(image: { readonly width: number; readonly height: number; readonly pixelFormat: string; readonly frames?: number | undefined }): string {
+  const match = /^([A-Z]+?)(8|16)$/.exec(image.pixelFormat);
+  const format = match ? `${match[2]}-bit ${CHANNEL_WORDS[match[1]!] ?? match[1]}` : image.pixelFormat;
+  const frames = (image.frames ?? 1) > 1 ? ` · ${image.frames} frames` : '';
+  return `${image.width} × ${image.height} · ${format}${frames}`;
+}

@@ -215,7 +215,7 @@ export class OpenView extends LitElement {
       ${this.outcome?.kind === 'file' && this.downloadUrl
         ? html`<div class="card">
             <h3>${this.outcome.metadata.name}</h3>
-            <p class="muted">${this.outcome.metadata.mime || 'File'}, ${formatBytes(this.outcome.metadata.byteLength)}, verified.</p>
+            <p class="muted">${this.outcome.metadata.mime || 'File'}, ${formatBytes(this.outcome.metadata.contentLength ?? this.outcome.metadata.byteLength)}, verified.</p>
             ${this.imageView ? html`<ev-image-file-view .view=${this.imageView} label=${this.outcome.metadata.name}></ev-image-file-view>` : nothing}
             <div class="row" style="margin-top:8px"><a class="button" href=${this.downloadUrl} download=${safeFileName(this.outcome.metadata.name)} type="application/octet-stream" rel="noopener">Save the original file</a></div>
             ${this.outcome.preview ? html`<h3 style="margin-top:12px">Preview</h3><ev-scan-preview .source=${this.outcome.preview}></ev-scan-preview>` : nothing}

@@ -3,9 +3,11 @@ import { customElement, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { getVault } from '../../services/vault.js';
 import type { ProtectBatch, ProtectOutcome } from '../../services/vault-types.js';
+import { KeyBatch } from '../controllers/key-batch.js';
 import { validateSequenceKey } from '../../services/sequence-keys.js';
 import { onSessionSequenceKeyChange, recordProtected, sessionSequenceKey, setSessionSequenceKey } from '../../services/session-sequence-key.js';
 import { rememberThumbnail } from '../../services/thumbnails.js';
+import { estimateUpload, type UploadEstimate } from '../../services/upload-estimate.js';
 import { describeError, type ErrorView } from '../controllers/describe-error.js';
 import { sharedStyles } from '../styles/shared.js';
 import { formatBytes } from '../components/format.js';
@@ -84,6 +86,17 @@ export class ProtectView extends LitElement {
       h3 {
         overflow-wrap: anywhere;
       }
+      .cost {
+        display: block;
+        font-size: 0.9rem;
+      }
+      .keep-original {
+        display: flex;
+        gap: 8px;
+        align-items: center;
+        min-height: 44px;
+        font-size: 0.9rem;
+      }
       .keep {
         display: flex;
         gap: 10px;
@@ -136,6 +149,10 @@ export class ProtectView extends LitElement {
   ];
 
   @state() private files: File[] = [];
+  /** Upload size of each selected file, before protecting (issue #15): an estimate for pixels. */
+  @state() private estimates = new Map<File, UploadEstimate>();
+  /** Lossy originals (JPEG, WebP) the person chose to keep as their file instead of pixels. */
+  @state() private keepOriginal = new Set<File>();
   @state() private sequenceKey = sessionSequenceKey().value;
   @state() private keepKey = sessionSequenceKey().keep;
   @state() private busy = false;
@@ -153,6 +170,8 @@ export class ProtectView extends LitElement {
   @query('#pick') private pickInput!: HTMLInputElement;
   @query('#camera') private cameraInput!: HTMLInputElement;
   private controller: AbortController | undefined;
+  /** Argon2id of the chosen key, run while files are picked (key-batch.ts). */
+  private readonly keyBatch = new KeyBatch();
   private unsubscribe: (() => void) | undefined;
   private unsubscribeKey: (() => void) | undefined;
 
@@ -164,7 +183,9 @@ export class ProtectView extends LitElement {
     this.unsubscribeKey = onSessionSequenceKeyChange((key) => {
       this.sequenceKey = key.value;
       this.keepKey = key.keep;
+      this.keyBatch.prepare(key.value);
     });
+    this.keyBatch.prepare(this.sequenceKey);
   }
 
   override disconnectedCallback() {
@@ -172,6 +193,7 @@ export class ProtectView extends LitElement {
     this.unsubscribe?.();
     this.unsubscribeKey?.();
     this.controller?.abort();
+    this.keyBatch.release();
     for (const r of this.results) if (r.originalUrl) URL.revokeObjectURL(r.originalUrl);
   }
 
@@ -187,8 +209,39 @@ export class ProtectView extends LitElement {
 
   private addFiles(list: FileList | null) {
     if (!list || list.length === 0) return;
-    this.files = [...this.files, ...Array.from(list)];
+    const added = Array.from(list);
+    this.files = [...this.files, ...added];
     this.error = undefined;
+    // n is the sequence key's length when it is already chosen (it sets how many objects), else 8.
+    const n = Math.min(64, Math.max(8, [...this.sequenceKey.normalize('NFC')].length));
+    for (const file of added) {
+      void estimateUpload(file, n).then(
+        (estimate) => (this.estimates = new Map(this.estimates).set(file, estimate)),
+        () => {},
+      );
+    }
+  }
+
+  private toggleKeepOriginal(file: File, keep: boolean) {
+    const next = new Set(this.keepOriginal);
+    if (keep) next.add(file);
+    else next.delete(file);
+    this.keepOriginal = next;
+  }
+
+  private renderCost(file: File) {
+    const e = this.estimates.get(file);
+    if (!e) return nothing;
+    const keep = this.keepOriginal.has(file);
+    const pixels = e.pixels ? `${e.pixels.width} × ${e.pixels.height} pixels, ` : '';
+    const main = e.keepOriginalBytes !== undefined && keep ? `Upload ${formatBytes(e.keepOriginalBytes)} (the original file)` : `${pixels}upload ${e.approximate ? 'about ' : ''}${formatBytes(e.bytes)}${e.pixels ? ' (lossless pixels)' : e.approximate ? ' at most (compressed when it helps)' : ''}`;
+    return html`<span class="cost muted" data-upload-estimate>${main}</span>
+      ${e.keepOriginalBytes !== undefined
+        ? html`<label class="keep-original"
+            ><input type="checkbox" .checked=${keep} ?disabled=${this.busy} @change=${(ev: Event) => this.toggleKeepOriginal(file, (ev.target as HTMLInputElement).checked)} data-keep-original />
+            Keep the original file instead: ${formatBytes(e.keepOriginalBytes)} rather than about ${formatBytes(e.bytes)} as pixels (the original is already lossy; pixels stay exact but larger)</label
+          >`
+        : nothing}`;
   }
 
   private onDrop(e: DragEvent) {
@@ -207,17 +260,21 @@ export class ProtectView extends LitElement {
     const queue = [...this.files];
     let current: File | undefined;
     let protectedAny = false;
-    let batch: ProtectBatch | undefined;
+    let own: ProtectBatch | undefined;
     try {
-      // Several files at once are one protect batch: one Argon2id of the sequence key for all of them.
-      if (queue.length > 1) batch = await vault.beginProtectBatch(this.sequenceKey, { signal: this.controller.signal, onProgress: (p) => (this.progress = { phase: p.phase, done: p.done, total: p.total }) });
+      // The chosen key's batch, its Argon2id usually done while the files were picked; without one, several
+      // files at once still share one Argon2id (a batch of their own).
+      const onProgress = (p: { phase: string; done: number; total: number }) => (this.progress = { phase: p.phase, done: p.done, total: p.total });
+      onProgress({ phase: 'unlock', done: 0, total: 1 });
+      let batch = await this.keyBatch.take(this.sequenceKey);
+      if (!batch && queue.length > 1) batch = own = await vault.beginProtectBatch(this.sequenceKey, { signal: this.controller.signal, onProgress });
       for (const [i, file] of queue.entries()) {
         this.fileIndex = i;
         current = file;
         const outcome = await vault.protect(file, this.sequenceKey, {
           signal: this.controller.signal,
           onProgress: (p) => (this.progress = { phase: p.phase, done: p.done, total: p.total }),
-          asFile: file === asFile,
+          asFile: file === asFile || this.keepOriginal.has(file),
           batch,
         });
         protectedAny = true;
@@ -230,7 +287,7 @@ export class ProtectView extends LitElement {
       this.error = describeError(error);
       if (this.error.undecodableImage) this.undecodable = current;
     } finally {
-      vault.endProtectBatch(batch);
+      vault.endProtectBatch(own);
       this.busy = false;
       this.controller = undefined;
       if (protectedAny && this.files.length === 0 && !this.keepKey) {
@@ -376,7 +433,7 @@ export class ProtectView extends LitElement {
         ${this.files.length > 0
           ? html`<h3 style="margin-top:12px">Selected</h3>
               <ul class="files">
-                ${this.files.map((f) => html`<li>${f.name} <span class="muted">(${formatBytes(f.size)})</span></li>`)}
+                ${this.files.map((f) => html`<li>${f.name} <span class="muted">(${formatBytes(f.size)})</span>${this.renderCost(f)}</li>`)}
               </ul>
               ${keyOk ? nothing : html`<p class="muted">Choose a sequence key first (step 1).</p>`}
               ${this.busy
@@ -384,7 +441,16 @@ export class ProtectView extends LitElement {
                     <ev-progress-panel .phase=${this.progress.phase} .done=${this.progress.done} .total=${this.progress.total} @cancel=${() => this.controller?.abort()}></ev-progress-panel>`
                 : html`<div class="row">
                     <button type="button" ?disabled=${!keyOk} @click=${() => this.protect()}>Protect ${this.files.length === 1 ? 'file' : `${this.files.length} files`}</button>
-                    <button type="button" class="secondary" @click=${() => (this.files = [])}>Clear</button>
+                    <button
+                      type="button"
+                      class="secondary"
+                      @click=${() => {
+                        this.files = [];
+                        this.keepOriginal = new Set();
+                      }}
+                    >
+                      Clear
+                    </button>
                   </div>`}`
           : nothing}
       </section>

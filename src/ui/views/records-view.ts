@@ -5,7 +5,7 @@ import { getVault } from '../../services/vault.js';
 import { forgetRecordExtras, listCatalog, saveRecordExtras, type CatalogRecord } from '../../services/record-catalog.js';
 import { describeError, describeStoredError, type ErrorView } from '../controllers/describe-error.js';
 import { DEFAULT_QUERY, displayName, queryRecords, type KindFilter, type RecordQuery, type RecordSort, type SyncFilter } from '../controllers/record-query.js';
-import { formatBytes, formatDate, formatDay } from '../components/format.js';
+import { formatBytes, formatDate, formatDay, formatPixels } from '../components/format.js';
 import type { ConfirmDialog } from '../components/confirm-dialog.js';
 import { keepFocusInside } from '../controllers/focus-trap.js';
 import { sharedStyles } from '../styles/shared.js';
@@ -325,7 +325,7 @@ export class RecordsView extends LitElement {
         ${r.extras.thumbnail ? html`<img class="thumb" src=${r.extras.thumbnail} alt="" />` : html`<span class="thumb" aria-hidden="true">${r.kind === 'image' ? 'IMG' : 'FILE'}</span>`}
         <strong class="title">${name}</strong>
         ${r.sharedWithMe ? html`<span class="badge" data-shared-with-me>Shared with me · read-only</span>` : nothing}
-        <span class="meta muted">${r.extras.title && r.name ? html`${r.name} · ` : nothing}${kind} · ${formatBytes(r.byteLength ?? r.totalBytes)} · <time datetime=${new Date(r.createdAt).toISOString()} title=${formatDate(r.createdAt)}>${formatDay(r.createdAt)}</time></span>
+        <span class="meta muted">${r.extras.title && r.name ? html`${r.name} · ` : nothing}${kind} · ${r.image ? html`<span data-pixels>${formatPixels(r.image)}</span> · ` : nothing}${r.byteLength !== null ? html`<span data-content-size>${formatBytes(r.byteLength)}</span> · ` : nothing}<span data-upload-size title="Sealed objects sent to the cloud">${formatBytes(r.totalBytes)} upload</span> · <time datetime=${new Date(r.createdAt).toISOString()} title=${formatDate(r.createdAt)}>${formatDay(r.createdAt)}</time></span>
         <span class="meta state-${r.sync.state}" data-sync-state=${r.sync.state}>${this.stateWords(r)}</span>
         ${r.parityCount > 0 && !r.sharedWithMe && (r.sync.state === 'synced' || r.health)
           ? html`<span class="meta" data-health=${this.healthBusy?.recordId === r.recordId ? 'busy' : (r.health?.state ?? 'unchecked')}>${this.healthWords(r)} · survives the loss of ${r.parityCount} fragments</span>`

@@ -9,6 +9,7 @@ function record(name: string, createdAt: number, extra: Partial<CatalogRecord> =
     kind: name.endsWith('.jpg') ? 'image' : 'file',
     mime: name.endsWith('.jpg') ? 'image/jpeg' : 'application/pdf',
     byteLength: createdAt * 10,
+    image: null,
     createdAt,
     fragmentCount: 8,
     parityCount: 0,

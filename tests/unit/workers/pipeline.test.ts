@@ -13,6 +13,13 @@ import type { EngineProgress } from '../../../src/workers/engine-api.js';
 const KDF = { memoryKiB: 64, passes: 1, parallelism: 1 };
 const KEY = 'adk21937';
 
+/** Incompressible bytes: such a file keeps the identity encoding (FORMAT.md §6.3). */
+function noise(size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let at = 0; at < size; at += 65_536) crypto.getRandomValues(out.subarray(at, Math.min(size, at + 65_536)));
+  return out;
+}
+
 function bytes(size: number, seed = 7): Uint8Array {
   const out = new Uint8Array(size);
   for (let i = 0; i < size; i++) out[i] = (i * 31 + seed + (i >> 8)) & 0xff;
@@ -29,8 +36,9 @@ async function protectFile(body: Uint8Array, name = 'note.pdf', mime = 'applicat
 
 describe('engine pipelines in Node', () => {
   it('a file protects into n equal-length sealed objects and opens byte for byte from them in any order', async () => {
-    const body = bytes(300_000);
+    const body = noise(300_000);
     const { result, recordKey, recordId, phases } = await protectFile(body);
+    expect(result.metadata.bodyEncoding).toBeUndefined();
     expect(result.objects.map((o) => o.slot)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(new Set(result.objects.map((o) => o.blob.size)).size).toBe(1);
     expect(phases).toContain('unlock');
@@ -55,6 +63,22 @@ describe('engine pipelines in Node', () => {
     // A batch stretched from another key is refused before anything is sealed.
     const other = await stretchForBatch(parseSequenceKey('zyx98765'), KDF);
     expect(await protectFile(bytes(10), 'x.pdf', 'application/pdf', 0, other).then(() => 'sealed', (e: unknown) => (e instanceof EhrVaultError ? e.code : String(e)))).toBe('INPUT_INVALID');
+  });
+
+  it('open given the batch a record was protected in takes X from it (no second Argon2id); a record of another batch ignores it', async () => {
+    const batch = await stretchForBatch(parseSequenceKey(KEY), KDF);
+    const mine = await protectFile(bytes(30_000, 4), 'scan.pdf', 'application/pdf', 0, batch);
+    const other = await protectFile(bytes(30_000, 5));
+    const open = (m: typeof mine, b: BatchKdf) =>
+      openInWorker({ objects: m.result.objects.map((o) => o.blob), sequenceKey: KEY, recordKey: m.recordKey, recordId: m.recordId, batch: b }).then(
+        async (o) => (o.kind === 'file' ? new Uint8Array(await o.blob.arrayBuffer()) : o.kind),
+        (e: unknown) => (e instanceof EhrVaultError ? e.code : String(e)),
+      );
+    expect(await open(mine, batch)).toEqual(bytes(30_000, 4));
+    // The same salt with a wrong X: the cache is what was used, and a wrong X is caught like a wrong key.
+    expect(await open(mine, { ...batch, stretched: new Uint8Array(32) })).toBe('WRONG_SEQUENCE_KEY');
+    // Another record's salt differs: X is computed, the batch is not used, the record opens.
+    expect(await open(other, { ...batch, stretched: new Uint8Array(32) })).toEqual(bytes(30_000, 5));
   });
 
   it('a permuted sequence key, another record id, a dropped or damaged object: each its own code, nothing opened', async () => {
@@ -102,5 +126,40 @@ describe('engine pipelines in Node', () => {
     const d = await protectFile(dicom, '1.2.840.113619.2.55', '');
     expect(d.result.metadata.mime).toBe('application/dicom');
     expect(d.result.stored).toMatchObject({ as: 'original-bytes' });
+  });
+
+  it('a compressible file is deflated (contentLength kept) and opens byte for byte; an incompressible one is not', async () => {
+    const text = new TextEncoder().encode('Patient: A. Example\nBlood pressure 120/80 mmHg\n'.repeat(4_000));
+    const { result, recordKey, recordId, phases } = await protectFile(text, 'notes.txt', 'text/plain');
+    expect(result.metadata).toMatchObject({ kind: 'file', bodyEncoding: 'deflate-raw', contentLength: text.length });
+    expect(result.metadata.byteLength).toBeLessThan(text.length / 20);
+    expect(phases).toContain('compress');
+    const opened = await openInWorker({ objects: result.objects.map((o) => o.blob), sequenceKey: KEY, recordKey, recordId });
+    expect(opened.kind === 'file' && Buffer.from(await opened.blob.arrayBuffer()).equals(Buffer.from(text))).toBe(true);
+    // Half text, half noise: the first 256 KiB decide; the whole is kept only if it still saves ≥ 5%.
+    const mixed = new Uint8Array(600_000);
+    mixed.set(noise(600_000));
+    const m = await protectFile(mixed, 'scan.pdf', 'application/pdf');
+    expect(m.result.metadata.bodyEncoding).toBeUndefined();
+    expect(m.result.metadata.byteLength).toBe(mixed.length);
+  });
+
+  it('a DICOM file with uncompressed pixels opens byte for byte from a compressed record, and a damaged object is FRAGMENT_TAMPERED', async () => {
+    const { readFileSync } = await import('node:fs');
+    const ct = new Uint8Array(readFileSync(new URL('../../fixtures/CT_small.dcm', import.meta.url)));
+    const { result, recordKey, recordId } = await protectFile(ct, 'CT_small.dcm', '', 2);
+    expect(result.metadata).toMatchObject({ mime: 'application/dicom', bodyEncoding: 'deflate-raw', contentLength: ct.length });
+    const opened = await openInWorker({ objects: result.objects.map((o) => o.blob), sequenceKey: KEY, recordKey, recordId });
+    expect(opened.kind === 'file' && opened.dicom).toBe(true);
+    expect(opened.kind === 'file' && Buffer.from(await opened.blob.arrayBuffer()).equals(Buffer.from(ct))).toBe(true);
+    const noParity = await protectFile(ct, 'CT_small.dcm', '', 0);
+    const blobs = noParity.result.objects.map((o) => o.blob);
+    const damaged = new Uint8Array(await blobs[5]!.arrayBuffer());
+    damaged[damaged.length >> 1]! ^= 1;
+    const code = await openInWorker({ objects: blobs.map((b, i) => (i === 5 ? new Blob([damaged]) : b)), sequenceKey: KEY, recordKey: noParity.recordKey, recordId: noParity.recordId }).then(
+      () => 'opened',
+      (e: unknown) => (e instanceof EhrVaultError ? e.code : String(e)),
+    );
+    expect(code).toBe('FRAGMENT_TAMPERED');
   });
 });
