@@ -114,7 +114,7 @@ test('odd files: empty, one pixel, corrupt or fake images, 20,000 × 20,000 pixe
     if (result.ok) {
       expect(result.cards[0]).toMatch(c.expect);
       records += 1;
-      fragments += KEY.length;
+      fragments += KEY.length + 2; // n data objects and the app's 2 parity objects (APP_PARITY, issue 17)
     } else {
       expect(result.alert).toMatch(c.expect);
       await expectWholeRecords(page, records, fragments);
@@ -122,7 +122,7 @@ test('odd files: empty, one pixel, corrupt or fake images, 20,000 × 20,000 pixe
       await page.getByRole('button', { name: `Protect “${c.file.name}” as a file` }).click();
       await expect(page.locator('section[data-record-id]', { hasText: c.file.name })).toContainText('File: its bytes were encrypted', { timeout: 60_000 });
       records += 1;
-      fragments += KEY.length;
+      fragments += KEY.length + 2; // n data objects and the app's 2 parity objects (APP_PARITY, issue 17)
     }
     await expectWholeRecords(page, records, fragments);
     outcomes.push(`${c.file.name}: ${result.ok ? 'protected' : `"${result.alert.slice(0, 70)}…", then protected as a file`}`);

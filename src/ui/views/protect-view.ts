@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import { getVault } from '../../services/vault.js';
+import { APP_PARITY, getVault } from '../../services/vault.js';
 import type { ProtectBatch, ProtectOutcome } from '../../services/vault-types.js';
 import { KeyBatch } from '../controllers/key-batch.js';
 import { validateSequenceKey } from '../../services/sequence-keys.js';
@@ -212,10 +212,11 @@ export class ProtectView extends LitElement {
     const added = Array.from(list);
     this.files = [...this.files, ...added];
     this.error = undefined;
-    // n is the sequence key's length when it is already chosen (it sets how many objects), else 8.
+    // n is the sequence key's length when it is already chosen (it sets how many objects), else 8; the
+    // parity objects are uploaded too, so they are in the figure.
     const n = Math.min(64, Math.max(8, [...this.sequenceKey.normalize('NFC')].length));
     for (const file of added) {
-      void estimateUpload(file, n).then(
+      void estimateUpload(file, n, APP_PARITY).then(
         (estimate) => (this.estimates = new Map(this.estimates).set(file, estimate)),
         () => {},
       );
