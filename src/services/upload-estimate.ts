@@ -30,7 +30,7 @@ export const PHOTO_BODY_RATIO = 0.64;
 const PNG_BODY_RATIO = 1.0;
 const HEADER_BYTES = 256 * 1024;
 
-/** Sealed bytes of a record whose body has `bodyBytes` bytes (FORMAT.md §4.3: n + p objects of 76 + B bytes). */
+/** Sealed bytes of a record whose body has `bodyBytes` bytes (FORMAT.md §4.3: n + p objects of 92 + B bytes). */
 export function sealedBytes(bodyBytes: number, name: string, n: number, parity = 0): number {
   const metadata = { kind: 'file' as const, name, mime: 'application/octet-stream', byteLength: Math.max(0, Math.round(bodyBytes)), createdAt: 0 };
   return (n + parity) * (HEAD_LENGTH + objectBodyLength(plannedEnvelopeLength(metadata), n));

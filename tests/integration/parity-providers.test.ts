@@ -96,7 +96,7 @@ async function deleteObject(store: Store, key: string): Promise<void> {
   for (const file of await readdir(dir)) if (file.startsWith(`${base}._S3rver`)) await rm(join(dir, file));
 }
 
-/** Flips one byte inside the body (after the 76-byte head): the head still opens, the bytes are wrong. */
+/** Flips one byte inside the body (after the 92-byte head): the head still opens, the bytes are wrong. */
 async function corruptObject(store: Store, key: string): Promise<void> {
   const path = join(store.dataDir, 'ehr-vault', ...key.split('/')) + '._S3rver_object';
   const bytes = new Uint8Array(await readFile(path));

@@ -101,6 +101,12 @@ export class RecordsView extends LitElement {
         font-size: 0.9rem;
         overflow-wrap: anywhere;
       }
+      /* Every line of text beside the thumbnail, however many there are (state, health, badge). */
+      .title,
+      .meta,
+      .badge {
+        grid-column: 2;
+      }
       .actions {
         grid-column: 1 / -1;
       }
