@@ -204,7 +204,7 @@ test('names with path characters, RTL text and emoji, under a sequence key with 
   const before = await vaultCounts(page).catch(() => ({ records: 0, fragments: 0, outbox: 0 }));
   const result = await protect(page, files, key);
   expect(result.ok, JSON.stringify(result)).toBe(true);
-  expect(await vaultCounts(page)).toMatchObject({ records: before.records + files.length, fragments: before.fragments + files.length * 9 });
+  expect(await vaultCounts(page)).toMatchObject({ records: before.records + files.length, fragments: before.fragments + files.length * (9 + 2) }); // n = 9 data objects and the app's 2 parity objects each (APP_PARITY, issue 17)
 
   await page.goto(`${stack.appUrl}/#/records`);
   await expect.poll(() => page.locator('li[data-record-id] strong').allTextContents()).toEqual(expect.arrayContaining(files.map((f) => f.name)));
