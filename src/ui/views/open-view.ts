@@ -90,12 +90,17 @@ export class OpenView extends LitElement {
       this.reset();
       this.knownName = null;
       this.sequenceKey = '';
-      if (this.recordId) {
+      const id = this.recordId;
+      if (id) {
         const vault = await getVault();
-        const summary = await vault.summary(this.recordId);
+        const summary = await vault.summary(id);
+        const remembered = await vault.rememberedSequenceKey(id);
+        // Another record may have been chosen meanwhile, and a key typed while these lookups ran is the
+        // person's: neither is overwritten.
+        if (this.recordId !== id) return;
         this.knownName = summary?.name ?? null;
-        this.sequenceKey = (await vault.rememberedSequenceKey(this.recordId)) ?? '';
-        if (this.autoOpen && this.sequenceKey) void this.open();
+        if (remembered && !this.sequenceKey) this.sequenceKey = remembered;
+        if (this.autoOpen && remembered && this.sequenceKey === remembered) void this.open();
       }
     }
   }
