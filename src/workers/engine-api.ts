@@ -141,7 +141,8 @@ export interface ExportPngRequest {
 export interface EngineApi {
   protect(request: ProtectRequest, onProgress?: ProgressCallback): Promise<ProtectResult>;
   /** The one Argon2id of a protect batch (random salt): pass the result as `ProtectRequest.batch`. */
-  stretchBatch(sequenceKey: string, kdf?: KdfParams): Promise<BatchKdf>;
+  /** `salt` given: the X a record of that batch opens with (stretched ahead of Open, vault.ts `warmOpen`). */
+  stretchBatch(sequenceKey: string, kdf?: KdfParams, salt?: Uint8Array): Promise<BatchKdf>;
   open(request: OpenRequest, onProgress?: ProgressCallback): Promise<OpenResult>;
   /** The same decode `protect` uses, so callers can compare pixels with what was protected. */
   decode(source: Blob): Promise<DecodeResult>;
