@@ -23,6 +23,7 @@ const BLOCK = 32 * 1024;
 const PAGE = 64 * 1024;
 
 type MulAdd = (input: number, length: number, out: number, stride: number, count: number, tables: number) => void;
+type MulAdd2 = (input: number, length: number, out: number, stride: number, tables: number) => void;
 
 /** Shift-and-add product in GF(2⁸) / 0x11D; only builds the 32-byte tables, so speed does not matter. */
 function mul(a: number, b: number): number {
@@ -48,8 +49,14 @@ const roundUp16 = (x: number) => (x + 15) & ~15;
 class SimdKernel implements Gf256Kernel {
   constructor(
     private readonly memory: WebAssembly.Memory,
-    private readonly mulAdd: MulAdd,
+    private readonly mulAddAny: MulAdd,
+    private readonly mulAdd2: MulAdd2,
   ) {}
+
+  private mulAdd(input: number, length: number, out: number, stride: number, count: number, tables: number): void {
+    if (count === 2) this.mulAdd2(input, length, out, stride, tables);
+    else this.mulAddAny(input, length, out, stride, count, tables);
+  }
 
   /** The memory view, grown to at least `bytes` (a grow detaches the old buffer, hence a fresh view). */
   private view(bytes: number): Uint8Array {
@@ -111,9 +118,9 @@ export function loadGf256Kernel(bytes: Uint8Array<ArrayBuffer> = GF256_SIMD_WASM
   try {
     if (typeof WebAssembly !== 'object' || !WebAssembly.validate(bytes)) return null;
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    const { memory, mulAdd } = instance.exports as { memory?: unknown; mulAdd?: unknown };
-    if (!(memory instanceof WebAssembly.Memory) || typeof mulAdd !== 'function') return null;
-    return new SimdKernel(memory, mulAdd as MulAdd);
+    const { memory, mulAdd, mulAdd2 } = instance.exports as { memory?: unknown; mulAdd?: unknown; mulAdd2?: unknown };
+    if (!(memory instanceof WebAssembly.Memory) || typeof mulAdd !== 'function' || typeof mulAdd2 !== 'function') return null;
+    return new SimdKernel(memory, mulAdd as MulAdd, mulAdd2 as MulAdd2);
   } catch {
     return null;
   }

@@ -36,4 +36,31 @@
         (local.set $in (i32.add (local.get $in) (i32.const 16)))
         (local.set $out (i32.add (local.get $out) (i32.const 16)))
         (br $blocks))))
+
+  ;; mulAdd for count = 2 (p = 2, the default): both rows' tables stay in registers and there is no row loop
+  ;; (~18% faster than mulAdd at p = 2, bench:parity).
+  (func (export "mulAdd2") (param $in i32) (param $len i32) (param $out i32) (param $stride i32) (param $tables i32)
+    (local $end i32) (local $lo v128) (local $hi v128) (local $x v128) (local $o2 i32)
+    (local $a_lo v128) (local $a_hi v128) (local $b_lo v128) (local $b_hi v128)
+    (local.set $end (i32.add (local.get $in) (local.get $len)))
+    (local.set $a_lo (v128.load (local.get $tables)))
+    (local.set $a_hi (v128.load offset=16 (local.get $tables)))
+    (local.set $b_lo (v128.load offset=32 (local.get $tables)))
+    (local.set $b_hi (v128.load offset=48 (local.get $tables)))
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.ge_u (local.get $in) (local.get $end)))
+        (local.set $x (v128.load (local.get $in)))
+        (local.set $lo (v128.and (local.get $x) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15)))
+        (local.set $hi (i8x16.shr_u (local.get $x) (i32.const 4)))
+        (v128.store (local.get $out)
+          (v128.xor (v128.load (local.get $out))
+            (v128.xor (i8x16.swizzle (local.get $a_lo) (local.get $lo)) (i8x16.swizzle (local.get $a_hi) (local.get $hi)))))
+        (local.set $o2 (i32.add (local.get $out) (local.get $stride)))
+        (v128.store (local.get $o2)
+          (v128.xor (v128.load (local.get $o2))
+            (v128.xor (i8x16.swizzle (local.get $b_lo) (local.get $lo)) (i8x16.swizzle (local.get $b_hi) (local.get $hi)))))
+        (local.set $in (i32.add (local.get $in) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (br $blocks))))
 )
