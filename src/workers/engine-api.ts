@@ -52,6 +52,11 @@ export interface ProtectRequest extends SinkRequest {
    * `DEFAULT_PARITY` (2; measured in bench/README.md, parity section). 0 = the paper's n objects only.
    */
   readonly parity?: number | undefined;
+  /**
+   * Largest p × B (bytes) for which parity rows are built in memory while the envelope is produced; larger
+   * records read their data bodies back afterwards. Default 96 MiB; tests lower it to reach the other path.
+   */
+  readonly parityInMemoryMax?: number | undefined;
 }
 
 /** One sealed object (FORMAT.md §4): what is stored in the cloud under the name of its slot. */
