@@ -1,6 +1,6 @@
 import { InputInvalidError } from './errors.js';
 import { wrapAt } from './object-wrap.js';
-import { generatorRow, rsCombine } from './reed-solomon.js';
+import { parityCoefficients, rsAccumulate } from './reed-solomon.js';
 
 /** Where a data object's payload lies in the envelope and around it in its body (seal-objects.ts ObjectPlan). */
 export interface AccumulatedObject {
@@ -32,8 +32,7 @@ export class ParityAccumulator {
     if (objects.length !== n) throw new InputInvalidError('Parity needs one placement per data object.', { n, objects: objects.length });
     this.rows = Array.from({ length: p }, () => new Uint8Array(bodyLength));
     // Column j of the parity rows: the coefficients data object j is multiplied by, one per parity row.
-    const parityRows = Array.from({ length: p }, (_, r) => generatorRow(n, p, n + r));
-    this.coefficients = Array.from({ length: n }, (_, j) => Uint8Array.from(parityRows, (row) => row[j]!));
+    this.coefficients = Array.from({ length: n }, (_, j) => parityCoefficients(n, p, j));
     for (const [j, o] of objects.entries()) {
       this.fold(j, 0, o.sealedPrefix);
       let at = o.prefixLength + (o.payloadEnd - o.payloadStart);
@@ -88,28 +87,7 @@ export class ParityAccumulator {
     if (bytes.length === 0) return;
     if (bodyOffset < 0 || bodyOffset + bytes.length > this.bodyLength) throw new InputInvalidError('Bytes fall outside the object body.', { slot: j, bodyOffset, length: bytes.length });
     this.folded += bytes.length;
-    const products = rsCombine(Array.from(this.coefficients[j]!, (c) => Uint8Array.of(c)), [bytes]);
-    for (const [r, product] of products.entries()) xorInto(this.rows[r]!, bodyOffset, product);
+    // In place, all p rows at once (the SIMD kernel where there is one).
+    rsAccumulate(this.rows, this.coefficients[j]!, bytes, bodyOffset);
   }
-}
-
-/** target[at …] ⊕= bytes, four bytes at a time where both line up. */
-function xorInto(target: Uint8Array, at: number, bytes: Uint8Array): void {
-  let k = 0;
-  const absolute = target.byteOffset + at;
-  if (absolute % 4 === bytes.byteOffset % 4) {
-    // Align the head, then whole 32-bit words.
-    while (k < bytes.length && (absolute + k) % 4 !== 0) {
-      target[at + k]! ^= bytes[k]!;
-      k++;
-    }
-    const words = Math.floor((bytes.length - k) / 4);
-    if (words > 0) {
-      const t = new Uint32Array(target.buffer, absolute + k, words);
-      const b = new Uint32Array(bytes.buffer, bytes.byteOffset + k, words);
-      for (let w = 0; w < words; w++) t[w]! ^= b[w]!;
-      k += words * 4;
-    }
-  }
-  for (; k < bytes.length; k++) target[at + k]! ^= bytes[k]!;
 }
