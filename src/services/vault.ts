@@ -239,7 +239,7 @@ export class Vault {
             await unlockRecord(recordKey, recordIdBytes(recordId), key, head, stretchWithBatch(batch));
             return { matches: true };
           } catch (error) {
-            if (error instanceof WrongSequenceKeyError) return { matches: false, message: error.message };
+            if (error instanceof WrongSequenceKeyError) return { matches: false, message: `Not this record's sequence key: ${error.reason}` };
             throw error;
           }
         };

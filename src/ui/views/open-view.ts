@@ -220,6 +220,30 @@ export class OpenView extends LitElement {
       : html`<p class="key-verdict" role="status" data-key-verdict="wrong">✗ ${verdict.value.message}</p>`;
   }
 
+  /**
+   * A link wrapped to a key card that is not on this device cannot open here, whatever the key: the
+   * notice says so, and no key is asked for (it used to be asked, and the same words came back as an error).
+   */
+  private cardElsewhere(): boolean {
+    return this.fromLink && !this.recordId && this.target !== undefined && this.target.here === undefined && this.shareText.trim() === this.arrivedShareText.trim();
+  }
+
+  private renderKeyAndOpen() {
+    return html`
+        <div>
+          <label for="seq">Sequence key</label>
+          <div class="key-row">
+            <input id="seq" type=${this.showKey ? 'text' : 'password'} .value=${this.sequenceKey} @input=${(e: Event) => (this.sequenceKey = (e.target as HTMLInputElement).value)} @blur=${() => (this.sequenceKey = this.sequenceKey.trim())} autocomplete="off" autocapitalize="off" spellcheck="false" />
+            <button type="button" class="secondary" aria-pressed=${this.showKey ? 'true' : 'false'} @click=${() => (this.showKey = !this.showKey)}>${this.showKey ? 'Hide' : 'Show'}</button>
+          </div>
+          ${this.renderVerdict()}
+        </div>
+        ${this.busy
+          ? html`<ev-progress-panel .phase=${this.progress.phase} .done=${this.progress.done} .total=${this.progress.total} @cancel=${() => this.controller?.abort()}></ev-progress-panel>`
+          : html`<div class="row"><button type="submit" ?disabled=${!this.sequenceKey.trim() || (!this.recordId && !this.shareText.trim())}>Open</button></div>`}
+    `;
+  }
+
   override render() {
     return html`
       <h2>${this.recordId ? `Open “${this.knownName ?? 'record'}”` : 'Open a shared record'}</h2>
@@ -233,17 +257,7 @@ export class OpenView extends LitElement {
               <textarea id="share" .value=${this.shareText} @input=${(e: Event) => (this.shareText = (e.target as HTMLTextAreaElement).value)} autocomplete="off" spellcheck="false" placeholder="ehrv1:… or a share link"></textarea>
               <ev-qr-scanner @scanned=${(e: CustomEvent<{ value: string }>) => (this.shareText = e.detail.value.trim())}></ev-qr-scanner>
             </div>`}
-        <div>
-          <label for="seq">Sequence key</label>
-          <div class="key-row">
-            <input id="seq" type=${this.showKey ? 'text' : 'password'} .value=${this.sequenceKey} @input=${(e: Event) => (this.sequenceKey = (e.target as HTMLInputElement).value)} @blur=${() => (this.sequenceKey = this.sequenceKey.trim())} autocomplete="off" autocapitalize="off" spellcheck="false" />
-            <button type="button" class="secondary" aria-pressed=${this.showKey ? 'true' : 'false'} @click=${() => (this.showKey = !this.showKey)}>${this.showKey ? 'Hide' : 'Show'}</button>
-          </div>
-          ${this.renderVerdict()}
-        </div>
-        ${this.busy
-          ? html`<ev-progress-panel .phase=${this.progress.phase} .done=${this.progress.done} .total=${this.progress.total} @cancel=${() => this.controller?.abort()}></ev-progress-panel>`
-          : html`<div class="row"><button type="submit" ?disabled=${!this.sequenceKey.trim() || (!this.recordId && !this.shareText.trim())}>Open</button></div>`}
+        ${this.cardElsewhere() ? nothing : this.renderKeyAndOpen()}
       </form>
       <ev-error-card .error=${this.error} @error-action=${this.onErrorAction}></ev-error-card>
       ${this.outcome?.kind === 'image'
