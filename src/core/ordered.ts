@@ -31,6 +31,12 @@ export interface InOrderOptions {
   readonly signal?: AbortSignal | undefined;
   /** After a task fails, no further task starts (default: every task runs, as chunk readers want). */
   readonly stopOnFailure?: boolean | undefined;
+  /**
+   * Each lane takes one contiguous block of indices, in order (lane 0 the first ⌈count / limit⌉, …),
+   * instead of pulling the next free index: a lane then sees a whole range of a stream in order (the
+   * segment pool hashes the objects inside each lane's range there). Default false.
+   */
+  readonly contiguous?: boolean | undefined;
 }
 
 /**
@@ -43,12 +49,16 @@ export interface InOrderOptions {
  * transfer engine and the CLI.
  */
 export async function inOrder<T>(count: number, limit: number, task: (i: number, lane: number) => Promise<T>, options: InOrderOptions = {}): Promise<T[]> {
-  const { signal, stopOnFailure = false } = options;
+  const { signal, stopOnFailure = false, contiguous = false } = options;
   const out = new Array<T>(count);
   const failures = new Map<number, unknown>();
+  const lanes = Math.max(1, Math.min(limit, count));
+  const block = Math.ceil(count / lanes);
   let next = 0;
+  const first = (lane: number) => (contiguous ? lane * block : next++);
+  const after = (lane: number, i: number) => (contiguous ? (i + 1 < Math.min(count, (lane + 1) * block) ? i + 1 : count) : next++);
   const run = async (lane: number) => {
-    for (let i = next++; i < count; i = next++) {
+    for (let i = first(lane); i < count; i = after(lane, i)) {
       if (signal?.aborted || (stopOnFailure && failures.size > 0)) return;
       try {
         out[i] = await task(i, lane);
@@ -57,7 +67,7 @@ export async function inOrder<T>(count: number, limit: number, task: (i: number,
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, (_, lane) => run(lane)));
+  await Promise.all(Array.from({ length: lanes }, (_, lane) => run(lane)));
   if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
   throwIfAborted(signal);
   return out;

@@ -44,6 +44,8 @@ interface ObjectHash {
 export class FragmentHashes {
   private next = 0;
   private readonly waiting = new Map<number, Uint8Array>();
+  /** Objects hashed elsewhere (the segment pool's lanes): their bytes are skipped here. */
+  private readonly elsewhere = new Map<number, string | undefined>();
 
   private constructor(private readonly hashes: readonly ObjectHash[]) {}
 
@@ -60,6 +62,19 @@ export class FragmentHashes {
     const out = new FragmentHashes(hashes);
     for (const h of hashes) if (h.object.payloadEnd === h.object.payloadStart) out.complete(h);
     return out;
+  }
+
+  /** These objects are hashed elsewhere (segment-pool.ts laneHashedObjects); their digests come by `provide`. */
+  claim(indices: readonly number[]): void {
+    for (const index of indices) {
+      if (this.hashes[index]!.digest) throw new InputInvalidError('An object already hashed here was claimed.', { index });
+      this.elsewhere.set(index, undefined);
+    }
+  }
+
+  provide(index: number, sha256: string): void {
+    if (!this.elsewhere.has(index)) throw new InputInvalidError('A digest came for an object not claimed.', { index });
+    this.elsewhere.set(index, sha256);
   }
 
   /** Envelope bytes from `offset` on (any order; each byte exactly once). */
@@ -87,7 +102,8 @@ export class FragmentHashes {
 
   private take(offset: number, bytes: Uint8Array): void {
     const end = offset + bytes.length;
-    for (const h of this.hashes) {
+    for (const [index, h] of this.hashes.entries()) {
+      if (this.elsewhere.has(index)) continue;
       const { payloadStart, payloadEnd } = h.object;
       const from = Math.max(offset, payloadStart);
       const to = Math.min(end, payloadEnd);
@@ -116,8 +132,9 @@ export class FragmentHashes {
 
   /** The digests, once every payload byte was added. */
   async finish(): Promise<string[]> {
-    if (this.waiting.size > 0 || this.hashes.some((h) => !h.digest)) throw new InputInvalidError('The fragment hashes did not see the whole envelope.', { hashedTo: this.next });
-    return Promise.all(this.hashes.map((h) => h.digest!));
+    const missing = this.hashes.some((h, index) => (this.elsewhere.has(index) ? this.elsewhere.get(index) === undefined : !h.digest));
+    if (this.waiting.size > 0 || missing) throw new InputInvalidError('The fragment hashes did not see the whole envelope.', { hashedTo: this.next });
+    return Promise.all(this.hashes.map((h, index) => this.elsewhere.get(index) ?? h.digest!));
   }
 }
 
@@ -129,7 +146,12 @@ export function oneShotHash(parts: readonly Uint8Array[]): Promise<string> {
     whole.set(p, at);
     at += p.length;
   }
-  return crypto.subtle.digest('SHA-256', whole).then((d) => base64(new Uint8Array(d)));
+  return digestBase64(whole);
+}
+
+/** The base64 SHA-256 of `bytes` by one WebCrypto digest (which copies `bytes` before it returns). */
+export function digestBase64(bytes: Uint8Array): Promise<string> {
+  return crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>).then((d) => base64(new Uint8Array(d)));
 }
 
 /** The base64 SHA-256 of pieces pushed in order (a parity object: its head, then its body block by block). */

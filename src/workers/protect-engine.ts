@@ -161,6 +161,12 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
         hashes.addAll(segment.cipherStart, output);
         accumulator?.addAll(segment.cipherStart, output);
       },
+      // Objects inside one lane's range are hashed on the pool's threads (segment-pool.ts).
+      hash: {
+        objects: plan.objects.map((o) => ({ payloadStart: o.payloadStart, payloadEnd: o.payloadEnd, lead: [o.head, o.sealedPrefix], tail: o.sealedTail })),
+        claim: (indices) => hashes.claim(indices),
+        onDigest: (index, sha256) => hashes.provide(index, sha256),
+      },
     });
     scratch = sink.kind === 'disk' ? sink.file : undefined;
     envelope = new Blob([head as BlobPart, await finishSink(sink, parts)]);

@@ -4,7 +4,8 @@ import { inOrder } from '../core/ordered.js';
 import { throwIfAborted } from '../core/progress.js';
 import { EngineStalledError, STALL_MS } from './engine-errors.js';
 import { closeScratchWriters, writeRelayed } from './scratch-file.js';
-import { runSegmentJob, type ObjectWrap, type SegmentJob, type SegmentOutput, type SegmentSink } from './segment-jobs.js';
+import { forgetLaneHashing, runSegmentJob, type LaneHashing, type ObjectWrap, type SegmentJob, type SegmentOutput, type SegmentSink } from './segment-jobs.js';
+import { ONE_SHOT_MAX_BYTES } from './fragment-hashes.js';
 import type { SegmentWorkerApi } from './segment-worker.js';
 import { WorkerBridge } from './worker-bridge.js';
 
@@ -48,6 +49,58 @@ export interface SegmentRun {
    * from the pool: the fragment hashes are computed from them, not by reading the fragments again.
    */
   readonly onOutput?: ((segment: BodySegment, output: readonly Uint8Array[]) => void) | undefined;
+  /** Objects to hash on the pool's threads where one lane covers all of an object (seal only). */
+  readonly hash?: PoolHashing | undefined;
+}
+
+/** An object of the record, for hashing in the pool: where its payload lies and the bytes around it. */
+export interface PoolHashedObject {
+  readonly payloadStart: number;
+  readonly payloadEnd: number;
+  /** Head ‖ sealed prefix. */
+  readonly lead: readonly Uint8Array[];
+  readonly tail: readonly Uint8Array[];
+}
+
+export interface PoolHashing {
+  readonly objects: readonly PoolHashedObject[];
+  /** Called once, before any segment runs, with the indices of the objects the lanes will hash. */
+  readonly claim: (indices: readonly number[]) => void;
+  readonly onDigest: (index: number, sha256: string) => void;
+}
+
+/**
+ * Which objects each lane hashes, when lanes take contiguous blocks of segments (inOrder `contiguous`): an
+ * object whose whole payload lies in one lane's block. Objects across a block boundary, in the envelope's
+ * head, empty or too large to gather (ONE_SHOT_MAX_BYTES) are left to the caller.
+ */
+export function laneHashedObjects(segments: readonly BodySegment[], lanes: number, objects: readonly PoolHashedObject[], maxBytes = ONE_SHOT_MAX_BYTES): number[][] {
+  const block = Math.ceil(segments.length / lanes);
+  return Array.from({ length: lanes }, (_, lane) => {
+    const first = segments[lane * block];
+    const last = segments[Math.min(segments.length, (lane + 1) * block) - 1];
+    if (!first || !last) return [];
+    return objects.flatMap((o, index) => {
+      const size = sizeOf(o);
+      return o.payloadEnd > o.payloadStart && o.payloadStart >= first.cipherStart && o.payloadEnd <= last.cipherEnd && size <= maxBytes ? [index] : [];
+    });
+  });
+}
+
+function sizeOf(o: PoolHashedObject): number {
+  return [...o.lead, ...o.tail].reduce((sum, p) => sum + p.length, 0) + (o.payloadEnd - o.payloadStart);
+}
+
+/** The lane-hashed objects a segment touches, with the lead where it begins and the tail where it ends. */
+function hashingFor(run: string, segment: BodySegment, objects: readonly PoolHashedObject[], indices: readonly number[]): LaneHashing | undefined {
+  const touched = indices.flatMap((index) => {
+    const o = objects[index]!;
+    if (o.payloadEnd <= segment.cipherStart || o.payloadStart >= segment.cipherEnd) return [];
+    const begins = o.payloadStart >= segment.cipherStart;
+    const ends = o.payloadEnd <= segment.cipherEnd;
+    return [{ index, payloadStart: o.payloadStart, payloadEnd: o.payloadEnd, size: sizeOf(o), ...(begins ? { lead: o.lead } : {}), ...(ends ? { tail: o.tail } : {}) }];
+  });
+  return touched.length > 0 ? { run, objects: touched } : undefined;
 }
 
 export interface Lane {
@@ -61,6 +114,9 @@ function inThreadLane(): Lane {
 }
 
 function workerLane(): Lane {
+  // Where Workers do not exist (Node: the pipeline tests), lanes run on this thread, one after another in
+  // effect, through the same scheduling, hashing and output path.
+  if (typeof Worker === 'undefined') return inThreadLane();
   // Kept until the run stops it: a lane runs its segments one after another on the same worker.
   const bridge = new WorkerBridge<SegmentWorkerApi>(() => new Worker(new URL('./segment-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-segment' })).start();
   return {
@@ -69,7 +125,7 @@ function workerLane(): Lane {
       if (!('relayed' in result)) return result;
       // A relay sink: this thread is the file's only writer (output-sink.ts).
       if (job.sink.kind === 'disk') await writeRelayed(job.sink.file, result.relayed);
-      return { output: job.keepOutput ? result.relayed.map((w) => w.bytes) : undefined };
+      return { output: job.keepOutput ? result.relayed.map((w) => w.bytes) : undefined, digests: result.digests };
     },
     finish: async () => {
       await bridge.call((api) => api.finish());
@@ -79,6 +135,9 @@ function workerLane(): Lane {
     stop: () => bridge.terminate(),
   };
 }
+
+/** Numbers the runs that hash in their lanes. */
+let hashRuns = 0;
 
 /** Pool workers started ahead of need (see `prestartPool`). */
 const prestarted: Lane[] = [];
@@ -129,6 +188,11 @@ export async function runSegmentsOn(pool: readonly Lane[], run: SegmentRun, stal
     watchdog = setTimeout(() => halt(new EngineStalledError(stallMs)), stallMs);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  // Hashing in the lanes needs each lane to see its objects' segments in order: one contiguous block each.
+  const hashing = run.hash && run.direction === 'seal' && pool.length > 1 ? run.hash : undefined;
+  const hashRun = hashing ? `h${(hashRuns += 1)}` : '';
+  const laneObjects = hashing ? laneHashedObjects(segments, pool.length, hashing.objects) : [];
+  hashing?.claim(laneObjects.flat());
   try {
     throwIfAborted(signal);
     feedWatchdog();
@@ -140,14 +204,16 @@ export async function runSegmentsOn(pool: readonly Lane[], run: SegmentRun, stal
       async (i, lane) => {
         if (halted) throw halted;
         const segment = segments[i]!;
-        const result = await pool[lane]!.run({ direction: run.direction, source: run.source, encryption: run.encryption, context: run.context, segment, sink: run.sink, wrap: run.wrap, keepOutput: run.onOutput !== undefined });
+        const hash = hashing ? hashingFor(hashRun, segment, hashing.objects, laneObjects[lane]!) : undefined;
+        const result = await pool[lane]!.run({ direction: run.direction, source: run.source, encryption: run.encryption, context: run.context, segment, sink: run.sink, wrap: run.wrap, keepOutput: run.onOutput !== undefined, hash });
         if (result.output) run.onOutput?.(segment, result.output);
+        for (const [index, sha256] of result.digests ?? []) hashing?.onDigest(index, sha256);
         done += segment.plainEnd - segment.plainStart;
         feedWatchdog();
         run.onProgress?.(done, total);
         return result.blob;
       },
-      { stopOnFailure: true },
+      { stopOnFailure: true, contiguous: hashing !== undefined },
     );
     work.catch(() => {});
     const outputs = await Promise.race([work, haltedWait]);
@@ -158,6 +224,8 @@ export async function runSegmentsOn(pool: readonly Lane[], run: SegmentRun, stal
   } finally {
     clearTimeout(watchdog);
     signal?.removeEventListener('abort', onAbort);
+    // Lanes on this thread (tests) keep their half-gathered objects here; workers lose theirs when stopped.
+    if (hashing) forgetLaneHashing(hashRun);
     pool.forEach((lane) => lane.stop());
   }
 }

@@ -9,7 +9,7 @@ installErrorTransfer();
 
 /** A pool worker (started by the engine worker, see segment-pool.ts): runs segment jobs one at a time. */
 const api = {
-  async run(job: SegmentJob): Promise<SegmentOutput | { relayed: RelayedWrite[] }> {
+  async run(job: SegmentJob): Promise<SegmentOutput | { relayed: RelayedWrite[]; digests?: [number, string][] | undefined }> {
     if (!isRelaySink(job.sink)) {
       const result = await runSegmentJob(job);
       // The Blob holds its own copy, and a sync-handle write is done: the output buffers can move, not be copied.
@@ -17,8 +17,9 @@ const api = {
     }
     // One writer per file here: the output goes to the engine worker, which writes it (scratch-file.ts)
     // and, when asked to keep the output, hashes the same bytes.
-    const relayed = await relayWrites(() => runSegmentJob(job));
-    return Comlink.transfer({ relayed }, transferables(relayed));
+    let digests: [number, string][] | undefined;
+    const relayed = await relayWrites(async () => ({ digests } = await runSegmentJob(job)));
+    return Comlink.transfer({ relayed, digests }, transferables(relayed));
   },
   /** Flushes and closes this worker's scratch-file writers, before the file is read. */
   finish(): Promise<void> {

@@ -21,6 +21,20 @@ describe('inOrder, the one ordered-concurrency helper', () => {
     expect([...lanes].sort()).toEqual([0, 1, 2]);
   });
 
+  it('contiguous: each lane takes one block of indices, in order; results still in index order', async () => {
+    for (const [count, limit] of [[10, 2], [7, 3], [5, 4], [1, 2], [0, 2]] as const) {
+      const seen = new Map<number, number[]>();
+      const out = await inOrder(count, limit, async (i, lane) => {
+        seen.set(lane, [...(seen.get(lane) ?? []), i]);
+        await sleep((i * 7) % 3);
+        return i;
+      }, { contiguous: true });
+      expect(out).toEqual(Array.from({ length: count }, (_, i) => i));
+      const block = Math.ceil(count / Math.max(1, Math.min(limit, count)));
+      for (const [lane, indices] of seen) expect(indices, `${count}/${limit} lane ${lane}`).toEqual(Array.from({ length: indices.length }, (_, k) => lane * block + k));
+    }
+  });
+
   it('throws the lowest index failure; by default every task still runs, with stopOnFailure none starts after a failure', async () => {
     const failing = (ran: number[]) => async (i: number) => {
       ran.push(i);
