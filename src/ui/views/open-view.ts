@@ -98,7 +98,8 @@ export class OpenView extends LitElement {
 
   protected override updated(changed: Map<string, unknown>) {
     // A listed record and a key that may be complete: its Argon2id starts now, so Open does not wait for it.
-    if ((changed.has('sequenceKey') || changed.has('recordId')) && this.recordId && this.sequenceKey.trim()) {
+    // Not while an open runs (an auto-open of a remembered key): it stretches the key itself.
+    if ((changed.has('sequenceKey') || changed.has('recordId')) && this.recordId && this.sequenceKey.trim() && !this.busy) {
       clearTimeout(this.warmTimer);
       const [id, key] = [this.recordId, this.sequenceKey.trim()];
       this.warmTimer = setTimeout(async () => {
