@@ -268,7 +268,10 @@ export class Vault {
   /** X for opening `recordId` with `keyText`: a live protect batch's, or one stretched ahead by `warmOpen`. */
   private async openBatch(recordId: string, keyText: string): Promise<ProtectBatch | undefined> {
     const warm = this.warm;
-    const batch = this.batchFor(keyText) ?? (warm?.recordId === recordId && warm.keyText === keyText ? await warm.batch : undefined);
+    const matches = warm?.recordId === recordId && warm.keyText === keyText;
+    // A warm-up for another key or record would only compete with this open for the CPU.
+    if (warm && !matches) this.coolOpen();
+    const batch = this.batchFor(keyText) ?? (matches ? await warm!.batch : undefined);
     // A copy: the batch may be ended, or the warm-up replaced, while this open still downloads.
     return batch && { ...batch, stretched: batch.stretched.slice() };
   }
