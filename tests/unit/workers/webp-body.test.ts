@@ -42,7 +42,7 @@ function screenshot(width: number, height: number, channels: 1 | 3 | 4): Uint8Ar
   let seed = 12345;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      seed = (seed * 1103515245 + 12345) >>> 0;
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       const cell = (Math.imul((x / 3) | 0, 73856093) ^ Math.imul((y / 3) | 0, 19349663)) >>> 0;
       const colour = palette[x % 24 === 0 || y % 18 === 0 ? 5 : cell % 7 < 2 ? 1 + ((y >> 4) % 4) : 0]!;
       const band = y > height / 2 && y < height / 2 + 3;
