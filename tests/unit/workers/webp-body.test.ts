@@ -4,6 +4,7 @@
  * does not fit the record's description is METADATA_INVALID; the engine keeps the smaller of the two
  * lossless bodies, and a PNG protected through the real pipeline opens to the same pixels.
  */
+import fc from 'fast-check';
 import { encode as encodePng } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { EhrVaultError, generateRecordId, generateRecordKey, type ImageInfo } from '../../../src/core/index.js';
@@ -110,6 +111,49 @@ describe('webp-lossless body (FORMAT.md §6.4)', () => {
     const resized = body.slice();
     resized[21] = (resized[21]! + 1) & 0xff;
     expect(await code(() => decodeWebpBody(resized, rgb))).toBe('METADATA_INVALID');
+  });
+
+  it('any byte changed in a body, or random bytes: pixels of the declared size or METADATA_INVALID, never another error', async () => {
+    const info: ImageInfo = { width: 24, height: 16, pixelFormat: 'RGBA8' };
+    const body = await encodeWebpBody(screenshot(24, 16, 4), info, WEBP_SETTINGS);
+    const outcome = async (bytes: Uint8Array) => {
+      try {
+        const pixels = await decodeWebpBody(bytes, info);
+        return pixels.length === 24 * 16 * 4 ? 'pixels' : 'wrong length';
+      } catch (error) {
+        return error instanceof EhrVaultError ? error.code : `untyped: ${String(error)}`;
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: body.length - 1 }), fc.integer({ min: 1, max: 255 }), async (at, xor) => {
+        const damaged = body.slice();
+        damaged[at]! ^= xor;
+        // VP8L has no checksum: a changed entropy-coded byte may still decode (to other pixels). In a
+        // record that cannot happen unnoticed: AES-GCM rejects the chunk first (next test).
+        expect(['pixels', 'METADATA_INVALID']).toContain(await outcome(damaged));
+      }),
+      { numRuns: 300 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 200 }), async (bytes) => {
+        expect(await outcome(bytes)).toBe('METADATA_INVALID');
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('a changed byte in a sealed object of a WebP record is FRAGMENT_TAMPERED (p = 0), never other pixels', async () => {
+    const rgba = screenshot(64, 40, 4);
+    const png = encodePng({ width: 64, height: 40, data: rgba, channels: 4, depth: 8 });
+    const recordKey = generateRecordKey();
+    const recordId = generateRecordId();
+    const result = await protectInWorker({ source: new Blob([png as BlobPart]), name: 'shot.png', mime: 'image/png', mode: 'auto', sequenceKey: 'adk21937', recordKey: recordKey.slice(), recordId, kdf: { memoryKiB: 64, passes: 1, parallelism: 1 }, parity: 0 });
+    expect(result.metadata.bodyEncoding).toBe('webp-lossless');
+    const blobs = await Promise.all(result.objects.map(async (o) => new Uint8Array(await o.blob.arrayBuffer())));
+    // Inside the last data object's payload, where the WebP body's tail is.
+    const damaged = blobs.map((b) => b.slice());
+    damaged[7]![damaged[7]!.length - 60]! ^= 0x04;
+    expect(await code(() => openInWorker({ objects: damaged.map((b) => new Blob([b as BlobPart])), sequenceKey: 'adk21937', recordKey, recordId }))).toBe('FRAGMENT_TAMPERED');
   });
 
   it('the engine keeps the smaller body: WebP for a screenshot, row filters + DEFLATE for 16-bit and where WebP is larger', async () => {
