@@ -48,6 +48,12 @@ async function nodeInstantiate(wasmPath: string): Promise<Record<string, unknown
 
 let encoder: Promise<EncoderModule> | undefined;
 let decoder: Promise<DecoderModule> | undefined;
+/**
+ * WebAssembly memory only grows: after a large image the module would keep hundreds of MB for the rest
+ * of the session. Above this many pixels the module is dropped after use (its memory is then collected;
+ * loading it again costs a compile of a cached .wasm, tens of ms).
+ */
+const KEEP_MODULE_PIXELS = 4 * 1024 * 1024;
 
 function loadEncoder(): Promise<EncoderModule> {
   encoder ??= (async () => {
@@ -105,10 +111,14 @@ function encodeOptions(settings: WebpSettings): Record<string, number> {
 export async function encodeWebpBody(pixels: Uint8Array, image: ImageInfo, settings: WebpSettings): Promise<Uint8Array<ArrayBuffer>> {
   if (!webpFits(image)) throw new RangeError(`webp-lossless takes 8-bit single-frame images up to 16384², not ${image.pixelFormat} ${image.width}×${image.height}`);
   const module = await loadEncoder();
-  const out = module.encode(pixelsToRgba(pixels, image), image.width, image.height, encodeOptions(settings));
-  if (!out) throw new Error('libwebp could not encode the image');
-  // A copy: the result is a view of WASM memory that the next call reuses.
-  return new Uint8Array(out) as Uint8Array<ArrayBuffer>;
+  try {
+    const out = module.encode(pixelsToRgba(pixels, image), image.width, image.height, encodeOptions(settings));
+    if (!out) throw new Error('libwebp could not encode the image');
+    // A copy: the result may be a view of WASM memory that the next call reuses.
+    return new Uint8Array(out) as Uint8Array<ArrayBuffer>;
+  } finally {
+    if (image.width * image.height > KEEP_MODULE_PIXELS) encoder = undefined;
+  }
 }
 
 /**
@@ -124,6 +134,8 @@ export async function decodeWebpBody(body: Uint8Array, image: ImageInfo): Promis
   } catch (cause) {
     if (cause instanceof EhrVaultError) throw cause;
     throw webpInvalid('libwebp could not decode it', { cause: String(cause) });
+  } finally {
+    if (image.width * image.height > KEEP_MODULE_PIXELS) decoder = undefined;
   }
   if (!decoded) throw webpInvalid('libwebp could not decode it');
   if (decoded.width !== image.width || decoded.height !== image.height) throw webpInvalid('its size differs from the record description', { width: decoded.width, height: decoded.height });
