@@ -9,15 +9,21 @@ import { decodeWebpBody, encodeWebpBody, type WebpSettings } from './webp-body.j
  * Which lossless body an image record gets (FORMAT.md §6.2, §6.4). `filtered-deflate-raw` always works
  * (any pixel format, native DEFLATE, fast); lossless WebP is also tried where it pays, and the smaller
  * body is kept. Settings and limits by measurement (bench/webp-settings.ts, bench/README.md "Lossless
- * WebP settings"): on real PNG screenshots, charts and diagrams WebP at libwebp's -z 6 (method 4,
- * quality 75) is a median 0.34× of the filtered-DEFLATE body for about the same time; on photos decoded
- * from JPEG it saves ~20% at -z 1 … 6 but costs 1–4× the DEFLATE time.
+ * WebP"): on real PNG screenshots, charts and diagrams WebP at libwebp's -z 6 (method 4, quality 75)
+ * is a median 0.34× of the filtered-DEFLATE body for about the same time; on photos (decoded from JPEG,
+ * or saved as PNG) it saves 15–25%, and -z 1 does that for less than the DEFLATE time where -z 6 costs 3–6×.
  */
 
 /** libwebp -z 6: the best size per time on screenshots/diagrams (-z 8 is ~2.7× slower for ~1% less). */
 export const WEBP_SETTINGS: WebpSettings = { method: 4, quality: 75 };
-/** libwebp -z 1 for photos: within a few % of -z 6's size on camera pixels, ~3× faster. */
+/** libwebp -z 1 for photos: within 3–8% of -z 6's size on camera pixels, 4–5× faster. */
 export const WEBP_PHOTO_SETTINGS: WebpSettings = { method: 1, quality: 20 };
+/**
+ * Camera-like content (sensor or JPEG noise) is where -z 6 is slow and gains least. The DEFLATE body,
+ * made first, tells: on the real images of bench/webp-settings.ts screenshots, charts and diagrams
+ * deflate to 0.013–0.09 of their raw pixels, photos (also saved as PNG) to 0.26–0.64.
+ */
+export const PHOTO_LIKE_DEFLATE_RATIO = 0.15;
 /**
  * Above this, WebP is not tried: decoding at open time would pass ~1 s on the reference machine
  * (bench/README.md), and encoding several seconds on a phone.
@@ -29,10 +35,13 @@ export interface PixelBody {
   readonly bodyEncoding: Extract<BodyEncoding, 'filtered-deflate-raw' | 'webp-lossless'>;
 }
 
-/** Whether WebP is tried for a source of this type and size, and with which settings. */
-export function webpSettingsFor(image: ImageInfo, source: SniffedType): WebpSettings | undefined {
+/**
+ * Whether WebP is tried for a source of this type and size, and with which settings; `deflateRatio` is
+ * the DEFLATE body's length over the raw pixels'.
+ */
+export function webpSettingsFor(image: ImageInfo, source: SniffedType, deflateRatio: number): WebpSettings | undefined {
   if (!webpFits(image) || image.width * image.height > WEBP_MAX_PIXELS) return undefined;
-  return source === 'jpeg' ? WEBP_PHOTO_SETTINGS : WEBP_SETTINGS;
+  return source === 'jpeg' || deflateRatio > PHOTO_LIKE_DEFLATE_RATIO ? WEBP_PHOTO_SETTINGS : WEBP_SETTINGS;
 }
 
 /**
@@ -41,7 +50,7 @@ export function webpSettingsFor(image: ImageInfo, source: SniffedType): WebpSett
  */
 export async function encodePixelBody(pixels: Uint8Array, image: ImageInfo, source: SniffedType, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<PixelBody> {
   const deflated = await deflateFilteredRows(pixels, image, onProgress, signal);
-  const settings = webpSettingsFor(image, source);
+  const settings = webpSettingsFor(image, source, deflated.length / Math.max(1, pixels.length));
   if (!settings) return { body: deflated, bodyEncoding: 'filtered-deflate-raw' };
   throwIfAborted(signal);
   let webp: Uint8Array<ArrayBuffer>;
