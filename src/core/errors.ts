@@ -87,6 +87,9 @@ export class SequenceKeyInvalidError extends EhrVaultError {
 }
 
 export class WrongSequenceKeyError extends EhrVaultError {
+  /** Why, on its own ("it has 8 characters, and …"): for a hint shown before Open. */
+  readonly reason: string;
+
   constructor(reason: string, details: ErrorDetails = {}) {
     super(
       'WRONG_SEQUENCE_KEY',
@@ -94,6 +97,7 @@ export class WrongSequenceKeyError extends EhrVaultError {
       'Check the sequence key with the person who protected the record; it must be the same characters in the same order.',
       details,
     );
+    this.reason = reason;
   }
 }
 

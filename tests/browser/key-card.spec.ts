@@ -145,12 +145,20 @@ test('a record shared to a doctor\'s key card opens on the doctor\'s device only
   const otherPage = await other.newPage();
   await otherPage.goto(link);
   await expect(otherPage.locator('[data-to-card="elsewhere"]')).toContainText(`${DOCTOR}’s key card`);
+  // Nothing here can open it: the notice says so once, and no sequence key is asked for.
+  await expect(otherPage.locator('[data-to-card="elsewhere"]')).toContainText('Open it on the device that holds that card');
+  await expect(otherPage.locator('#seq')).toHaveCount(0);
+  await expect(otherPage.getByRole('button', { name: 'Open', exact: true })).toHaveCount(0);
+  await expect(otherPage.locator('[role="alert"][data-error-code]')).toHaveCount(0);
+  await expect(otherPage.locator('ev-image-viewer')).toHaveCount(0);
+  // Pasted into the open form instead, with a key: the same words, as an error, and nothing opened.
+  await otherPage.goto(`${stack.appUrl}/#/open`);
+  await otherPage.locator('#share').fill(link);
   await otherPage.locator('#seq').fill(KEY);
   await otherPage.getByRole('button', { name: 'Open', exact: true }).click();
   const alert = otherPage.locator('[role="alert"][data-error-code]');
   await expect(alert).toHaveAttribute('data-error-code', 'SHARED_TO_ANOTHER_CARD');
   await expect(alert).toContainText(`This link was shared to ${DOCTOR}'s key card.`);
-  await expect(alert).toContainText('Open it on the device that holds that card');
   await expect(otherPage.locator('ev-image-viewer')).toHaveCount(0);
   await other.close();
 });
