@@ -49,7 +49,9 @@ export function webpSettingsFor(image: ImageInfo, source: SniffedType, deflateRa
  * memory) is not an error: the DEFLATE body is always valid, so protecting still succeeds.
  */
 export async function encodePixelBody(pixels: Uint8Array, image: ImageInfo, source: SniffedType, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<PixelBody> {
-  const deflated = await deflateFilteredRows(pixels, image, onProgress, signal);
+  // When WebP may follow (one WASM call, no progress of its own), DEFLATE reports the first half.
+  const share = webpFits(image) && image.width * image.height <= WEBP_MAX_PIXELS ? 0.5 : 1;
+  const deflated = await deflateFilteredRows(pixels, image, onProgress && ((done, total) => onProgress(Math.round(done * share), total)), signal);
   const settings = webpSettingsFor(image, source, deflated.length / Math.max(1, pixels.length));
   if (!settings) return { body: deflated, bodyEncoding: 'filtered-deflate-raw' };
   throwIfAborted(signal);
@@ -58,6 +60,8 @@ export async function encodePixelBody(pixels: Uint8Array, image: ImageInfo, sour
     webp = await encodeWebpBody(pixels, image, settings);
   } catch {
     return { body: deflated, bodyEncoding: 'filtered-deflate-raw' };
+  } finally {
+    onProgress?.(pixels.length, pixels.length);
   }
   throwIfAborted(signal);
   return webp.length < deflated.length ? { body: webp, bodyEncoding: 'webp-lossless' } : { body: deflated, bodyEncoding: 'filtered-deflate-raw' };
