@@ -37,6 +37,9 @@ export default defineConfig({
       '@cornerstonejs/codec-openjpeg/decodewasmjs',
       '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs',
     ],
+    // libwebp's glue finds its .wasm next to itself (new URL(…, import.meta.url)): pre-bundling would move
+    // the glue away from it (src/workers/webp-body.ts).
+    exclude: ['@jsquash/webp'],
   },
   plugins: [
     staticCsp(),

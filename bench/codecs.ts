@@ -11,7 +11,7 @@
  * "not exact"); WebP and JPEG XL take 8-bit RGBA only here, so 16-bit and grey inputs are widened for
  * them (a 16-bit slice has no entry: neither @jsquash build takes 16-bit samples).
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,8 @@ import UTIF from 'utif2';
 import { filterImage, unfilterImage } from '../src/core/row-filters.js';
 import { asBufferSource } from '../src/core/bytes.js';
 import { deflateFilteredRows, inflateFilteredRows } from '../src/workers/deflate.js';
+import { encodePixelBody } from '../src/workers/pixel-body.js';
+import { DEFAULT_PNGS } from './webp-settings.js';
 import { PIXEL_FORMATS, type ImageInfo } from '../src/core/metadata.js';
 import { plannedEnvelopeLength } from '../src/core/envelope-header.js';
 import { objectBodyLength } from '../src/core/padding.js';
@@ -356,20 +358,28 @@ export async function runKindBench(): Promise<KindRow[]> {
   const kdf = { memoryKiB: 64, passes: 1, parallelism: 1 };
   const sealed = async (bytes: Uint8Array, name: string, mime: string, parity: number) => {
     const r = await protectInWorker({ source: new Blob([bytes as BlobPart]), name, mime, mode: 'auto', sequenceKey: 'adk21937', recordKey: generateRecordKey(), recordId: generateRecordId(), kdf, parity });
-    return { total: r.objects.reduce((s, o) => s + o.blob.size, 0), body: r.metadata.byteLength };
+    return { total: r.objects.reduce((s, o) => s + o.blob.size, 0), body: r.metadata.byteLength, encoding: r.metadata.bodyEncoding ?? 'identity' };
   };
   const rows: KindRow[] = [];
   const row = (kind: string, source: string, original: number, body: number, p2: number, p0: number) =>
     rows.push({ kind, source, originalBytes: original, bodyBytes: body, sealedP2: p2, sealedP0: p0, ratioP2: Math.round((p2 / original) * 1000) / 1000, ratioP0: Math.round((p0 / original) * 1000) / 1000 });
   const jpeg = await jpegPixels(join(fixtures, 'photo-board.jpg'));
-  const body = await deflateFilteredRows(jpeg.pixels, jpeg.info);
-  const metadata = { kind: 'image' as const, name: 'photo-board.jpg', mime: 'image/jpeg', byteLength: body.length, image: jpeg.info, bodyEncoding: 'filtered-deflate-raw' as const, createdAt: Date.now() };
+  // The engine's own choice for pixels decoded from a JPEG (pixel-body.ts: WebP -z 1 or filters + DEFLATE).
+  const { body, bodyEncoding } = await encodePixelBody(jpeg.pixels, jpeg.info, 'jpeg');
+  const metadata = { kind: 'image' as const, name: 'photo-board.jpg', mime: 'image/jpeg', byteLength: body.length, image: jpeg.info, bodyEncoding, createdAt: Date.now() };
   const b = objectBodyLength(plannedEnvelopeLength(metadata), 8);
-  row('phone JPEG, pixel mode', 'photo-board.jpg', jpeg.fileBytes, body.length, 10 * (HEAD_LENGTH + b), 8 * (HEAD_LENGTH + b));
+  row('phone JPEG, pixel mode', `photo-board.jpg (${bodyEncoding})`, jpeg.fileBytes, body.length, 10 * (HEAD_LENGTH + b), 8 * (HEAD_LENGTH + b));
   for (const sample of [jpeg, generatedPhoto(1600, 1200), scanPixels()]) {
     const png = pngFile(sample);
     const [p2, p0] = [await sealed(png, 'x.png', 'image/png', 2), await sealed(png, 'x.png', 'image/png', 0)];
-    row('PNG', `${sample.name} as a libpng-style PNG`, png.length, p2.body, p2.total, p0.total);
+    row('PNG', `${sample.name} as a libpng-style PNG (${p2.encoding})`, png.length, p2.body, p2.total, p0.total);
+  }
+  // Real PNGs (screenshots, charts, diagrams, photos saved as PNG) where this machine has them: the
+  // median of issue #15 is taken over every PNG row.
+  for (const path of realPngs()) {
+    const png = readFileSync(path);
+    const [p2, p0] = [await sealed(png, 'x.png', 'image/png', 2), await sealed(png, 'x.png', 'image/png', 0)];
+    row('PNG', `${path.split('/').pop()} (real, ${p2.encoding})`, png.length, p2.body, p2.total, p0.total);
   }
   const dicoms: [string, Uint8Array][] = [
     ['CT_small.dcm', readFileSync(join(fixtures, 'CT_small.dcm'))],
@@ -391,12 +401,40 @@ export async function runKindBench(): Promise<KindRow[]> {
   return rows;
 }
 
+/** Distinct 8-bit real PNGs of bench/webp-settings.ts's list that exist here (none on other machines). */
+function realPngs(): string[] {
+  const seen = new Set<number>();
+  return DEFAULT_PNGS.filter((p) => {
+    if (!existsSync(p)) return false;
+    const size = statSync(p).size;
+    if (seen.has(size)) return false;
+    seen.add(size);
+    return true;
+  });
+}
+
+/** Median ratios per kind (issue #15: PNG ≤ 1.0×, phone JPEG pixel mode ≤ 1.6×, DICOM ≤ 0.5×). */
+export function kindMedians(rows: readonly KindRow[]): { kind: string; count: number; medianP2: number; medianP0: number }[] {
+  const kinds = [...new Set(rows.map((r) => r.kind))];
+  // The true median (mean of the two middle values for an even count).
+  const median = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m]! : Math.round(((s[m - 1]! + s[m]!) / 2) * 1000) / 1000;
+  };
+  return kinds.map((kind) => {
+    const of = rows.filter((r) => r.kind === kind);
+    return { kind, count: of.length, medianP2: median(of.map((r) => r.ratioP2)), medianP0: median(of.map((r) => r.ratioP0)) };
+  });
+}
+
 export function printKindTable(rows: readonly KindRow[]): void {
   console.log(`\nsealed/original per record kind (n = 8; p = 2 parity objects is the default, p = 0 the paper's n objects)`);
   console.log(`  ${'kind'.padEnd(24)} ${'source'.padEnd(58)} ${'original'.padStart(10)} ${'body'.padStart(10)} ${'sealed p=2'.padStart(11)} ${'÷orig'.padStart(6)} ${'sealed p=0'.padStart(11)} ${'÷orig'.padStart(6)}`);
   for (const r of rows) {
     console.log(`  ${r.kind.padEnd(24)} ${r.source.slice(0, 58).padEnd(58)} ${r.originalBytes.toLocaleString('en').padStart(10)} ${r.bodyBytes.toLocaleString('en').padStart(10)} ${r.sealedP2.toLocaleString('en').padStart(11)} ${r.ratioP2.toFixed(2).padStart(6)} ${r.sealedP0.toLocaleString('en').padStart(11)} ${r.ratioP0.toFixed(2).padStart(6)}`);
   }
+  for (const m of kindMedians(rows)) console.log(`  median ${m.kind} (${m.count}): p = 2 ${m.medianP2.toFixed(2)}×, p = 0 ${m.medianP0.toFixed(2)}×`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -67,7 +67,7 @@ export async function runVerify(shareText: string, o: SourceOptions & { full?: b
     const key = await sequenceKeyFrom(o.sequenceKeyFile);
     const opened = await openRecord(gathered.objects, key, info.recordKey, info.recordId);
     // An image's raw DEFLATE must inflate to exactly its pixels (§9 step 16).
-    imagePixels(opened.metadata, opened.body);
+    await imagePixels(opened.metadata, opened.body);
     opened.body.fill(0);
     return { recordId: info.recordId, ...report, checked: 'full-open', ignored: gathered.ignored.length };
   } catch (error) {

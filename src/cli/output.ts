@@ -5,15 +5,18 @@ import { EnvelopeError } from '../core/errors.js';
 import { pixelByteLength, type RecordMetadata } from '../core/metadata.js';
 import { filteredLength, unfilterImage } from '../core/row-filters.js';
 import { encodePng } from '../workers/decoders/png-encode.js';
+import { decodeWebpBody } from '../workers/webp-body.js';
 import { CliError, ioError } from './errors.js';
 
 /**
  * The record's content: pixels as FORMAT.md §6.1 lays them out, or a file's original bytes — inflated
  * (and unfiltered, §6.2) when the body is encoded.
  */
-export function imagePixels(metadata: RecordMetadata, body: Uint8Array): Uint8Array {
+export async function imagePixels(metadata: RecordMetadata, body: Uint8Array): Promise<Uint8Array> {
   const encoding = metadata.bodyEncoding ?? 'identity';
   if (encoding === 'identity') return body;
+  // §6.4: libwebp's WASM decoder, the one the app's open path uses.
+  if (encoding === 'webp-lossless' && metadata.image) return decodeWebpBody(body, metadata.image);
   if (!metadata.image) {
     const expected = metadata.contentLength ?? 0;
     let bytes: Buffer;
@@ -77,10 +80,10 @@ export async function writeOpened(metadata: RecordMetadata, body: Uint8Array, ou
   const paths = outputPaths(metadata, out);
   if (metadata.kind !== 'image' || !metadata.image) {
     // A compressed file (FORMAT.md §6.3) is written as its original bytes.
-    await writeNew(paths[0]!, imagePixels(metadata, body), force);
+    await writeNew(paths[0]!, await imagePixels(metadata, body), force);
     return paths;
   }
-  const pixels = imagePixels(metadata, body);
+  const pixels = await imagePixels(metadata, body);
   for (const [frame, path] of paths.entries()) {
     const png = await encodePng(pixels, metadata.image, { frame });
     await writeNew(path, new Uint8Array(await png.arrayBuffer()), force);

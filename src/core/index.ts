@@ -24,3 +24,4 @@ export * from './key-card-errors.js';
 export * from './reed-solomon.js';
 export * from './parity.js';
 export * from './row-filters.js';
+export * from './webp-container.js';

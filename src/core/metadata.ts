@@ -1,5 +1,6 @@
 import { readU32, utf8Decoder, utf8Encoder, writeU32 } from './bytes.js';
 import { EnvelopeError } from './errors.js';
+import { webpFits } from './webp-container.js';
 
 /**
  * How pixels are laid out in an image record's body: row-major, top row first, left to right, samples
@@ -25,10 +26,11 @@ export interface ImageInfo {
 
 /**
  * `identity`: the body is the plaintext itself; `deflate-raw`: the body is the raw-DEFLATE of it;
- * `filtered-deflate-raw` (images only): PNG row filters, then raw DEFLATE (FORMAT.md §6.2).
+ * `filtered-deflate-raw` (images only): PNG row filters, then raw DEFLATE (FORMAT.md §6.2);
+ * `webp-lossless` (8-bit single-frame images only): a lossless WebP file (FORMAT.md §6.4).
  */
-export type BodyEncoding = 'identity' | 'deflate-raw' | 'filtered-deflate-raw';
-export const BODY_ENCODINGS: readonly BodyEncoding[] = ['identity', 'deflate-raw', 'filtered-deflate-raw'];
+export type BodyEncoding = 'identity' | 'deflate-raw' | 'filtered-deflate-raw' | 'webp-lossless';
+export const BODY_ENCODINGS: readonly BodyEncoding[] = ['identity', 'deflate-raw', 'filtered-deflate-raw', 'webp-lossless'];
 
 /** Everything about a record that must not be seen in the clear: it travels encrypted (FORMAT.md §5). */
 export interface RecordMetadata {
@@ -79,6 +81,7 @@ export function checkMetadata(value: unknown): RecordMetadata {
   const bodyEncoding = m.bodyEncoding ?? 'identity';
   if (typeof bodyEncoding !== 'string' || !(BODY_ENCODINGS as readonly string[]).includes(bodyEncoding)) throw invalid('unknown body encoding');
   if (bodyEncoding === 'filtered-deflate-raw' && m.kind !== 'image') throw invalid('row filters on a file record');
+  if (bodyEncoding === 'webp-lossless' && m.kind !== 'image') throw invalid('a WebP body on a file record');
   // A compressed file says how long the original is: the reader inflates no more than that (§6).
   if (m.kind === 'file' && bodyEncoding !== 'identity' && !isCount(m.contentLength, 0, Number.MAX_SAFE_INTEGER)) throw invalid('a compressed file without its content length');
   if ((m.kind !== 'file' || bodyEncoding === 'identity') && m.contentLength !== undefined) throw invalid('a content length on an uncompressed or image record');
@@ -92,6 +95,8 @@ export function checkMetadata(value: unknown): RecordMetadata {
     if (i.frames !== undefined && !isCount(i.frames, 1, FRAMES_MAX)) throw invalid('bad frame count');
     image = { width: i.width, height: i.height, pixelFormat: i.pixelFormat as PixelFormat, ...(i.frames !== undefined ? { frames: i.frames as number } : {}) };
     if (bodyEncoding === 'identity' && pixelByteLength(image) !== m.byteLength) throw invalid('pixel data length does not match the image size');
+    // §6.4: VP8L holds 8-bit ARGB of at most 16384 × 16384, one image.
+    if (bodyEncoding === 'webp-lossless' && !webpFits(image)) throw invalid('a WebP body needs an 8-bit single-frame image of at most 16384 × 16384', { pixelFormat: image.pixelFormat });
   } else if (m.image !== undefined) {
     throw invalid('file record with image information');
   }

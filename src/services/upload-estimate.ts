@@ -21,13 +21,31 @@ export interface UploadEstimate {
 }
 
 /**
- * Compressed pixel body / raw pixel bytes of a photo decoded from a phone JPEG: 0.64 on the real
- * photo of bench/codecs.ts (filters + DEFLATE), 0.35 on a smoother generated one; the higher figure
- * is used so the estimate errs on the side of more.
+ * Compressed pixel body / raw pixel bytes of a photo decoded from a phone JPEG. Filters + DEFLATE:
+ * 0.64 on the real photo of bench/codecs.ts, 0.35 on a smoother generated one. Lossless WebP -z 1 (what
+ * the engine keeps up to 16 MiP, src/workers/pixel-body.ts): 0.52 and 0.41 on the real photos of
+ * bench/webp-settings.ts; 0.55 errs on the side of more.
  */
 export const PHOTO_BODY_RATIO = 0.64;
-/** Lossless PNGs: filters + DEFLATE give about the PNG's own size (bench/codecs.ts, 1.00×). */
+export const PHOTO_WEBP_BODY_RATIO = 0.55;
+/**
+ * 8-bit PNGs get a lossless WebP body when smaller (pixel-body.ts); body / PNG file on the real PNGs of
+ * bench/webp-settings.ts depends on what the picture is. Photos saved as PNG (the file is ≥ 0.2 of the raw
+ * pixels): 0.63–0.79, estimated 0.75. Screenshots, charts, diagrams (the file is < 0.2 of the pixels):
+ * 0.16–0.68, estimated 0.35 (near their geometric mean).
+ */
+const PNG_PHOTO_BODY_RATIO = 0.75;
+const PNG_GRAPHIC_BODY_RATIO = 0.35;
+/** 16-bit PNGs (row filters + DEFLATE only) give about the PNG's own size (bench/codecs.ts, 1.00×). */
 const PNG_BODY_RATIO = 1.0;
+/** Mirrors pixel-body.ts WEBP_MAX_PIXELS: larger images keep filters + DEFLATE. */
+const WEBP_MAX_PIXELS = 16 * 1024 * 1024;
+/**
+ * The stated tolerance of a pixel-mode estimate ("about"): the sealed upload is within this factor of
+ * it either way — measured on the real photos and PNGs of the benches (worst: a chart PNG whose WebP body
+ * is 0.16 of its file, estimated 2.2× too high) and checked in tests/unit/services/upload-estimate.test.ts.
+ */
+export const PIXEL_ESTIMATE_TOLERANCE = 2.5;
 const HEADER_BYTES = 256 * 1024;
 
 /** Sealed bytes of a record whose body has `bodyBytes` bytes (FORMAT.md §4.3: n + p objects of 92 + B bytes). */
@@ -37,14 +55,14 @@ export function sealedBytes(bodyBytes: number, name: string, n: number, parity =
 }
 
 /** Width, height and colour channels from an image's header bytes; undefined when not found. */
-export function imageDimensions(type: SniffedType, b: Uint8Array): { width: number; height: number; channels: number } | undefined {
+export function imageDimensions(type: SniffedType, b: Uint8Array): { width: number; height: number; channels: number; bitDepth?: 16 } | undefined {
   const u16 = (at: number) => (b[at]! << 8) | b[at + 1]!;
   const u16le = (at: number) => b[at]! | (b[at + 1]! << 8);
   const u24le = (at: number) => b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16);
   const u32 = (at: number) => (b[at]! * 2 ** 24 + (b[at + 1]! << 16) + (b[at + 2]! << 8) + b[at + 3]!);
   if (type === 'png' && b.length >= 26) {
     const colour = b[25]!;
-    return { width: u32(16), height: u32(20), channels: colour === 0 ? 1 : colour === 4 ? 2 : colour === 6 ? 4 : 3 };
+    return { width: u32(16), height: u32(20), channels: colour === 0 ? 1 : colour === 4 ? 2 : colour === 6 ? 4 : 3, ...(b[24] === 16 ? { bitDepth: 16 } : {}) };
   }
   if (type === 'jpeg') {
     // Walk the markers to the first SOFn (C0–CF except C4 DHT, C8 JPG, CC DAC).
@@ -88,7 +106,16 @@ export async function estimateUpload(file: Blob & { readonly name?: string }, n:
     // A file may still compress (DICOM, PDF, text): the figure is then an upper bound.
     return { bytes: original, approximate: !lossy };
   }
-  const pixelBytes = dims.width * dims.height * (dims.channels === 2 ? 4 : dims.channels);
-  const body = type === 'png' ? Math.min(pixelBytes, file.size * PNG_BODY_RATIO) : pixelBytes * PHOTO_BODY_RATIO;
-  return { bytes: sealedBytes(body, name, n, parity), approximate: true, pixels: dims, ...(lossy ? { keepOriginalBytes: original } : {}) };
+  const bytesPerSample = dims.bitDepth === 16 ? 2 : 1;
+  const pixelBytes = dims.width * dims.height * (dims.channels === 2 ? 4 : dims.channels) * bytesPerSample;
+  const webp = bytesPerSample === 1 && dims.width <= 16_384 && dims.height <= 16_384 && dims.width * dims.height <= WEBP_MAX_PIXELS;
+  let body: number;
+  if (type === 'png') {
+    const ratio = !webp ? PNG_BODY_RATIO : file.size >= 0.2 * pixelBytes ? PNG_PHOTO_BODY_RATIO : PNG_GRAPHIC_BODY_RATIO;
+    body = Math.min(pixelBytes, file.size * ratio);
+  } else {
+    body = pixelBytes * (webp ? PHOTO_WEBP_BODY_RATIO : PHOTO_BODY_RATIO);
+  }
+  const { bitDepth: _depth, ...pixels } = dims;
+  return { bytes: sealedBytes(body, name, n, parity), approximate: true, pixels, ...(lossy ? { keepOriginalBytes: original } : {}) };
 }

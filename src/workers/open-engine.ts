@@ -8,7 +8,8 @@ import { throwIfAborted } from '../core/progress.js';
 import { blameFragments, checkSplit } from '../core/record.js';
 import { parseSequenceKey, type SequenceKey } from '../core/sequence-key.js';
 import { BlobBuilder } from './blob-builder.js';
-import { inflateFilteredRows, inflateRaw } from './deflate.js';
+import { inflateRaw } from './deflate.js';
+import { decodePixelBody } from './pixel-body.js';
 import type { OpenRequest, OpenResult, ProgressCallback } from './engine-api.js';
 import { pixelBitmap } from './noise-preview.js';
 import { displayRgba } from './decoders/display-pixels.js';
@@ -142,7 +143,7 @@ async function openPlanned(request: OpenRequest, plan: OpenPlan, key: SequenceKe
     };
     const encoding = metadata.bodyEncoding ?? 'identity';
     if (encoding === 'identity') return await image(body);
-    if (encoding === 'filtered-deflate-raw') return await image(await inflateFilteredRows(body, info, (done, t) => onProgress({ phase: 'decompress', done, total: t }), signal));
+    if (encoding === 'filtered-deflate-raw' || encoding === 'webp-lossless') return await image(await decodePixelBody(body, info, encoding, (done, t) => onProgress({ phase: 'decompress', done, total: t }), signal));
     let pixels: Uint8Array<ArrayBuffer>;
     try {
       pixels = await inflateRaw(body, expected, (done, t) => onProgress({ phase: 'decompress', done, total: t }), signal);

@@ -20,7 +20,7 @@ import { BlobBuilder } from './blob-builder.js';
 import { noiseBitmap } from './noise-preview.js';
 import { chooseSink, finishSink } from './output-sink.js';
 import { chunksPerSegment, prestartPool, runSegments } from './segment-pool.js';
-import { deflateFilteredRows } from './deflate.js';
+import { encodePixelBody } from './pixel-body.js';
 import { compressFileIfWorthIt } from './file-compression.js';
 import { FragmentHashes, oneShotHash, streamingHash } from './fragment-hashes.js';
 
@@ -69,19 +69,17 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     throwIfAborted(signal);
     onProgress({ phase: 'decode', done: request.source.size, total: request.source.size });
     let pixels: Uint8Array = image.pixels;
-    // Default on: PNG row filters + native DEFLATE, chosen in bench/codecs.ts over raw DEFLATE (25–50%
-    // smaller on photos), lossless WebP and JPEG XL (8-bit only, WASM, slower; bench/README.md).
+    // Default on: PNG row filters + native DEFLATE, or lossless WebP where it is smaller (pixel-body.ts).
     const compress = request.compress ?? true;
-    if (compress) {
-      pixels = await deflateFilteredRows(image.pixels, image, (done, total) => onProgress({ phase: 'compress', done, total }), signal);
-    }
+    const encoded = compress ? await encodePixelBody(image.pixels, image, inspection?.type ?? 'unknown', (done, total) => onProgress({ phase: 'compress', done, total }), signal) : undefined;
+    if (encoded) pixels = encoded.body;
     metadata = {
       kind: 'image',
       name: request.name,
       mime: request.mime,
       byteLength: pixels.length,
       image: { width: image.width, height: image.height, pixelFormat: image.pixelFormat },
-      ...(compress ? { bodyEncoding: 'filtered-deflate-raw' as const } : {}),
+      ...(encoded ? { bodyEncoding: encoded.bodyEncoding } : {}),
       createdAt,
     };
     body = [pixels];

@@ -184,7 +184,7 @@ describe('ehr-vault CLI against the local stack', () => {
     const png = await fetchObjects(pngRow!.shareText);
     const openedPng = await openRecord(png.objects, SEQUENCE_KEY, png.info.recordKey, png.info.recordId);
     expect(openedPng.metadata.image).toEqual({ width: 40, height: 30, pixelFormat: 'GRAY16' });
-    expect(imagePixels(openedPng.metadata, openedPng.body)).toEqual(decodePngPixels(scan).pixels);
+    expect(await imagePixels(openedPng.metadata, openedPng.body)).toEqual(decodePngPixels(scan).pixels);
     const dcm = await fetchObjects(ctRow!.shareText);
     const openedCt = await openRecord(dcm.objects, SEQUENCE_KEY, dcm.info.recordKey, dcm.info.recordId);
     expect(openedCt.metadata).toMatchObject({ kind: 'file', mime: 'application/dicom', name: 'ct.dcm' });

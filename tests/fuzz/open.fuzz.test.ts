@@ -320,7 +320,7 @@ const hostileMetadataArb = fc.record({
         .map((i) => `{"width":${i.width},"height":${i.height},"pixelFormat":${i.pixelFormat}${i.frames === undefined ? '' : `,"frames":${i.frames}`}}`),
     },
   ),
-  bodyEncoding: fc.oneof({ weight: 4, arbitrary: absent }, { weight: 1, arbitrary: rawJson(['"identity"', '"deflate-raw"', '"filtered-deflate-raw"', '"gzip"', '0']) }),
+  bodyEncoding: fc.oneof({ weight: 4, arbitrary: absent }, { weight: 1, arbitrary: rawJson(['"identity"', '"deflate-raw"', '"filtered-deflate-raw"', '"webp-lossless"', '"gzip"', '0']) }),
   contentLength: fc.oneof({ weight: 4, arbitrary: absent }, { weight: 1, arbitrary: rawJson(['0', '5', '-1', '1.5', '9007199254740992', '"5"']) }),
   createdAt: fc.oneof({ weight: 4, arbitrary: absent }, { weight: 1, arbitrary: rawJson(['0', '-1', '1.5', '9007199254740992', '1764000000000']) }),
   extra: fc.oneof({ weight: 4, arbitrary: absent }, { weight: 1, arbitrary: rawJson(['"__proto__":{"polluted":1}', '"future":[1,2,3]', '"constructor":{"prototype":{"x":1}}']) }),

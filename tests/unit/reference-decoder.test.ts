@@ -550,6 +550,36 @@ describe('round trips (reference writer → reference reader)', () => {
     expect(refError(() => openWritten(short.i, short.w.objects)).code).toBe('METADATA_INVALID');
   });
 
+  it('webp-lossless (§6.4): content is the declared pixels; a colour body declared GRAY8, a transparent one declared RGB8, another size or a broken container is METADATA_INVALID', () => {
+    const vector = JSON.parse(readFileSync(new URL('../vectors/image-webp-rgba8.json', import.meta.url), 'utf8')) as { plaintext: string };
+    const body = hex(vector.plaintext);
+    const metadata = { kind: 'image', name: 'w', mime: '', byteLength: body.length, image: { width: 5, height: 4, pixelFormat: 'RGBA8' }, bodyEncoding: 'webp-lossless' };
+    const { i, w } = write({ body, metadata });
+    const pixels = openWritten(i, w.objects).content!;
+    expect(pixels.length).toBe(5 * 4 * 4);
+    // Fully transparent pixels (every third) keep their RGB.
+    expect(pixels[0]).toBe(5);
+    expect(pixels[3]).toBe(0);
+    const gray = JSON.parse(readFileSync(new URL('../vectors/image-webp-gray8.json', import.meta.url), 'utf8')) as { plaintext: string };
+    const grayBody = hex(gray.plaintext);
+    const declared = (body: Buffer, image: Record<string, unknown>) => {
+      const r = write({ body, metadata: { ...metadata, byteLength: body.length, image } });
+      return refError(() => openWritten(r.i, r.w.objects)).code;
+    };
+    expect(declared(body, { width: 5, height: 4, pixelFormat: 'RGB8' })).toBe('METADATA_INVALID');
+    expect(declared(body, { width: 5, height: 4, pixelFormat: 'GRAY8' })).toBe('METADATA_INVALID');
+    expect(declared(body, { width: 4, height: 5, pixelFormat: 'RGBA8' })).toBe('METADATA_INVALID');
+    expect(declared(grayBody, { width: 6, height: 4, pixelFormat: 'GRAY16' })).toBe('METADATA_INVALID');
+    expect(declared(grayBody, { width: 6, height: 4, pixelFormat: 'GRAY8', frames: 2 })).toBe('METADATA_INVALID');
+    // The padding byte of the odd VP8L chunk must be zero; nothing may follow it.
+    const padded = Buffer.from(grayBody);
+    padded[padded.length - 1] = 1;
+    expect(declared(padded, { width: 6, height: 4, pixelFormat: 'GRAY8' })).toBe('METADATA_INVALID');
+    expect(declared(Buffer.concat([grayBody, Buffer.alloc(2)]), { width: 6, height: 4, pixelFormat: 'GRAY8' })).toBe('METADATA_INVALID');
+    const r = write({ body: grayBody, metadata: { ...metadata, byteLength: grayBody.length, image: { width: 6, height: 4, pixelFormat: 'GRAY8' } } });
+    expect(openWritten(r.i, r.w.objects).content!.equals(Buffer.from(Array.from({ length: 24 }, (_, k) => (k * 11 + 7) & 0xff)))).toBe(true);
+  });
+
   it('a compressed file (§6.3) inflates to contentLength; another length is METADATA_INVALID; filters on a file are refused', () => {
     const file = Buffer.from('DICM pixel rows '.repeat(50));
     const body = deflateRawSync(file);

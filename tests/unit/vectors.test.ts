@@ -3,7 +3,7 @@ import { inflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { decodeKeyText, decodeShareText, fromHex, openRecord, toHex, type RecordMetadata } from '../../src/core/index.js';
 import { openRecord as referenceOpen } from '../vectors/reference-decoder.js';
-import { inflateFilteredRows } from '../../src/workers/deflate.js';
+import { decodePixelBody } from '../../src/workers/pixel-body.js';
 import { buildArgon2Vector, buildNegative, buildPositive, buildRebuild, buildTextsVector, readerOutcome, type RecordVector } from '../vectors/build-vector.js';
 import { craftRecord } from '../vectors/craft.js';
 import { NEGATIVE_CASES } from '../vectors/negative-cases.js';
@@ -71,7 +71,8 @@ describe('test vectors (FORMAT.md §12)', () => {
       const v = await load(`${id}.json`);
       const metadata = v.metadata as unknown as RecordMetadata;
       const body = fromHex(v.plaintext!);
-      const engine = metadata.bodyEncoding === 'filtered-deflate-raw' ? await inflateFilteredRows(body, metadata.image!) : inflateSync(body);
+      const encoding = metadata.bodyEncoding;
+      const engine = encoding === 'filtered-deflate-raw' || encoding === 'webp-lossless' ? await decodePixelBody(body, metadata.image!, encoding) : inflateSync(body);
       expect(toHex(engine)).toBe(toHex(content));
       const reference = referenceOpen(fromHex(v.recordKey), Buffer.from(v.recordId, 'base64url'), v.sequenceKey, v.objects.map(fromHex));
       expect(toHex(reference.content!)).toBe(toHex(content));

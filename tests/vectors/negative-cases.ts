@@ -93,6 +93,13 @@ export const NEGATIVE_CASES: readonly NegativeCase[] = [
     craft: { metadataJson: '{"kind":"file","name":"x.txt","mime":"text/plain","byteLength":78,"bodyEncoding":"deflate-raw"}' },
   },
   {
+    id: 'error-metadata-webp-16-bit',
+    from: 'image-webp-gray8',
+    expect: 'METADATA_INVALID',
+    description: 'Authentic metadata of a GRAY16 image with bodyEncoding webp-lossless, which takes only GRAY8, RGB8 and RGBA8 (§6, §6.4; step 14).',
+    craft: { metadataJson: '{"kind":"image","name":"xray.png","mime":"image/png","byteLength":50,"image":{"width":6,"height":4,"pixelFormat":"GRAY16"},"bodyEncoding":"webp-lossless"}' },
+  },
+  {
     id: 'error-metadata-invalid',
     from: 'file-text',
     expect: 'METADATA_INVALID',

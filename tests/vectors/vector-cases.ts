@@ -1,5 +1,5 @@
 import { deflateSync } from 'fflate';
-import { filterImage, type ImageInfo, type KdfParams, type RecordMetadata } from '../../src/core/index.js';
+import { filterImage, fromHex, type ImageInfo, type KdfParams, type RecordMetadata } from '../../src/core/index.js';
 
 /** Inputs of every committed record vector; `generate.ts` turns them into tests/vectors/*.json (FORMAT.md §12). */
 export interface PositiveCase {
@@ -46,6 +46,16 @@ const gray16FramesBody = deflateSync(filterImage(gray16FramesPixels, gray16Frame
 const rgba4x5: ImageInfo = { width: 4, height: 5, pixelFormat: 'RGBA8' };
 const rgba4x5Pixels = Uint8Array.from({ length: 4 * 5 * 4 }, (_, i) => (i % 4 === 3 ? 255 : ((i >> 4) * 9 + (i % 16) * 3) & 0xff));
 const rgba4x5Body = deflateSync(filterImage(rgba4x5Pixels, rgba4x5), { level: 6 });
+/**
+ * §6.4 bodies, written once by libwebp 1.x (@jsquash/webp, lossless, exact, method 4, quality 75) and
+ * kept as bytes so the vectors do not depend on the encoder's version. GRAY8 6×4: a ramp (VP8L S = 29,
+ * odd: one zero padding byte). RGBA8 5×4: every third pixel fully transparent with non-zero RGB, every
+ * third half transparent.
+ */
+const webpGray6x4Pixels = Uint8Array.from({ length: 6 * 4 }, (_, i) => (i * 11 + 7) & 0xff);
+const webpGray6x4Body = fromHex('524946462a000000574542505650384c1d0000002f05c00000cd6444ff038ada36629e1dc7eaf8b3da1022620210351f0000');
+const webpRgba5x4Pixels = Uint8Array.from({ length: 5 * 4 * 4 }, (_, i) => (i % 4 === 3 ? ((i >> 2) % 3 === 0 ? 0 : (i >> 2) % 3 === 1 ? 128 : 255) : (i * 29 + 5) & 0xff));
+const webpRgba5x4Body = fromHex('5249464638000000574542505650384c2c0000002f04c00010cd6444ff4342906de3729623dd9f63075832e3d34130494397d72e5f6446c381e578ca8e2f7904');
 const longNote = text('Blood pressure 120/80 mmHg, pulse 64. '.repeat(12));
 const longNoteBody = deflateSync(longNote, { level: 6 });
 
@@ -100,6 +110,20 @@ export const POSITIVE_CASES: readonly PositiveCase[] = [
   },
   {
     ...base,
+    id: 'image-webp-gray8',
+    description: 'GRAY8 6×4, bodyEncoding webp-lossless (§6.4): the body is a RIFF/WEBP file with one VP8L chunk of odd length (a zero padding byte follows); it decodes to (Y, Y, Y, 255) per pixel.',
+    metadata: { kind: 'image', name: 'xray.png', mime: 'image/png', byteLength: webpGray6x4Body.length, image: { width: 6, height: 4, pixelFormat: 'GRAY8' }, bodyEncoding: 'webp-lossless' },
+    plaintext: webpGray6x4Body,
+  },
+  {
+    ...base,
+    id: 'image-webp-rgba8',
+    description: 'RGBA8 5×4, bodyEncoding webp-lossless (§6.4): fully transparent pixels keep their non-zero RGB (an "exact" writer), half-transparent ones their alpha.',
+    metadata: { kind: 'image', name: 'wound.png', mime: 'image/png', byteLength: webpRgba5x4Body.length, image: { width: 5, height: 4, pixelFormat: 'RGBA8' }, bodyEncoding: 'webp-lossless' },
+    plaintext: webpRgba5x4Body,
+  },
+  {
+    ...base,
     id: 'file-deflate-text',
     description: 'A text file compressed (§6.3): bodyEncoding deflate-raw, contentLength the original length; the body is the raw DEFLATE of the file.',
     metadata: { kind: 'file', name: 'vitals.txt', mime: 'text/plain', byteLength: longNoteBody.length, bodyEncoding: 'deflate-raw', contentLength: longNote.length, createdAt: 1_764_000_000_000 },
@@ -141,5 +165,7 @@ export const DECODED_CONTENT: Readonly<Record<string, Uint8Array>> = {
   'image-deflate-rgb8': rgb4x4,
   'image-filtered-gray16-frames': gray16FramesPixels,
   'image-filtered-rgba8': rgba4x5Pixels,
+  'image-webp-gray8': webpGray6x4Pixels,
+  'image-webp-rgba8': webpRgba5x4Pixels,
   'file-deflate-text': longNote,
 };
