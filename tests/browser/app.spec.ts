@@ -1,25 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from './test.js';
-import { startAppStack, type AppStack } from './app-stack.js';
-import { newAppContext, skipIntro } from './app-helpers.js';
+import { useAppStack } from './app-suite.js';
+import { newAppContext } from './app-helpers.js';
 import { decodeShareText, deriveLocatorKeys, encodeKeyText, fragmentObjectName, generateRecordKey } from '../../src/core/index.js';
 
 const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url);
 const DICOM = new URL('../fixtures/CT_small.dcm', import.meta.url);
 const SEQUENCE_KEY = 'adk21937';
 
-let stack: AppStack;
-test.describe.configure({ mode: 'serial' });
-test.beforeAll(async () => {
-  stack = await startAppStack();
-});
-test.afterAll(async () => {
-  await stack?.close();
-});
-test.beforeEach(async ({ context }) => {
-  await skipIntro(context);
-});
+const stack = useAppStack();
 
 async function protect(page: Page, file: URL, key = SEQUENCE_KEY): Promise<{ shareText: string; recordId: string }> {
   await page.goto(`${stack.appUrl}/#/protect`);

@@ -4,24 +4,13 @@
  * wait for Argon2id and a wrong key is said before anything is downloaded or decrypted.
  */
 import { expect, test } from './test.js';
-import { startAppStack, type AppStack } from './app-stack.js';
-import { skipIntro } from './app-helpers.js';
+import { useAppStack } from './app-suite.js';
 import { protectInApp } from './app-flows.js';
 
 const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url);
 const SEQUENCE_KEY = 'Qw4#nR8!tY';
 
-let stack: AppStack;
-test.describe.configure({ mode: 'serial' });
-test.beforeAll(async () => {
-  stack = await startAppStack();
-});
-test.afterAll(async () => {
-  await stack?.close();
-});
-test.beforeEach(async ({ context }) => {
-  await skipIntro(context);
-});
+const stack = useAppStack();
 
 test('a typed key is checked against the record before Open: wrong length, wrong order, right key; then it opens', async ({ page }) => {
   const { recordId } = await protectInApp(page, stack.appUrl, PHOTO.pathname, SEQUENCE_KEY);

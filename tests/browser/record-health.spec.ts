@@ -1,23 +1,12 @@
 import { expect, test } from './test.js';
-import { startAppStack, type AppStack } from './app-stack.js';
-import { skipIntro } from './app-helpers.js';
+import { useAppStack } from './app-suite.js';
 import { protectInApp } from './app-flows.js';
 import { decodeShareText, deriveLocatorKeys, fragmentObjectName } from '../../src/core/index.js';
 
 const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url);
 const SEQUENCE_KEY = 'Hx7#qL2!wZ';
 
-let stack: AppStack;
-test.describe.configure({ mode: 'serial' });
-test.beforeAll(async () => {
-  stack = await startAppStack();
-});
-test.afterAll(async () => {
-  await stack?.close();
-});
-test.beforeEach(async ({ context }) => {
-  await skipIntro(context);
-});
+const stack = useAppStack();
 
 test('Records shows a record\'s health: an object deleted from the bucket is found by Check and restored by Repair', async ({ page }) => {
   const { shareText, recordId } = await protectInApp(page, stack.appUrl, PHOTO.pathname, SEQUENCE_KEY);

@@ -4,8 +4,7 @@
  * default); the Records list shows the true pixel size and the true upload size.
  */
 import { expect, test } from './test.js';
-import { startAppStack, type AppStack } from './app-stack.js';
-import { skipIntro } from './app-helpers.js';
+import { useAppStack } from './app-suite.js';
 import { crc32, deflateSync } from 'node:zlib';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,17 +15,7 @@ import { PIXEL_ESTIMATE_TOLERANCE } from '../../src/services/upload-estimate.js'
 const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url);
 const SEQUENCE_KEY = 'adk21937';
 
-let stack: AppStack;
-test.describe.configure({ mode: 'serial' });
-test.beforeAll(async () => {
-  stack = await startAppStack();
-});
-test.afterAll(async () => {
-  await stack?.close();
-});
-test.beforeEach(async ({ context }) => {
-  await skipIntro(context);
-});
+const stack = useAppStack();
 
 async function choosePhoto(page: import('@playwright/test').Page) {
   await page.goto(`${stack.appUrl}/#/protect`);
