@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { EhrVaultError } from '../core/errors.js';
 import { protectFile, type ProtectedFile, type ProtectTask } from './protect-file.js';
+import { protectWorkerUrl } from './worker-source.js';
 
 /** An error that crossed the thread boundary, keeping its code, hint and details. */
 export class WorkerTaskError extends EhrVaultError<string> {}
@@ -20,10 +21,19 @@ export class ProtectPool {
   private readonly waiting: ((worker: Worker) => void)[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  /** Workers start as soon as their code is bundled; tasks wait for them. */
+  private readonly started: Promise<void>;
+  private closed = false;
 
   constructor(readonly size: number) {
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url));
+    this.started = size === 0 ? Promise.resolve() : protectWorkerUrl().then((url) => this.start(url));
+    this.started.catch(() => {});
+  }
+
+  private start(url: URL): void {
+    if (this.closed) return;
+    for (let i = 0; i < this.size; i++) {
+      const worker = new Worker(url);
       worker.on('message', (message: { id: number; result?: ProtectedFile; error?: { code: string; message: string; hint: string; details: Record<string, unknown> } }) => {
         const p = this.pending.get(message.id);
         if (!p) return;
@@ -55,6 +65,7 @@ export class ProtectPool {
 
   async run(task: ProtectTask): Promise<ProtectedFile> {
     if (this.size === 0) return protectFile(task);
+    await this.started;
     const worker = await this.acquire();
     const id = this.nextId++;
     try {
@@ -68,6 +79,8 @@ export class ProtectPool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.started.catch(() => {});
     await Promise.all(this.all.map((w) => w.terminate()));
   }
 }

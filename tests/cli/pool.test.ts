@@ -35,7 +35,7 @@ describe('protect worker pool and shard assignment', () => {
       const error = await pool.run({ path: join(temp.path, 'missing'), name: 'x', sequenceKey: 'pXlK#12345y', kdf: TEST_KDF }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(WorkerTaskError);
       expect((error as WorkerTaskError).code).toBe('INPUT_UNREADABLE');
-      expect((await pool.run({ path: files[0]!.path, name: 'f', sequenceKey: 'pXlK#12345y', kdf: TEST_KDF })).objects).toHaveLength(11);
+      expect((await pool.run({ path: files[0]!.path, name: 'f', sequenceKey: 'pXlK#12345y', kdf: TEST_KDF })).objects).toHaveLength(11 + 2); // n = 11 data objects and the app's 2 parity objects
     } finally {
       await pool.close();
     }
