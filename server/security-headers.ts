@@ -3,7 +3,8 @@ export function contentSecurityPolicy(connectOrigins: readonly string[]): string
   const connect = ["'self'", ...new Set(connectOrigins)].join(' ');
   return [
     "default-src 'self'",
-    // 'wasm-unsafe-eval' lets the DICOM codecs (WebAssembly) compile; it allows no JavaScript eval or inline script.
+    // 'wasm-unsafe-eval' lets the DICOM codecs and the Reed–Solomon SIMD kernel (WebAssembly) compile; it allows no
+    // JavaScript eval or inline script. Without it parity falls back to its slower JS loop (src/core/gf256-simd.ts).
     "script-src 'self' 'wasm-unsafe-eval'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' blob: data:",

@@ -1,4 +1,5 @@
 import { InputInvalidError } from './errors.js';
+import { loadGf256Kernel, type Gf256Kernel } from './gf256-simd.js';
 
 /**
  * Parity algorithm `01` (FORMAT.md §4.4): a systematic Reed–Solomon erasure code over GF(2⁸) with a
@@ -9,6 +10,9 @@ import { InputInvalidError } from './errors.js';
  *
  * Every square sub-matrix of a Cauchy matrix is invertible, so the code [I; C] is MDS: any n of the n + p
  * rows give back all of them. Pure TypeScript (no dependency), the same in Node, Workers and the page.
+ *
+ * The byte work runs in a WebAssembly SIMD kernel (gf256-simd.ts) where the engine has one, else in the
+ * product-table loop below; both give the same bytes (tests/unit/core/gf256-simd.test.ts).
  */
 const POLY = 0x11d;
 const EXP = new Uint8Array(512);
@@ -125,8 +129,49 @@ export function rebuildCoefficients(n: number, p: number, basis: readonly number
   });
 }
 
-/** Applies `rebuildCoefficients`: `rows` are the basis rows' bytes, in basis order. */
-export function rsCombine(coefficients: readonly Uint8Array[], rows: readonly Uint8Array[]): Uint8Array[] {
+/**
+ * Which byte loop runs: 'simd' (WebAssembly, loaded on first use) or 'js'. `undefined` = not tried yet;
+ * null = tried, not available here (then 'js' for good).
+ */
+let simd: Gf256Kernel | null | undefined;
+let forceJs = false;
+
+function simdKernel(): Gf256Kernel | null {
+  if (forceJs) return null;
+  if (simd === undefined) simd = loadGf256Kernel();
+  return simd;
+}
+
+/**
+ * Chooses the byte loop ('js' forces the product tables; 'auto' uses SIMD where available) and returns the
+ * one now in use. For tests and bench:parity, which compare the two in one process.
+ */
+export function useRsKernel(kind: 'auto' | 'js'): 'simd' | 'js' {
+  forceJs = kind === 'js';
+  return rsKernel();
+}
+
+/** The byte loop in use: 'simd' (WebAssembly) or 'js'. */
+export function rsKernel(): 'simd' | 'js' {
+  return simdKernel() ? 'simd' : 'js';
+}
+
+/**
+ * A failed grow of the kernel's memory (RangeError: the tab is out of address space) falls back to the JS
+ * loop for that call rather than failing the record.
+ */
+function withKernel<T>(run: (kernel: Gf256Kernel) => T, fallback: () => T): T {
+  const kernel = simdKernel();
+  if (!kernel) return fallback();
+  try {
+    return run(kernel);
+  } catch (error) {
+    if (error instanceof RangeError) return fallback();
+    throw error;
+  }
+}
+
+function combineJs(coefficients: readonly Uint8Array[], rows: readonly Uint8Array[]): Uint8Array[] {
   const length = rows[0]?.length ?? 0;
   const outs = coefficients.map(() => new Uint8Array(length));
   // In 16 KiB stripes, so each stripe of every input and output stays in the CPU cache across rows.
@@ -135,8 +180,45 @@ export function rsCombine(coefficients: readonly Uint8Array[], rows: readonly Ui
     const end = Math.min(length, at + STRIPE);
     for (const [w, c] of coefficients.entries()) {
       const out = outs[w]!.subarray(at, end);
-      for (let i = 0; i < rows.length; i++) mulAdd(out, rows[i]!.subarray(at, end), c[i]!);
+      for (let i = 0; i < rows.length; i++) mulAdd(out, rows[i]!.subarray(at, end), c[i] ?? 0);
     }
   }
   return outs;
+}
+
+/** Applies `rebuildCoefficients`: `rows` are the basis rows' bytes, in basis order. */
+export function rsCombine(coefficients: readonly Uint8Array[], rows: readonly Uint8Array[]): Uint8Array[] {
+  return withKernel(
+    (kernel) => kernel.combine(coefficients, rows),
+    () => combineJs(coefficients, rows),
+  );
+}
+
+/**
+ * Column j of the parity matrix: c[r][j] for r < p, what data row j contributes to each parity row
+ * (the `coefficients` of `rsAccumulate`).
+ */
+export function parityCoefficients(n: number, p: number, j: number): Uint8Array {
+  checkShape(n, p);
+  if (!Number.isInteger(j) || j < 0 || j >= n) throw new InputInvalidError('A data row index is 0 ≤ j < n.', { j, n });
+  return Uint8Array.from({ length: p }, (_, r) => gfInv((n + r) ^ j));
+}
+
+/**
+ * Adds one piece of a data row into the parity rows, in place: rows[r][offset + k] ⊕= coefficients[r] ·
+ * piece[k]. Parity is the ⊕ of every data row's contribution, and ⊕ commutes, so pieces of any rows may
+ * arrive in any order and in any sizes; start from zeroed rows, add each byte of each data row exactly
+ * once (coefficients = `parityCoefficients(n, p, j)` for a piece of row j), and the rows equal `rsEncode`.
+ */
+export function rsAccumulate(parityRows: readonly Uint8Array[], coefficients: Uint8Array, piece: Uint8Array, offset: number): void {
+  if (coefficients.length !== parityRows.length) throw new InputInvalidError('One coefficient per parity row.', { rows: parityRows.length, coefficients: coefficients.length });
+  if (!Number.isInteger(offset) || offset < 0 || parityRows.some((row) => offset + piece.length > row.length)) {
+    throw new InputInvalidError('The piece falls outside the parity rows.', { offset, length: piece.length });
+  }
+  withKernel(
+    (kernel) => kernel.accumulate(parityRows, coefficients, piece, offset),
+    () => {
+      for (const [r, row] of parityRows.entries()) mulAdd(row.subarray(offset, offset + piece.length), piece, coefficients[r]!);
+    },
+  );
 }

@@ -1,5 +1,6 @@
 import * as Comlink from 'comlink';
 import type { BatchKdf } from '../core/batch-kdf.js';
+import type { KdfParams } from '../core/kdf.js';
 import { AbortedError } from '../core/errors.js';
 import { WorkerBridge } from '../workers/worker-bridge.js';
 import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
@@ -98,8 +99,8 @@ export class EngineClient {
   }
 
   /** The one Argon2id of a protect batch, in a worker; wipe the result with `forgetBatch` when the batch ends. */
-  stretchBatch(sequenceKey: string, options: EngineCallOptions = {}): Promise<BatchKdf> {
-    return this.call(options, (api) => api.stretchBatch(sequenceKey) as Promise<BatchKdf>);
+  stretchBatch(sequenceKey: string, options: EngineCallOptions & { readonly kdf?: KdfParams | undefined; readonly salt?: Uint8Array | undefined } = {}): Promise<BatchKdf> {
+    return this.call(options, (api) => api.stretchBatch(sequenceKey, options.kdf, options.salt) as Promise<BatchKdf>);
   }
 
   /** With `result.scratch` set, the opened file is a scratch file: readable until `releaseScratch`. */

@@ -1,6 +1,6 @@
 import { FragmentError, InputInvalidError, WrongRecordKeyError } from '../core/errors.js';
 import { deriveLocatorKeys } from '../core/keychain.js';
-import { decodeHeadFields, HEAD_LENGTH, openHeadBytes } from '../core/object-head.js';
+import { decodeHeadFields, HEAD_LENGTH, openHeadBytes, type HeadFields } from '../core/object-head.js';
 import { fragmentObjectName } from '../core/object-names.js';
 import { recordIdBytes } from '../core/open-objects.js';
 import { throwIfAborted, type Progress } from '../core/progress.js';
@@ -196,6 +196,28 @@ async function checkDownloaded(head: CryptoKey, recordId: Uint8Array, blob: Blob
     });
   }
   return { n: decoded.n, p: decoded.parityCount };
+}
+
+/**
+ * The authenticated head of an object of this record cached on this device (FORMAT.md §4.1), without any
+ * request; undefined when no cached object's head opens with the record key. Its KDF parameters, batch
+ * salt and sequence-key check let the open view run Argon2id and check the typed key before Open
+ * (vault.ts `warmOpen`).
+ */
+export async function cachedRecordHead(db: VaultDb, recordId: string, recordKey: Uint8Array): Promise<HeadFields | undefined> {
+  const head = (await deriveLocatorKeys(recordKey)).head;
+  const id = recordIdBytes(recordId);
+  for (const row of await getFragments(db, recordId)) {
+    if (!row.blob) continue;
+    const fields = await openHeadBytes(head, id, new Uint8Array(await row.blob.slice(0, HEAD_LENGTH).arrayBuffer()));
+    if (!fields) continue;
+    try {
+      return decodeHeadFields(fields, row.position);
+    } catch {
+      // A damaged cached copy: the next one may do.
+    }
+  }
+  return undefined;
 }
 
 function codeOf(error: unknown): string {

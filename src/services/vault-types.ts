@@ -59,3 +59,6 @@ export interface StorageReport {
   readonly quota: number | null;
   readonly persisted: boolean | null;
 }
+
+/** Whether a typed sequence key is a record's, told before Open (vault `warmOpen`). */
+export type KeyVerdict = { readonly matches: true } | { readonly matches: false; readonly message: string };

@@ -1,11 +1,13 @@
 import { decodeShareText, encodeShareLink, encodeShareText, encodeWrappedShareLink, readShareText } from '../core/share-text.js';
 import { decodeKeyCard, unwrapRecordKey, wrapRecordKey, type KeyCard } from '../core/key-card.js';
 import { createMyKeyCard, loadCardHolder, readMyKeyCard, removeMyKeyCard, type MyKeyCard } from './key-cards.js';
-import { forgetBatch } from '../core/batch-kdf.js';
+import { forgetBatch, stretchWithBatch } from '../core/batch-kdf.js';
+import { WrongSequenceKeyError } from '../core/errors.js';
+import { recordIdBytes, unlockRecord } from '../core/open-objects.js';
 import { generateRecordKey } from '../core/keychain.js';
 import { generateRecordId } from '../core/object-names.js';
 import { pixelByteLength, type ImageInfo, type RecordMetadata } from '../core/metadata.js';
-import { parseSequenceKey } from '../core/sequence-key.js';
+import { parseSequenceKey, type SequenceKey } from '../core/sequence-key.js';
 import { throwIfAborted } from '../core/progress.js';
 import { idbKeyStore } from '../storage/key-repository.js';
 import { openVaultDb, type VaultDb } from '../storage/open-vault-db.js';
@@ -42,9 +44,9 @@ import { ServiceError } from './service-error.js';
 import { KeyVaultError } from './key-vault-error.js';
 import type { OutboxRunner } from './outbox-runner.js';
 import { checkRecordHealth, HealthMonitor, repairRecordObjects } from './record-health.js';
-import { deleteRecord as queueRecordDeletion, fetchAndOpen, notifyOutbox, storeProtectedRecord, type RecordLayout } from './record-store.js';
+import { cachedRecordHead, deleteRecord as queueRecordDeletion, fetchAndOpen, notifyOutbox, storeProtectedRecord, type RecordLayout } from './record-store.js';
 import type { TransferEngine } from './transfer-engine.js';
-import type { LongCall, OpenOutcome, ProtectBatch, ProtectOutcome, RecordSummary, StorageReport } from './vault-types.js';
+import type { KeyVerdict, LongCall, OpenOutcome, ProtectBatch, ProtectOutcome, RecordSummary, StorageReport } from './vault-types.js';
 
 /**
  * What the vault keeps sealed for each record: only readable on this device, only while unlocked. Never
@@ -76,6 +78,8 @@ export class Vault {
   private readonly sessionKeys = new Map<string, string>();
   /** Protect batches begun and not yet ended: X of each, in memory only (see beginProtectBatch). */
   private readonly liveBatches = new Set<ProtectBatch>();
+  /** Argon2id run ahead of Open for one record and typed key (`warmOpen`); at most one at a time. */
+  private warm: { readonly recordId: string; readonly keyText: string; readonly batch: Promise<ProtectBatch | undefined>; readonly verdict: Promise<KeyVerdict | undefined>; readonly abort: AbortController } | undefined;
   /** This user's opaque storage id, asked once per session (for share links). */
   private storageId: Promise<string> | undefined;
 
@@ -167,6 +171,7 @@ export class Vault {
     this.sessionKeys.clear();
     for (const batch of this.liveBatches) forgetBatch(batch);
     this.liveBatches.clear();
+    this.coolOpen();
     this.oidc.lock();
     // A large opened file is plaintext in a scratch file: locking removes it with the keys.
     void this.engine.releaseScratch(this.openedScratch);
@@ -201,6 +206,71 @@ export class Vault {
   /** The newest live batch of this sequence key: opening one of its records then skips Argon2id. */
   private batchFor(sequenceKey: string): ProtectBatch | undefined {
     return [...this.liveBatches].reverse().find((b) => b.sequenceKey.text === sequenceKey);
+  }
+
+  /**
+   * Runs the sequence key's Argon2id for a record on this device while the person is still at the open
+   * form (the open view calls this once the typed key is well formed), so that pressing Open skips the
+   * one slow step, and says whether the key is this record's (the head's check, FORMAT.md §4.1: the same
+   * answer Open would give, at the same Argon2id cost per guess). Salt, parameters and check come from the
+   * head of an object cached here; nothing is requested. Undefined when the record is not on this device.
+   * A new call replaces the previous one and stops its worker; locking wipes it.
+   */
+  warmOpen(recordId: string, sequenceKey: string): Promise<KeyVerdict | undefined> {
+    let key: SequenceKey;
+    try {
+      key = parseSequenceKey(sequenceKey);
+    } catch {
+      return Promise.resolve(undefined);
+    }
+    if (this.warm?.recordId === recordId && this.warm.keyText === key.text) return this.warm.verdict;
+    this.coolOpen();
+    if (!this.keys.unlocked) return Promise.resolve(undefined);
+    const abort = new AbortController();
+    const work = (async (): Promise<{ batch?: ProtectBatch; verdict?: KeyVerdict }> => {
+      const entry = await getRecord(this.db, recordId);
+      if (!entry?.wrappedKey) return {};
+      const recordKey = await this.keys.unwrapRecordKey(recordId, entry.wrappedKey);
+      try {
+        const head = await cachedRecordHead(this.db, recordId, recordKey);
+        if (!head || abort.signal.aborted) return {};
+        const verdict = async (batch?: ProtectBatch): Promise<KeyVerdict> => {
+          try {
+            await unlockRecord(recordKey, recordIdBytes(recordId), key, head, stretchWithBatch(batch));
+            return { matches: true };
+          } catch (error) {
+            if (error instanceof WrongSequenceKeyError) return { matches: false, message: error.message };
+            throw error;
+          }
+        };
+        // A key of the wrong length is told at once, without Argon2id.
+        if (key.n !== head.n) return { verdict: await verdict() };
+        const batch = await this.engine.stretchBatch(key.text, { signal: abort.signal, kdf: head.kdf, salt: head.kdfSalt });
+        return { batch, verdict: await verdict(batch) };
+      } finally {
+        recordKey.fill(0);
+      }
+    })().catch((): { batch?: ProtectBatch; verdict?: KeyVerdict } => ({}));
+    const warm = { recordId, keyText: key.text, batch: work.then((w) => w.batch), verdict: work.then((w) => w.verdict), abort };
+    this.warm = warm;
+    return warm.verdict;
+  }
+
+  /** Stops and wipes the Argon2id run ahead of an open. */
+  private coolOpen(): void {
+    const warm = this.warm;
+    this.warm = undefined;
+    if (!warm) return;
+    warm.abort.abort();
+    void warm.batch.then(forgetBatch);
+  }
+
+  /** X for opening `recordId` with `keyText`: a live protect batch's, or one stretched ahead by `warmOpen`. */
+  private async openBatch(recordId: string, keyText: string): Promise<ProtectBatch | undefined> {
+    const warm = this.warm;
+    const batch = this.batchFor(keyText) ?? (warm?.recordId === recordId && warm.keyText === keyText ? await warm.batch : undefined);
+    // A copy: the batch may be ended, or the warm-up replaced, while this open still downloads.
+    return batch && { ...batch, stretched: batch.stretched.slice() };
   }
 
   /** Wipes the batch's stretched key from memory. */
@@ -440,9 +510,10 @@ export class Vault {
       };
       const layout = known ? { n: known.fragmentCount, p: known.parityCount ?? 0 } : undefined;
       // No PNG here: encoding a 13 MP photo took most of an open (issue 15); it is built when the person saves.
+      const batch = await this.openBatch(recordId, key.text);
       const { opened, fetched } = await fetchAndOpen(recordId, recordKey, layout, fetchOptions, (objects) =>
-        this.engine.open({ objects: [...objects], sequenceKey: key.text, recordKey, recordId, display: true, batch: this.batchFor(key.text) }, { signal: options.signal, onProgress: options.onProgress }),
-      );
+        this.engine.open({ objects: [...objects], sequenceKey: key.text, recordKey, recordId, display: true, batch }, { signal: options.signal, onProgress: options.onProgress }),
+      ).finally(() => forgetBatch(batch));
       this.sessionKeys.set(recordId, key.text);
       // A large opened file is a scratch file on disk; it stays readable until the next record is opened.
       await this.engine.releaseScratch(this.openedScratch);

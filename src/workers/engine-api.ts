@@ -52,6 +52,11 @@ export interface ProtectRequest extends SinkRequest {
    * `DEFAULT_PARITY` (2; measured in bench/README.md, parity section). 0 = the paper's n objects only.
    */
   readonly parity?: number | undefined;
+  /**
+   * Largest p × B (bytes) for which parity rows are built in memory while the envelope is produced; larger
+   * records read their data bodies back afterwards. Default 96 MiB; tests lower it to reach the other path.
+   */
+  readonly parityInMemoryMax?: number | undefined;
 }
 
 /** One sealed object (FORMAT.md §4): what is stored in the cloud under the name of its slot. */
@@ -136,7 +141,8 @@ export interface ExportPngRequest {
 export interface EngineApi {
   protect(request: ProtectRequest, onProgress?: ProgressCallback): Promise<ProtectResult>;
   /** The one Argon2id of a protect batch (random salt): pass the result as `ProtectRequest.batch`. */
-  stretchBatch(sequenceKey: string, kdf?: KdfParams): Promise<BatchKdf>;
+  /** `salt` given: the X a record of that batch opens with (stretched ahead of Open, vault.ts `warmOpen`). */
+  stretchBatch(sequenceKey: string, kdf?: KdfParams, salt?: Uint8Array): Promise<BatchKdf>;
   open(request: OpenRequest, onProgress?: ProgressCallback): Promise<OpenResult>;
   /** The same decode `protect` uses, so callers can compare pixels with what was protected. */
   decode(source: Blob): Promise<DecodeResult>;

@@ -24,8 +24,8 @@ const api: EngineApi = {
     const result = await protectInWorker(request, throttleProgress(onProgress));
     return result.noise ? Comlink.transfer(result, [result.noise]) : result;
   },
-  async stretchBatch(sequenceKey, kdf = DEFAULT_KDF) {
-    return stretchForBatch(parseSequenceKey(sequenceKey), kdf);
+  async stretchBatch(sequenceKey, kdf = DEFAULT_KDF, salt) {
+    return stretchForBatch(parseSequenceKey(sequenceKey), kdf, { salt });
   },
   async open(request, onProgress) {
     const result = await openInWorker(request, throttleProgress(onProgress));

@@ -110,13 +110,7 @@ export class FragmentHashes {
     }
     const parts = [...h.pieces, ...h.object.sealedTail];
     h.pieces.length = 0;
-    const whole = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      whole.set(p, at);
-      at += p.length;
-    }
-    h.digest = crypto.subtle.digest('SHA-256', whole).then((d) => base64(new Uint8Array(d)));
+    h.digest = oneShotHash(parts);
     h.digest.catch(() => {});
   }
 
@@ -125,6 +119,17 @@ export class FragmentHashes {
     if (this.waiting.size > 0 || this.hashes.some((h) => !h.digest)) throw new InputInvalidError('The fragment hashes did not see the whole envelope.', { hashedTo: this.next });
     return Promise.all(this.hashes.map((h) => h.digest!));
   }
+}
+
+/** The base64 SHA-256 of `parts` in order, by one WebCrypto digest (off this thread; see ONE_SHOT_MAX_BYTES). */
+export function oneShotHash(parts: readonly Uint8Array[]): Promise<string> {
+  const whole = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    whole.set(p, at);
+    at += p.length;
+  }
+  return crypto.subtle.digest('SHA-256', whole).then((d) => base64(new Uint8Array(d)));
 }
 
 /** The base64 SHA-256 of pieces pushed in order (a parity object: its head, then its body block by block). */

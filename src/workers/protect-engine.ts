@@ -6,6 +6,7 @@ import { recordIdBytes } from '../core/open-objects.js';
 import { deriveKeysForProtect } from '../core/record.js';
 import { planObjects } from '../core/seal-objects.js';
 import { checkParityCount, computeParityBodies, DEFAULT_PARITY } from '../core/parity.js';
+import { ParityAccumulator } from '../core/parity-accumulator.js';
 import { deriveParityKey } from '../core/keychain.js';
 import { HEAD_LENGTH } from '../core/object-head.js';
 import type { RecordMetadata } from '../core/metadata.js';
@@ -21,7 +22,13 @@ import { chooseSink, finishSink } from './output-sink.js';
 import { chunksPerSegment, prestartPool, runSegments } from './segment-pool.js';
 import { deflateFilteredRows } from './deflate.js';
 import { compressFileIfWorthIt } from './file-compression.js';
-import { FragmentHashes, streamingHash } from './fragment-hashes.js';
+import { FragmentHashes, oneShotHash, streamingHash } from './fragment-hashes.js';
+
+/**
+ * Parity rows held in memory while protecting (p × B bytes): a 256 MiB record at n = 8, p = 2 holds 66 MiB
+ * (B is padded, §4.3); a 1 GiB record (264 MiB) reads its data bodies back instead.
+ */
+const PARITY_IN_MEMORY_MAX = 96 * 1024 * 1024;
 
 /**
  * The paper's pipeline for one record: (image → pixels →) AES-128-GCM → split by sequence key → sealed
@@ -105,6 +112,9 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   const placements: PayloadPlacement[] = plan.objects.map((o) => ({ payloadStart: o.payloadStart, payloadEnd: o.payloadEnd, prefixLength: o.prefixLength }));
   // Each object's SHA-256, from the envelope bytes as they are produced (fragment-hashes.ts).
   const hashes = await FragmentHashes.create(plan.objects);
+  // Parity folded in as the envelope is produced (parity-accumulator.ts) while its rows fit in memory;
+  // larger records read their data bodies back afterwards, block by block.
+  const accumulator = parity > 0 && ParityAccumulator.bytesNeeded(parity, plan.bodyLength) <= (request.parityInMemoryMax ?? PARITY_IN_MEMORY_MAX) ? new ParityAccumulator(key.n, parity, plan.bodyLength, plan.objects) : undefined;
   let envelope: Blob;
   let scratch: string | undefined;
   const noiseParts: Uint8Array[] = [];
@@ -124,6 +134,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
       first = false;
       const wrapped = await wrapEnvelopeRange(keys.wrap, placements, offset, piece);
       hashes.add(offset, wrapped);
+      accumulator?.add(offset, wrapped);
       builder.push(wrapped);
       offset += piece.length;
     }
@@ -135,6 +146,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     const sink = await chooseSink(request, envelopeLength - sealer.head.length, -sealer.head.length);
     const head = await wrapEnvelopeRange(keys.wrap, placements, 0, sealer.head);
     hashes.add(0, head);
+    accumulator?.add(0, head);
     const parts = await runSegments({
       direction: 'seal',
       source: request.source,
@@ -145,7 +157,10 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
       wrap: { key: keys.wrap, placements },
       signal,
       onProgress: (done, total) => onProgress({ phase: 'encrypt', done, total }),
-      onOutput: (segment, output) => hashes.addAll(segment.cipherStart, output),
+      onOutput: (segment, output) => {
+        hashes.addAll(segment.cipherStart, output);
+        accumulator?.addAll(segment.cipherStart, output);
+      },
     });
     scratch = sink.kind === 'disk' ? sink.file : undefined;
     envelope = new Blob([head as BlobPart, await finishSink(sink, parts)]);
@@ -160,7 +175,12 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     sha256: digests[i]!,
     blob: new Blob([o.head as BlobPart, o.sealedPrefix as BlobPart, envelope.slice(o.payloadStart, o.payloadEnd), ...(o.sealedTail as BlobPart[])], { type: 'application/octet-stream' }),
   }));
-  if (parity > 0) {
+  if (accumulator) {
+    const bodies = await accumulator.finish(await deriveParityKey(request.recordKey));
+    // Parity rows are at most PARITY_IN_MEMORY_MAX / p bytes: one digest each, as for data objects.
+    const digests = await Promise.all(bodies.map((pieces, r) => oneShotHash([plan.parityHeads[r]!, ...pieces])));
+    for (const [r, pieces] of bodies.entries()) objects.push({ slot: key.n + r, blob: new Blob([plan.parityHeads[r]! as BlobPart, ...(pieces as BlobPart[])], { type: 'application/octet-stream' }), sha256: digests[r]! });
+  } else if (parity > 0) {
     // Parity objects (FORMAT.md §4.4): Reed–Solomon over the sealed data bodies, read back block by block
     // from the Blobs just composed, so memory stays (n + p) blocks whatever the record's size.
     const n = key.n;

@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { getVault } from '../../services/vault.js';
-import type { OpenOutcome } from '../../services/vault-types.js';
+import type { KeyVerdict, OpenOutcome } from '../../services/vault-types.js';
 import { discardFailedOpen } from '../../services/record-catalog.js';
 import { prepareImageView, type ImageView } from '../../services/image-view.js';
 import { rememberThumbnail } from '../../services/thumbnails.js';
@@ -50,6 +50,16 @@ export class OpenView extends LitElement {
         font-family: ui-monospace, monospace;
         white-space: nowrap;
       }
+      .key-verdict {
+        margin: 6px 0 0;
+        font-size: 0.92rem;
+      }
+      .key-verdict[data-key-verdict='matches'] {
+        color: var(--ev-ok);
+      }
+      .key-verdict[data-key-verdict='wrong'] {
+        color: var(--ev-danger);
+      }
       .key-row input {
         flex: 1;
         min-width: 0;
@@ -79,6 +89,25 @@ export class OpenView extends LitElement {
   /** A link wrapped to a key card: whose card, and this device's fingerprint when it holds that card. */
   @state() private target: { readonly name: string; readonly here: string | undefined } | undefined;
   private controller: AbortController | undefined;
+  private warmTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the typed key is this record's, known before Open (a record on this device only). */
+  @state() private verdict: { readonly key: string; readonly value: KeyVerdict } | undefined;
+
+  /** Pause after the last keystroke before the key is stretched ahead of Open (vault `warmOpen`). */
+  static readonly WARM_DELAY_MS = 400;
+
+  protected override updated(changed: Map<string, unknown>) {
+    // A listed record and a key that may be complete: its Argon2id starts now, so Open does not wait for it.
+    if ((changed.has('sequenceKey') || changed.has('recordId')) && this.recordId && this.sequenceKey.trim()) {
+      clearTimeout(this.warmTimer);
+      const [id, key] = [this.recordId, this.sequenceKey.trim()];
+      this.warmTimer = setTimeout(async () => {
+        const value = await (await getVault()).warmOpen(id, key);
+        // Only for the key and record still on the form.
+        if (value && this.recordId === id && this.sequenceKey.trim() === key) this.verdict = { key, value };
+      }, OpenView.WARM_DELAY_MS);
+    }
+  }
 
   protected override async willUpdate(changed: Map<string, unknown>) {
     if (changed.has('arrivedShareText') && this.arrivedShareText) {
@@ -107,6 +136,7 @@ export class OpenView extends LitElement {
 
   override disconnectedCallback() {
     super.disconnectedCallback();
+    clearTimeout(this.warmTimer);
     this.controller?.abort();
     if (this.downloadUrl) URL.revokeObjectURL(this.downloadUrl);
   }
@@ -182,6 +212,14 @@ export class OpenView extends LitElement {
     </div>`;
   }
 
+  private renderVerdict() {
+    const verdict = this.verdict;
+    if (!verdict || !this.recordId || verdict.key !== this.sequenceKey.trim()) return nothing;
+    return verdict.value.matches
+      ? html`<p class="key-verdict" role="status" data-key-verdict="matches">✓ This is the sequence key of this record.</p>`
+      : html`<p class="key-verdict" role="status" data-key-verdict="wrong">✗ ${verdict.value.message}</p>`;
+  }
+
   override render() {
     return html`
       <h2>${this.recordId ? `Open “${this.knownName ?? 'record'}”` : 'Open a shared record'}</h2>
@@ -201,6 +239,7 @@ export class OpenView extends LitElement {
             <input id="seq" type=${this.showKey ? 'text' : 'password'} .value=${this.sequenceKey} @input=${(e: Event) => (this.sequenceKey = (e.target as HTMLInputElement).value)} @blur=${() => (this.sequenceKey = this.sequenceKey.trim())} autocomplete="off" autocapitalize="off" spellcheck="false" />
             <button type="button" class="secondary" aria-pressed=${this.showKey ? 'true' : 'false'} @click=${() => (this.showKey = !this.showKey)}>${this.showKey ? 'Hide' : 'Show'}</button>
           </div>
+          ${this.renderVerdict()}
         </div>
         ${this.busy
           ? html`<ev-progress-panel .phase=${this.progress.phase} .done=${this.progress.done} .total=${this.progress.total} @cancel=${() => this.controller?.abort()}></ev-progress-panel>`

@@ -5,13 +5,15 @@ import { encodeKeyText } from '../../../src/core/key-text.js';
 import { deriveLocatorKeys } from '../../../src/core/keychain.js';
 import { fragmentObjectName } from '../../../src/core/object-names.js';
 import { openRecord } from '../../../src/core/record.js';
-import { deleteRecord, fetchFragments, storeProtectedRecord } from '../../../src/services/record-store.js';
+import { decodeHeadFields, HEAD_LENGTH, openHeadBytes } from '../../../src/core/object-head.js';
+import { recordIdBytes } from '../../../src/core/open-objects.js';
+import { cachedRecordHead, deleteRecord, fetchFragments, storeProtectedRecord } from '../../../src/services/record-store.js';
 import { TransferEngine } from '../../../src/services/transfer-engine.js';
 import { listOutbox } from '../../../src/storage/outbox-repository.js';
 import { getFragments, getRecord } from '../../../src/storage/record-repository.js';
 import { countAll, freshDb } from '../storage/helpers.js';
 import { FakeCloud, recordingSleep, sha256 } from './fake-cloud.js';
-import { FILE_NAME, protectedSample, SEQUENCE_KEY } from './helpers.js';
+import { FILE_NAME, protectedSample, SEQUENCE_KEY, TEST_KDF } from './helpers.js';
 
 const codeOf = async (run: () => Promise<unknown>) => run().then(() => 'ok', (e: { code?: string }) => e.code ?? `untyped: ${String(e)}`);
 const roomy = { estimate: async () => ({ usage: 0, quota: 1e9 }), persisted: async () => true };
@@ -96,6 +98,20 @@ describe('fetchFragments', () => {
     const blobs = await fetchFragments(sample.recordId, sample.recordKey, 8, { db });
     const bytes = await Promise.all(blobs.map(async (b) => new Uint8Array(await b.arrayBuffer())));
     expect((await openRecord(bytes, SEQUENCE_KEY, sample.recordKey, sample.recordId)).body).toEqual(sample.plaintext);
+  });
+
+  it("reads a cached object's head (KDF parameters, batch salt, key check), with no network; none for another key or no cache", async () => {
+    const db = await freshDb();
+    const sample = await protectedSample();
+    const other = await protectedSample();
+    expect(await cachedRecordHead(db, sample.recordId, sample.recordKey)).toBeUndefined();
+    await storeProtectedRecord(sample.result, sample.recordId, sample.recordKey, { db, storage: roomy, notify: () => {} });
+    const head = decodeHeadFields((await openHeadBytes((await deriveLocatorKeys(sample.recordKey)).head, recordIdBytes(sample.recordId), new Uint8Array(await sample.result.objects[0]!.blob.slice(0, HEAD_LENGTH).arrayBuffer())))!, 0);
+    const found = await cachedRecordHead(db, sample.recordId, sample.recordKey);
+    expect(found).toEqual(head);
+    expect(found?.kdf).toEqual(TEST_KDF);
+    expect(found?.kdfSalt).toHaveLength(16);
+    expect(await cachedRecordHead(db, sample.recordId, other.recordKey)).toBeUndefined();
   });
 
   it('says WRONG_RECORD_KEY when the key does not derive the cached names', async () => {

@@ -1,0 +1,26 @@
+/** The object seal (FORMAT.md §4.2) split into several AES-CTR calls gives the bytes of one keystream. */
+import { createCipheriv } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { WRAP_CALL_BYTES, wrapAt } from '../../../src/core/object-wrap.js';
+import { pseudoRandomBytes } from './helpers.js';
+
+/** §4.2 from node:crypto: the keystream of `slot` from byte 0, applied to bytes [offset, offset + length). */
+function reference(raw: Uint8Array, slot: number, offset: number, bytes: Uint8Array): Uint8Array {
+  const counter = new Uint8Array(16);
+  counter[0] = slot >> 8;
+  counter[1] = slot & 0xff;
+  const cipher = createCipheriv('aes-128-ctr', raw, counter);
+  cipher.update(new Uint8Array(offset));
+  return new Uint8Array(cipher.update(bytes));
+}
+
+describe('wrapAt (FORMAT.md §4.2)', () => {
+  it('long ranges at any offset equal one keystream, across the call boundaries', async () => {
+    const raw = pseudoRandomBytes(16, 11);
+    const key = await crypto.subtle.importKey('raw', raw as Uint8Array<ArrayBuffer>, 'AES-CTR', false, ['encrypt']);
+    for (const [offset, length] of [[0, WRAP_CALL_BYTES * 2 + 5], [7, WRAP_CALL_BYTES], [7, WRAP_CALL_BYTES + 1], [4096 + 9, 3 * WRAP_CALL_BYTES + 33], [15, 40]] as const) {
+      const bytes = pseudoRandomBytes(length, offset + length);
+      expect(await wrapAt(key, 300, offset, bytes), `offset ${offset}, length ${length}`).toEqual(reference(raw, 300, offset, bytes));
+    }
+  });
+});
