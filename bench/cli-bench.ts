@@ -1,23 +1,29 @@
 /**
- * `npm run bench:cli [-- --files=24 --size-mib=16 --jobs=N]`: bulk-protect throughput of the command line on a
- * folder of DICOM-like files (128-byte preamble, "DICM", pseudo-random body: kept as original bytes, like
- * real DICOM) against a raw read of the same folder, with the same number of parallel readers. Writes
- * bench/cli-results.json. Objects go to a local folder (`protect --to`), so the figure is the CLI's own
- * work (read, Argon2id, AES-GCM, AES-CTR seal, SHA-256, write), not a network's.
+ * `npm run bench:cli [-- --files=24 --size-mib=16 --jobs=N --repeat=2]`: bulk-protect throughput of the command
+ * line on a folder of DICOM-like files (128-byte preamble, "DICM", pseudo-random body: incompressible, kept as
+ * original bytes, like most real DICOM) against a raw read of the same folder with the same number of parallel
+ * readers, all in one run. Writes bench/cli-results.json. Sinks: a local folder (`protect --to`: write +
+ * rename, no SHA-256) and a discarding store that still needs the SHA-256 of every object (an S3 run's CPU
+ * work without the network); each with and without the default 2 parity objects, with the test KDF (the
+ * byte work) and with the default Argon2id (the real command: one Argon2id per run). Then a breakdown: what
+ * each stage costs one thread per MiB, measured here in the same run.
  */
+import { createCipheriv, createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
+import { deflateRawSync } from 'node:zlib';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_KDF, stretchSequenceKey } from '../src/core/kdf.js';
+import { DEFAULT_KDF, stretchSequenceKey, type KdfParams } from '../src/core/kdf.js';
+import { rsEncode } from '../src/core/reed-solomon.js';
 import { parseSequenceKey } from '../src/core/sequence-key.js';
 import { collectInputs } from '../src/cli/inputs.js';
 import { TEST_KDF } from '../src/cli/kdf-choice.js';
 import { runProtect } from '../src/cli/protect-command.js';
 import { FolderStore, mapLimit, type ObjectStore } from '../src/cli/storage.js';
+import { ProtectPool } from '../src/cli/worker-pool.js';
 
-/** Discards the objects: the CLI's own work without the disk (a folder sink is bound by its fsyncs). */
-/** Computes the objects' SHA-256 as for the presign service (needsDigests unset): an S3 run's CPU work. */
+/** Discards the objects: the CLI's own work without the disk. needsDigests unset: the objects' SHA-256 is computed as for the presign service (an S3 run's CPU work). */
 const discard: ObjectStore = { description: 'discard', getMany: async (names) => names.map(() => undefined), putMany: async () => {}, deleteMany: async () => {} };
 
 const MiB = 1024 * 1024;
@@ -25,6 +31,7 @@ const arg = (name: string, fallback: number) => Number(process.argv.find((a) => 
 const files = arg('files', 24);
 const sizeMiB = arg('size-mib', 16);
 const jobs = arg('jobs', availableParallelism());
+const repeat = arg('repeat', 2);
 const root = mkdtempSync(join(tmpdir(), 'ehrv-cli-bench-'));
 const input = join(root, 'archive');
 
@@ -56,15 +63,95 @@ async function rawRead(paths: readonly string[]): Promise<number> {
   return bytes / MiB / ((performance.now() - started) / 1000);
 }
 
-async function protectRun(label: string, kdf: typeof DEFAULT_KDF, sink?: ObjectStore) {
-  const out = join(root, `objects-${label}`);
+interface RunResult {
+  label: string;
+  records: number;
+  seconds: number;
+  mibPerSecond: number;
+  recordsPerSecond: number;
+  ratio: number;
+  peakRssMiB: number;
+  argon2idRuns: number;
+  journalSyncs: number;
+}
+
+let runNo = 0;
+async function protectOnce(label: string, kdf: KdfParams, parity: number, sink: 'folder' | 'discard', raw: number): Promise<RunResult> {
+  const out = join(root, `objects-${runNo}`);
+  const manifest = join(root, `manifest-${runNo++}.csv`);
   peakRss = 0;
   const inputs = await collectInputs([input]);
   const started = performance.now();
-  const summary = await runProtect({ inputs, store: sink ?? new FolderStore(out), sequenceKey: 'Bench#2071!', manifest: join(root, `manifest-${label}.csv`), jobs, kdf, progress: false });
+  const summary = await runProtect({ inputs, store: sink === 'folder' ? new FolderStore(out) : discard, sequenceKey: 'Bench#2071!', manifest, jobs, kdf, parity, progress: false });
   const seconds = (performance.now() - started) / 1000;
   rmSync(out, { recursive: true, force: true });
-  return { label, records: summary.protected, seconds, mibPerSecond: summary.inputBytes / MiB / seconds, recordsPerSecond: summary.protected / seconds, peakRssMiB: Math.round(peakRss / MiB), argon2idRuns: summary.argon2idRuns, journalSyncs: summary.journalSyncs };
+  const mibPerSecond = summary.inputBytes / MiB / seconds;
+  return { label, records: summary.protected, seconds: +seconds.toFixed(3), mibPerSecond: +mibPerSecond.toFixed(1), recordsPerSecond: +(summary.protected / seconds).toFixed(2), ratio: +(mibPerSecond / raw).toFixed(3), peakRssMiB: Math.round(peakRss / MiB), argon2idRuns: summary.argon2idRuns, journalSyncs: summary.journalSyncs };
+}
+
+/** Best of `repeat` runs (the machine is shared: the best run is the least disturbed one). */
+async function protectRun(label: string, kdf: KdfParams, parity: number, sink: 'folder' | 'discard', raw: number): Promise<RunResult> {
+  let best: RunResult | undefined;
+  for (let i = 0; i < repeat; i++) {
+    const r = await protectOnce(label, kdf, parity, sink, raw);
+    if (!best || r.mibPerSecond > best.mibPerSecond) best = { ...r, peakRssMiB: Math.max(r.peakRssMiB, best?.peakRssMiB ?? 0) };
+  }
+  return best!;
+}
+
+/** ms per MiB of one stage on one thread (best of 3 over one file's bytes). */
+async function perMiB(work: () => unknown | Promise<unknown>, mib: number): Promise<number> {
+  let best = Infinity;
+  await work();
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    await work();
+    best = Math.min(best, performance.now() - t);
+  }
+  return +(best / mib).toFixed(2);
+}
+
+/** What each stage of protecting one file costs one thread, per MiB of input (and the fixed costs). */
+async function breakdown(path: string) {
+  const bytes = new Uint8Array(await readFile(path));
+  const mib = bytes.length / MiB;
+  const key = new Uint8Array(16).fill(7);
+  const chunk = 512 * 1024;
+  const n = 11;
+  const piece = Math.ceil(bytes.length / n);
+  const rows = Array.from({ length: n }, (_, j) => {
+    const row = new Uint8Array(piece);
+    row.set(bytes.subarray(j * piece, (j + 1) * piece));
+    return row;
+  });
+  const tmp = join(root, 'write-probe');
+  const poolStart = performance.now();
+  const pool = new ProtectPool(jobs);
+  await pool.run({ path: join(root, 'missing'), name: 'x', sequenceKey: 'Bench#2071!', kdf: TEST_KDF }).catch(() => {});
+  const workerBootMs = Math.round(performance.now() - poolStart);
+  await pool.close();
+  return {
+    note: 'one thread, ms per MiB of input (16 MiB file); the pipeline runs read → AES-GCM → AES-CTR (+ SHA-256) → write per record, records on `jobs` workers',
+    readFile: await perMiB(() => readFile(path), mib),
+    aes128GcmChunks: await perMiB(() => {
+      for (let at = 0; at < bytes.length; at += chunk) {
+        const c = createCipheriv('aes-128-gcm', key, new Uint8Array(12));
+        c.update(bytes.subarray(at, at + chunk));
+        c.final();
+      }
+    }, mib),
+    aes128Ctr: await perMiB(() => {
+      const c = createCipheriv('aes-128-ctr', key, new Uint8Array(16));
+      for (let at = 0; at < bytes.length; at += chunk) c.update(bytes.subarray(at, at + chunk));
+    }, mib),
+    sha256: await perMiB(() => createHash('sha256').update(bytes).digest(), mib),
+    reedSolomonP2: await perMiB(() => {
+      for (let at = 0; at < piece; at += MiB) rsEncode(rows.map((r) => r.subarray(at, Math.min(piece, at + MiB))), 2);
+    }, mib),
+    writeFile: await perMiB(() => writeFile(tmp, bytes), mib),
+    compressionSample256KiBMs: await perMiB(() => deflateRawSync(bytes.subarray(0, 256 * 1024)), 1),
+    workerBootMs,
+  };
 }
 
 async function main() {
@@ -77,43 +164,44 @@ async function main() {
   const key = parseSequenceKey('Bench#2071!');
   const salt = new Uint8Array(16);
   await stretchSequenceKey(key, salt, DEFAULT_KDF);
-  const kdfRuns = 6;
+  const kdfRuns = 3;
   const kdfStart = performance.now();
   for (let i = 0; i < kdfRuns; i++) await stretchSequenceKey(key, salt, DEFAULT_KDF);
   const argon2Ms = (performance.now() - kdfStart) / kdfRuns;
 
   const reads = [await rawRead(paths), await rawRead(paths), await rawRead(paths)];
   const raw = Math.max(...reads);
-  const real = await protectRun('default-kdf', DEFAULT_KDF);
-  const bytesOnly = await protectRun('test-kdf', TEST_KDF);
-  const realNoDisk = await protectRun('default-kdf-discard', DEFAULT_KDF, discard);
-  const bytesOnlyNoDisk = await protectRun('test-kdf-discard', TEST_KDF, discard);
+  const runs = {
+    folderNoParity: await protectRun('test KDF → folder, p = 0', TEST_KDF, 0, 'folder', raw),
+    folderParity: await protectRun('test KDF → folder, p = 2', TEST_KDF, 2, 'folder', raw),
+    discardNoParity: await protectRun('test KDF → discard (SHA-256), p = 0', TEST_KDF, 0, 'discard', raw),
+    discardParity: await protectRun('test KDF → discard (SHA-256), p = 2', TEST_KDF, 2, 'discard', raw),
+    defaultKdfFolder: await protectRun('default KDF → folder, p = 2 (the command as run)', DEFAULT_KDF, 2, 'folder', raw),
+    defaultKdfDiscard: await protectRun('default KDF → discard, p = 2', DEFAULT_KDF, 2, 'discard', raw),
+  };
+  const rawAgain = await rawRead(paths);
+  const stages = await breakdown(paths[0]!);
   clearInterval(sampler);
   const result = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadAverage: loadavg().map((l) => +l.toFixed(1)) },
     folder: { files, sizeMiB, totalMiB: files * sizeMiB },
     jobs,
-    argon2idMsPerRecordPerCore: Math.round(argon2Ms),
+    repeat,
+    argon2idMsPerRun: Math.round(argon2Ms),
     rawReadMiBPerSecond: Math.round(raw),
-    protect: real,
-    protectWithoutArgon2: bytesOnly,
-    ratio: +(real.mibPerSecond / raw).toFixed(3),
-    ratioWithoutArgon2: +(bytesOnly.mibPerSecond / raw).toFixed(3),
-    protectToDiscard: realNoDisk,
-    protectToDiscardWithoutArgon2: bytesOnlyNoDisk,
-    ratioToDiscard: +(realNoDisk.mibPerSecond / raw).toFixed(3),
-    ratioToDiscardWithoutArgon2: +(bytesOnlyNoDisk.mibPerSecond / raw).toFixed(3),
+    rawReadAfterMiBPerSecond: Math.round(rawAgain),
+    runs,
+    breakdownMsPerMiB: stages,
   };
   writeFileSync(new URL('./cli-results.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`folder: ${files} × ${sizeMiB} MiB DICOM-like, ${jobs} worker(s), ${result.machine.cpus} CPU(s)`);
-  console.log(`raw read           ${raw.toFixed(0).padStart(6)} MiB/s`);
-  console.log(`protect            ${real.mibPerSecond.toFixed(0).padStart(6)} MiB/s  ${real.recordsPerSecond.toFixed(2)} records/s  peak RSS ${real.peakRssMiB} MiB  ratio ${result.ratio}`);
-  console.log(`protect, test KDF  ${bytesOnly.mibPerSecond.toFixed(0).padStart(6)} MiB/s  ${bytesOnly.recordsPerSecond.toFixed(2)} records/s  peak RSS ${bytesOnly.peakRssMiB} MiB  ratio ${result.ratioWithoutArgon2}`);
-  for (const [label, r] of [['protect → discard', realNoDisk], ['  test KDF → discard', bytesOnlyNoDisk]] as const) {
-    console.log(`${label.padEnd(19)}${r.mibPerSecond.toFixed(0).padStart(6)} MiB/s  ${r.recordsPerSecond.toFixed(2)} records/s  peak RSS ${r.peakRssMiB} MiB  ratio ${(r.mibPerSecond / raw).toFixed(3)}`);
+  console.log(`folder: ${files} × ${sizeMiB} MiB DICOM-like, ${jobs} worker(s), ${result.machine.cpus} CPU(s), load ${result.machine.loadAverage.join(' ')}, best of ${repeat}`);
+  console.log(`raw read ${raw.toFixed(0)} MiB/s (again after the runs: ${rawAgain.toFixed(0)})`);
+  for (const r of Object.values(runs)) {
+    console.log(`${r.label.padEnd(50)}${r.mibPerSecond.toFixed(0).padStart(6)} MiB/s  ratio ${r.ratio.toFixed(3)}  ${r.recordsPerSecond.toFixed(1)} rec/s  peak RSS ${r.peakRssMiB} MiB  Argon2id ${r.argon2idRuns}`);
   }
-  console.log(`Argon2id (64 MiB, 4 passes) ${result.argon2idMsPerRecordPerCore} ms per record per core → ≤ ${(1000 / argon2Ms).toFixed(2)} small records/s/core`);
+  console.log(`Argon2id (64 MiB, 4 passes): ${result.argon2idMsPerRun} ms, once per run`);
+  console.log('breakdown, one thread, ms per MiB:', Object.entries(stages).filter(([k]) => k !== 'note').map(([k, v]) => `${k} ${v}`).join(', '));
 }
 
 main()

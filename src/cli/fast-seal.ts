@@ -9,8 +9,8 @@ import { HEAD_LENGTH, OBJECT_VERSION, sealHead, type HeadFields } from '../core/
 import { generateRecordId } from '../core/object-names.js';
 import { recordIdBytes } from '../core/open-objects.js';
 import { objectBodyLength } from '../core/padding.js';
-import { checkParityCount, PARITY_ALGORITHM_RS, PARITY_BLOCK } from '../core/parity.js';
-import { rsEncode } from '../core/reed-solomon.js';
+import { checkParityCount, PARITY_ALGORITHM_RS } from '../core/parity.js';
+import { parityCoefficients, rsAccumulate } from '../core/reed-solomon.js';
 import { sequenceCheck } from '../core/seal-objects.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
 
@@ -59,6 +59,12 @@ function ctrFor(key: Uint8Array, slot: number): Cipher {
   return createCipheriv('aes-128-ctr', key, counter);
 }
 
+/** Where a data object's stored body bytes are folded into the parity rows as they are written. */
+interface ParitySink {
+  readonly rows: Uint8Array[];
+  readonly coefficients: Uint8Array;
+}
+
 /** Writes one object front to back, sealing with its slot's keystream and hashing what it writes. */
 class ObjectWriter {
   private at: number;
@@ -68,6 +74,7 @@ class ObjectWriter {
     private readonly ctr: Cipher,
     head: Uint8Array,
     digests: boolean,
+    private readonly parity?: ParitySink,
   ) {
     bytes.set(head, 0);
     this.at = HEAD_LENGTH;
@@ -79,6 +86,8 @@ class ObjectWriter {
     const out = this.ctr.update(plain);
     this.bytes.set(out, this.at);
     this.hash?.update(out);
+    // Parity rows are ⊕ of every data body's contribution (§4.4): folded in while the bytes are in cache.
+    if (this.parity) rsAccumulate(this.parity.rows, this.parity.coefficients, out, this.at - HEAD_LENGTH);
     this.at += out.length;
   }
 
@@ -129,6 +138,9 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
     sealer.claimSegments(Math.max(1, sealer.chunkCount));
     const { chunkSize, noncePrefix, bytes: headerBytes } = sealer.header;
 
+    // The parity objects' bodies hold their RS rows (zeroed, then folded into) until they are sealed in place.
+    const parityObjects = Array.from({ length: p }, () => new Uint8Array(HEAD_LENGTH + bodyLength));
+    const parityRows = parityObjects.map((o) => o.subarray(HEAD_LENGTH));
     const writers: ObjectWriter[] = [];
     let slot = -1;
     let slotEnd = 0;
@@ -140,7 +152,8 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
       }
       slot++;
       if (slot >= n) return;
-      const w = new ObjectWriter(uninitialised(HEAD_LENGTH + bodyLength), ctrFor(wrap, slot), heads[slot]!, o.digests);
+      const sink = p > 0 ? { rows: parityRows, coefficients: parityCoefficients(n, p, slot) } : undefined;
+      const w = new ObjectWriter(uninitialised(HEAD_LENGTH + bodyLength), ctrFor(wrap, slot), heads[slot]!, o.digests, sink);
       w.seal(fragments[slot]!.prefix);
       writers.push(w);
       slotEnd = fragments[slot]!.payloadEnd;
@@ -173,21 +186,16 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
     }
     while (slot < n) next();
 
-    // Parity (§4.4): RS rows over the stored data bodies, block by block, sealed with K_parity.
+    // Parity (§4.4): the rows are complete; seal each with K_parity into its own object, in place.
     if (p > 0) {
       const parityKey = new Uint8Array(hkdfSync('sha256', recordKey, new Uint8Array(0), KEY_LABELS.parity, 16));
-      const parity = Array.from({ length: p }, (_, r) => new ObjectWriter(uninitialised(HEAD_LENGTH + bodyLength), ctrFor(parityKey, n + r), heads[n + r]!, o.digests));
-      parityKey.fill(0);
-      for (let at = 0; at < bodyLength; at += PARITY_BLOCK) {
-        const end = Math.min(bodyLength, at + PARITY_BLOCK);
-        const rows = rsEncode(
-          writers.map((w) => w.bytes.subarray(HEAD_LENGTH + at, HEAD_LENGTH + end)),
-          p,
-        );
-        for (const [r, row] of rows.entries()) parity[r]!.seal(row);
+      for (const [r, object] of parityObjects.entries()) {
+        const w = new ObjectWriter(object, ctrFor(parityKey, n + r), heads[n + r]!, o.digests);
+        for (let at = 0; at < bodyLength; at += ZEROS.length) w.seal(parityRows[r]!.subarray(at, Math.min(bodyLength, at + ZEROS.length)));
+        w.pad();
+        writers.push(w);
       }
-      for (const w of parity) w.pad();
-      writers.push(...parity);
+      parityKey.fill(0);
     }
     return { recordKey, recordId, objects: writers.map((w) => w.bytes), sha256: writers.map((w) => w.digest()) };
   } finally {
