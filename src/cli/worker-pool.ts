@@ -53,6 +53,23 @@ export class ProtectPool {
     }
   }
 
+  /** Resolves when the workers are started (their code bundled and loaded; bench:cli times it). */
+  async ready(): Promise<void> {
+    await this.started;
+    if (this.size === 0) return;
+    // A task that fails at once (no such file) answers only once a worker has loaded its code.
+    const worker = await this.acquire();
+    try {
+      await new Promise<void>((resolve) => {
+        const id = this.nextId++;
+        this.pending.set(id, { resolve: () => resolve(), reject: () => resolve() });
+        worker.postMessage({ id, task: { path: '', name: '', sequenceKey: '', kdf: { memoryKiB: 0, passes: 0, parallelism: 0 } } });
+      });
+    } finally {
+      this.release(worker);
+    }
+  }
+
   /** A free worker, taken synchronously when there is one, else the next one released. */
   private acquire(): Promise<Worker> {
     const worker = this.idle.pop();

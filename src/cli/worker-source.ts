@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
  */
 let pending: Promise<URL> | undefined;
 
-async function bundle(): Promise<URL> {
+/** Bundles the worker (exported for bench:cli, which times it; the pool uses `protectWorkerUrl`). */
+export async function bundleProtectWorker(): Promise<URL> {
   const { build } = await import('esbuild');
   const entry = fileURLToPath(new URL('./protect-worker.ts', import.meta.url));
   const result = await build({
@@ -28,6 +29,6 @@ async function bundle(): Promise<URL> {
 }
 
 export function protectWorkerUrl(): Promise<URL> {
-  pending ??= bundle().catch(() => new URL('./worker-boot.mjs', import.meta.url));
+  pending ??= bundleProtectWorker().catch(() => new URL('./worker-boot.mjs', import.meta.url));
   return pending;
 }
