@@ -36,7 +36,9 @@ export class ProtectPool {
   private start(url: URL): void {
     if (this.closed) return;
     for (let i = 0; i < this.size; i++) {
-      const worker = new Worker(url);
+      // The bundle needs no TypeScript loader: without this a worker inherits the parent's `--import tsx`
+      // (the `tsx` command, vitest) and boots it again for nothing, ~0.2 s of CPU each.
+      const worker = new Worker(url, url.protocol === 'data:' ? { execArgv: [] } : {});
       worker.on('message', (message: { id: number; result?: ProtectedFile; error?: { code: string; message: string; hint: string; details: Record<string, unknown> } }) => {
         const p = this.pending.get(message.id);
         if (!p) return;
