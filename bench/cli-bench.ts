@@ -123,6 +123,28 @@ async function protectOnce(label: string, kdf: KdfParams, parity: number, sink: 
   };
 }
 
+/**
+ * What a run costs besides its bytes (workers started, journal opened and closed, manifest written, the
+ * test KDF): the same command on one 4 KiB file. Wall seconds and CPU ms, median of `repeat`.
+ */
+async function fixedCost(): Promise<{ seconds: number; cpuMs: number }> {
+  const dir = join(root, 'one-small-file');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'small.dcm'), dicomLike(4096, 99));
+  const seconds: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const inputs = await collectInputs([dir]);
+    const started = performance.now();
+    const cpu = cpuMs();
+    await runProtect({ inputs, store: new FolderStore(join(root, `small-out-${i}`)), sequenceKey: 'Bench#2071!', manifest: join(root, `small-${i}.csv`), jobs, kdf: TEST_KDF, progress: false });
+    seconds.push((performance.now() - started) / 1000);
+    cpus.push(cpuMs() - cpu);
+  }
+  return { seconds: median(seconds), cpuMs: median(cpus) };
+}
+
 /** `repeat` runs, each paired with a raw read just before it: the median ratio, the best run's figures. */
 async function protectRun(label: string, kdf: KdfParams, parity: number, sink: 'folder' | 'discard', paths: readonly string[]): Promise<RunResult & { ratios: number[] }> {
   const all: RunResult[] = [];
@@ -206,6 +228,7 @@ async function main() {
   // The worker bundle is made once per process (a real run pays it once, ~0.06–0.1 s: `workerBundleMs`
   // below); made here so that every run below starts alike.
   await protectWorkerUrl();
+  const fixed = await fixedCost();
   const runs = {
     folderNoParity: await protectRun('test KDF → folder, p = 0', TEST_KDF, 0, 'folder', paths),
     folderParity: await protectRun('test KDF → folder, p = 2', TEST_KDF, 2, 'folder', paths),
@@ -224,6 +247,14 @@ async function main() {
     repeat,
     argon2idMsPerRun: Math.round(argon2Ms),
     runs,
+    fixedCostPerRun: { seconds: +fixed.seconds.toFixed(3), cpuMs: Math.round(fixed.cpuMs), note: 'protect of one 4 KiB file (test KDF): worker start, journal, manifest; paid once per run' },
+    steadyState: Object.fromEntries(
+      Object.entries(runs).map(([k, r]) => {
+        const mib = (r.records * sizeMiB);
+        const mibPerSecond = mib / Math.max(0.001, r.seconds - fixed.seconds);
+        return [k, { mibPerSecond: Math.round(mibPerSecond), ratio: +(mibPerSecond / r.rawReadMiBPerSecond).toFixed(3), cpuMsPerMiB: +(r.cpuMsPerMiB - fixed.cpuMs / mib).toFixed(2) }];
+      }),
+    ),
     breakdownMsPerMiB: stages,
   };
   writeFileSync(new URL('./cli-results.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
@@ -234,6 +265,8 @@ async function main() {
       `${r.label.padEnd(50)}${r.mibPerSecond.toFixed(0).padStart(5)} MiB/s (raw ${String(r.rawReadMiBPerSecond).padStart(4)})  ratio ${r.ratio.toFixed(3)} [${r.ratios.map((x) => x.toFixed(2)).join(' ')}]  CPU ${r.cpuMsPerMiB} (raw ${r.rawReadCpuMsPerMiB})  peak RSS ${r.peakRssMiB} MiB  Argon2id ${r.argon2idRuns}`,
     );
   }
+  console.log(`fixed cost of a run (one 4 KiB file): ${fixed.seconds.toFixed(2)} s, ${Math.round(fixed.cpuMs)} ms CPU; without it (a long run's steady state):`);
+  for (const [k, v] of Object.entries(result.steadyState)) console.log(`  ${runs[k as keyof typeof runs].label.padEnd(48)}${String(v.mibPerSecond).padStart(5)} MiB/s  ratio ${v.ratio.toFixed(3)}  CPU ${v.cpuMsPerMiB}`);
   console.log(`Argon2id (64 MiB, 4 passes): ${result.argon2idMsPerRun} ms, once per run`);
   console.log('breakdown, one thread, ms per MiB:', Object.entries(stages).filter(([k]) => k !== 'note').map(([k, v]) => `${k} ${v}`).join(', '));
 }
