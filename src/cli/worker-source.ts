@@ -28,7 +28,12 @@ export async function bundleProtectWorker(): Promise<URL> {
   return new URL(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
 }
 
-export function protectWorkerUrl(): Promise<URL> {
-  pending ??= bundleProtectWorker().catch(() => new URL('./worker-boot.mjs', import.meta.url));
+/** The tsx boot: slower to start, needs nothing but tsx (a dependency). */
+export const TSX_WORKER_URL = new URL('./worker-boot.mjs', import.meta.url);
+
+/** `EHRV_WORKER_BUNDLE=0` skips the bundle (an escape hatch should esbuild misbehave on some machine). */
+export function protectWorkerUrl(env: NodeJS.ProcessEnv = process.env): Promise<URL> {
+  if (env.EHRV_WORKER_BUNDLE === '0') return Promise.resolve(TSX_WORKER_URL);
+  pending ??= bundleProtectWorker().catch(() => TSX_WORKER_URL);
   return pending;
 }
