@@ -3,7 +3,7 @@ import { checkBatch, type BatchKdf } from '../core/batch-kdf.js';
 import { EnvelopeSealer } from '../core/envelope-seal.js';
 import { nonce, TAG_LENGTH } from '../core/envelope-header.js';
 import { planFragments } from '../core/fragments.js';
-import { deriveRecordKeys, deriveSecretBytes, generateRecordKey, KEY_LABELS, systemRandomBytes, type RandomBytes } from '../core/keychain.js';
+import { deriveRecordKeys, generateRecordKey, KEY_LABELS, systemRandomBytes, type LocatorKeys, type RandomBytes } from '../core/keychain.js';
 import type { RecordMetadata } from '../core/metadata.js';
 import { HEAD_LENGTH, OBJECT_VERSION, sealHead, type HeadFields } from '../core/object-head.js';
 import { generateRecordId } from '../core/object-names.js';
@@ -39,6 +39,8 @@ export interface FastSealed {
   readonly objects: Uint8Array[];
   /** Base64 SHA-256 of each object, or '' without `digests`. */
   readonly sha256: string[];
+  /** The record's locator keys (object names), derived here anyway. */
+  readonly locator: LocatorKeys;
 }
 
 /** Plaintext bytes read (and sealed) at once when the body comes from a file: memory is this, not the file. */
@@ -119,10 +121,15 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
   const recordKey = o.recordKey ?? generateRecordKey(random);
   const recordId = o.recordId ?? generateRecordId(random);
   const id = recordIdBytes(recordId);
-  const [keys, secret] = await Promise.all([deriveRecordKeys(recordKey, id, batch.stretched, batch.salt), deriveSecretBytes(recordKey, id, batch.stretched)]);
-  const encryption = secret.encryption;
-  const wrap = secret.wrap;
-  for (const bytes of [secret.commitment, secret.fragments, secret.check]) bytes.fill(0);
+  const keys = await deriveRecordKeys(recordKey, id, batch.stretched, batch.salt);
+  // The two bulk keys again as bytes for node:crypto (the core's are non-extractable CryptoKeys): HKDF-Extract
+  // (salt = record id, IKM = K ‖ X), Expand per label (FORMAT.md §3), in one synchronous call each.
+  const ikm = new Uint8Array(recordKey.length + batch.stretched.length);
+  ikm.set(recordKey, 0);
+  ikm.set(batch.stretched, recordKey.length);
+  const encryption = new Uint8Array(hkdfSync('sha256', ikm, id, KEY_LABELS.encryption, 16));
+  const wrap = new Uint8Array(hkdfSync('sha256', ikm, id, KEY_LABELS.wrap, 16));
+  ikm.fill(0);
   try {
     // The nonce prefix is drawn first, then one head nonce per slot in slot order, as protectRecord does.
     const sealer = await EnvelopeSealer.create(keys, metadata, { randomBytes: random, chunkSize: o.chunkSize });
@@ -197,7 +204,7 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
       }
       parityKey.fill(0);
     }
-    return { recordKey, recordId, objects: writers.map((w) => w.bytes), sha256: writers.map((w) => w.digest()) };
+    return { recordKey, recordId, objects: writers.map((w) => w.bytes), sha256: writers.map((w) => w.digest()), locator: { objectNames: keys.objectNames, head: keys.head } };
   } finally {
     encryption.fill(0);
     wrap.fill(0);

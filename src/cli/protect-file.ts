@@ -1,7 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { deriveLocatorKeys } from '../core/keychain.js';
 import { forgetBatch, stretchForBatch, type BatchKdf } from '../core/batch-kdf.js';
 import type { KdfParams } from '../core/kdf.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
@@ -189,8 +188,7 @@ export async function protectFile(task: ProtectTask): Promise<ProtectedFile> {
     const plan = recordFor(bytes, task.name, task.compress ?? true, Date.now(), size);
     const source = plan.body ? bytesSource(plan.body) : fileSource(handle, task.path);
     const record = await fastSeal(plan.metadata, task.sequenceKey, (task.batch ?? own)!, source, { parity: task.parity ?? DEFAULT_PARITY, digests: task.digests !== false });
-    const locator = await deriveLocatorKeys(record.recordKey);
-    const names = await Promise.all(record.objects.map((_, j) => fragmentObjectName(locator, record.recordId, j)));
+    const names = await Promise.all(record.objects.map((_, j) => fragmentObjectName(record.locator, record.recordId, j)));
     const { storedAs, type, reason, metadata } = plan;
     return { recordId: record.recordId, recordKey: record.recordKey, names, objects: record.objects, sha256: record.sha256, storedAs, type, ...(reason ? { reason } : {}), mime: metadata.mime, inputBytes: size, kdfRuns: own ? 1 : 0 };
   } finally {
