@@ -83,7 +83,8 @@ export function buildProgram(): Command {
       .option('--shard <i/N>', 'protect only the inputs of shard i of N (stable by a hash of each input path)')
       .addOption(new Option('--jobs <n>', 'worker threads for the byte work').default(String(availableParallelism())))
       .addOption(new Option('--uploads <n>', 'object uploads at once per record').default('8'))
-      .option('--no-compress', 'store PNG pixels without raw DEFLATE (the app compresses by default)')
+      .addOption(new Option('--parity <p>', 'Reed–Solomon parity objects per record (any p objects may be lost)').default('2'))
+      .option('--no-compress', 'store PNG pixels and files without raw DEFLATE (the app compresses by default)')
       .option('--no-progress', 'no progress bar'),
   ).action(async (inputs: string[], o: Record<string, string | boolean | undefined>, command: Command) => {
     const g = command.optsWithGlobals<GlobalOptions>();
@@ -93,8 +94,10 @@ export function buildProgram(): Command {
     const jobs = Number(o.jobs);
     const uploads = Number(o.uploads);
     const keyLength = Number(o.keyLength);
+    const parity = Number(o.parity);
     if (!Number.isInteger(jobs) || jobs < 0 || jobs > 256) throw usage('--jobs is a whole number from 0 to 256.');
     if (!Number.isInteger(uploads) || uploads < 1 || uploads > 64) throw usage('--uploads is a whole number from 1 to 64.');
+    if (!Number.isInteger(parity) || parity < 0 || parity > 64) throw usage('--parity is a whole number from 0 to 64.');
     if (!Number.isInteger(keyLength) || keyLength < 8 || keyLength > 64) throw usage('--key-length is a whole number from 8 to 64.');
     const store = storeFromOptions({ storage: o.storage as string | undefined, token: o.token as string | undefined, to: o.to as string | undefined, concurrency: uploads });
     const controller = new AbortController();
@@ -114,6 +117,7 @@ export function buildProgram(): Command {
         jobs,
         kdf: kdfFromEnv(),
         compress: o.compress !== false,
+        parity,
         progress: o.progress !== false && !g.json && process.stderr.isTTY === true,
         signal: controller.signal,
       });

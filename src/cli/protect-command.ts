@@ -28,6 +28,8 @@ export interface ProtectRunOptions {
   readonly jobs: number;
   readonly kdf: KdfParams;
   readonly compress?: boolean | undefined;
+  /** Reed–Solomon parity objects per record (FORMAT.md §4.4); default 2, as the app. */
+  readonly parity?: number | undefined;
   readonly progress?: boolean | undefined;
   readonly signal?: AbortSignal | undefined;
 }
@@ -74,6 +76,17 @@ export async function runProtect(o: ProtectRunOptions): Promise<ProtectSummary> 
   const journal = await JournalWriter.open(journalPath);
   if (state.storage === undefined) await journal.append({ t: 'run', storage: o.store.description, at: new Date().toISOString() });
 
+  // The workers boot (bundle, start) while the batch's Argon2id runs here.
+  const pool = new ProtectPool(o.jobs);
+  try {
+    return await protectAll(o, { started, journal, state, selected, pool });
+  } finally {
+    await pool.close();
+  }
+}
+
+async function protectAll(o: ProtectRunOptions, r: { started: number; journal: JournalWriter; state: Awaited<ReturnType<typeof readJournal>>; selected: InputFile[]; pool: ProtectPool }): Promise<ProtectSummary> {
+  const { started, journal, state, selected, pool } = r;
   // One sequence key: the run is one batch with one random salt and one Argon2id (FORMAT.md §3). A resumed
   // run keeps the journal's salt, so all its records, before and after the interruption, share one batch.
   const batches = new BatchCache();
@@ -105,7 +118,6 @@ export async function runProtect(o: ProtectRunOptions): Promise<ProtectSummary> 
       )
     : undefined;
   bar?.start(pending.length, 0, { rate: '0.0', mbps: '0.0' });
-  const pool = new ProtectPool(o.jobs);
   let bytes = 0;
   let count = 0;
   let stopError: unknown;
@@ -117,7 +129,7 @@ export async function runProtect(o: ProtectRunOptions): Promise<ProtectSummary> 
   const one = async (input: InputFile): Promise<void> => {
     const sequenceKey = o.generateKeys ? generateSequenceKey(o.keyLength ?? 12).text : o.sequenceKey!;
     try {
-      const result = await pool.run({ path: input.path, name: input.key.split('/').pop() ?? input.key, sequenceKey, kdf: o.kdf, batch, digests: o.store.needsDigests ?? true, compress: o.compress });
+      const result = await pool.run({ path: input.path, name: input.key.split('/').pop() ?? input.key, sequenceKey, kdf: o.kdf, batch, digests: o.store.needsDigests ?? true, compress: o.compress, parity: o.parity });
       workerKdfRuns += result.kdfRuns;
       if (stopError) return;
       const shareText = encodeShareText({ recordId: result.recordId, recordKey: result.recordKey });
@@ -164,7 +176,6 @@ export async function runProtect(o: ProtectRunOptions): Promise<ProtectSummary> 
     await Promise.all(inFlight);
   } finally {
     bar?.stop();
-    await pool.close();
     await journal.close();
     await batches.clear();
   }

@@ -1,19 +1,19 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
-import { deriveLocatorKeys } from '../core/keychain.js';
 import { forgetBatch, stretchForBatch, type BatchKdf } from '../core/batch-kdf.js';
 import type { KdfParams } from '../core/kdf.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
 import type { RecordMetadata } from '../core/metadata.js';
 import { fragmentObjectName } from '../core/object-names.js';
+import { DEFAULT_PARITY } from '../core/parity.js';
 import { filterImage } from '../core/row-filters.js';
 import { inspect, MAX_DECODE_PIXELS, type OriginalBytesReason } from '../workers/decode-image.js';
 import { decodePngPixels } from '../workers/decoders/png-decode.js';
-import type { SniffedType } from '../workers/decoders/sniff.js';
+import { PIXEL_TYPES, sniffType, type SniffedType } from '../workers/decoders/sniff.js';
+import { COMPRESSION_SAMPLE_BYTES, FILE_COMPRESS_MAX_BYTES, worthCompressing } from '../workers/file-compression.js';
 import { ioError } from './errors.js';
-import { protectInPlace } from './seal-in-place.js';
+import { bytesSource, fastSeal, SEGMENT_BYTES, type BodySource } from './fast-seal.js';
 
 export interface ProtectTask {
   readonly path: string;
@@ -28,8 +28,10 @@ export interface ProtectTask {
   readonly batch?: BatchKdf | undefined;
   /** Compute each object's SHA-256 (the presign service needs it; a folder store does not). Default true. */
   readonly digests?: boolean | undefined;
-  /** Raw DEFLATE of image pixels, as the app does by default. */
+  /** Raw DEFLATE of image pixels and of small files that compress (FORMAT.md §6.2, §6.3), as the app does by default. */
   readonly compress?: boolean | undefined;
+  /** Reed–Solomon parity objects (FORMAT.md §4.4); default 2, as the app. */
+  readonly parity?: number | undefined;
 }
 
 export interface ProtectedFile {
@@ -70,16 +72,46 @@ function pngSize(bytes: Uint8Array): number {
   return bytes.length >= 24 ? view.getUint32(16) * view.getUint32(20) : 0;
 }
 
+/** Bytes read to decide what a file too large to compress is, when its type is not an image (sniff, DICOM probe). */
+const PROBE_BYTES = 1024 * 1024;
+
+/**
+ * The app's rule for files (FORMAT.md §6.3, workers/file-compression.ts): a file of at most 16 MiB whose first
+ * 256 KiB deflate to at most 95 % is deflated whole, and kept so if the whole still does; otherwise the
+ * original bytes. Incompressible data (random bodies, JPEG inside DICOM, ZIP) costs only the sample.
+ * Node's zlib at its default level, as the browser's CompressionStream('deflate-raw').
+ */
+export function compressFile(bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes.length === 0 || bytes.length > FILE_COMPRESS_MAX_BYTES) return undefined;
+  const sample = bytes.subarray(0, COMPRESSION_SAMPLE_BYTES);
+  const sampled = deflateRawSync(sample);
+  if (!worthCompressing(sample.length, sampled.length)) return undefined;
+  const whole = sample.length === bytes.length ? sampled : deflateRawSync(bytes);
+  return worthCompressing(bytes.length, whole.length) ? new Uint8Array(whole.buffer, whole.byteOffset, whole.length) : undefined;
+}
+
+/** What a file becomes: the record's metadata, its body (in memory, or undefined: read from the file), and why. */
+export interface RecordPlan {
+  readonly metadata: RecordMetadata;
+  readonly body: Uint8Array | undefined;
+  readonly storedAs: ProtectedFile['storedAs'];
+  readonly type: SniffedType;
+  readonly reason?: OriginalBytesReason;
+}
+
 /**
  * Decides what a file becomes with the app's rules (FORMAT.md §13, `inspect` of the app's engine), limited to
  * what Node decodes exactly: PNG (fast-png, the app's own decoder) becomes pixels; JPEG, WebP, GIF, BMP and
  * AVIF, which the app decodes with the browser's decoder, are kept as their original bytes here
- * (`not-decodable-here`), as are DICOM, TIFF, animations and everything else.
+ * (`not-decodable-here`), as are DICOM, TIFF, animations and everything else. `bytes` is the whole file, or
+ * only its first bytes (`size` longer) for a file that is not an image and too large to compress: its body
+ * is then read from the file while it is sealed.
  */
-export function recordFor(bytes: Uint8Array, name: string, compress: boolean, createdAt: number): { metadata: RecordMetadata; body: Uint8Array; storedAs: ProtectedFile['storedAs']; type: SniffedType; reason?: OriginalBytesReason } {
+export function recordFor(bytes: Uint8Array, name: string, compress: boolean, createdAt: number, size = bytes.length): RecordPlan {
   const guessed = MIME_BY_EXTENSION[extname(name).toLowerCase()] ?? '';
+  const whole = size === bytes.length;
   const inspection = inspect(bytes, name, guessed);
-  if (inspection.storeAs === 'pixels' && inspection.type === 'png' && pngSize(bytes) <= MAX_DECODE_PIXELS) {
+  if (whole && inspection.storeAs === 'pixels' && inspection.type === 'png' && pngSize(bytes) <= MAX_DECODE_PIXELS) {
     const image = decodePngPixels(bytes);
     // The app's pixel codec (FORMAT.md §6.2): PNG row filters, then raw DEFLATE.
     const body = compress ? new Uint8Array(deflateRawSync(filterImage(image.pixels, image))) : image.pixels;
@@ -95,24 +127,72 @@ export function recordFor(bytes: Uint8Array, name: string, compress: boolean, cr
     return { metadata, body, storedAs: 'pixels', type: 'png' };
   }
   const reason: OriginalBytesReason | undefined = inspection.storeAs === 'pixels' ? (inspection.type === 'png' ? 'too-large' : 'not-decodable-here') : inspection.reason;
-  const metadata: RecordMetadata = { kind: 'file', name, mime: inspection.type === 'unknown' ? guessed : inspection.mime, byteLength: bytes.length, createdAt };
-  return { metadata, body: bytes, storedAs: 'original-bytes', type: inspection.type, ...(reason ? { reason } : {}) };
+  const mime = inspection.type === 'unknown' ? guessed : inspection.mime;
+  const compressed = compress && whole ? compressFile(bytes) : undefined;
+  const metadata: RecordMetadata = compressed
+    ? { kind: 'file', name, mime, byteLength: compressed.length, bodyEncoding: 'deflate-raw', contentLength: size, createdAt }
+    : { kind: 'file', name, mime, byteLength: size, createdAt };
+  return { metadata, body: compressed ?? (whole ? bytes : undefined), storedAs: 'original-bytes', type: inspection.type, ...(reason ? { reason } : {}) };
+}
+
+async function readAt(handle: FileHandle, path: string, into: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < into.length) {
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.read(into, done, into.length - done, position + done));
+    } catch (error) {
+      throw ioError('INPUT_UNREADABLE', path, error);
+    }
+    if (bytesRead === 0) throw ioError('INPUT_UNREADABLE', path, new Error('the file became shorter while it was read'));
+    done += bytesRead;
+  }
+}
+
+/** Reads a large file's body a segment at a time into one reused buffer: memory is a segment, not the file. */
+function fileSource(handle: FileHandle, path: string): BodySource {
+  const buffer = new Uint8Array(SEGMENT_BYTES);
+  return async (start, end) => {
+    const into = end - start <= buffer.length ? buffer.subarray(0, end - start) : new Uint8Array(end - start);
+    await readAt(handle, path, into, start);
+    return into;
+  };
 }
 
 /** One input file → its sealed objects, names and digests (the byte work a protect worker does). */
 export async function protectFile(task: ProtectTask): Promise<ProtectedFile> {
-  let bytes: Uint8Array;
+  let handle: FileHandle;
   try {
-    bytes = new Uint8Array(await readFile(task.path));
+    handle = await open(task.path, 'r');
   } catch (error) {
     throw ioError('INPUT_UNREADABLE', task.path, error);
   }
-  const { metadata, body, storedAs, type, reason } = recordFor(bytes, task.name, task.compress ?? true, Date.now());
-  // Objects sealed in place: the body and the objects are in memory, never the envelope besides.
   const own = task.batch ? undefined : await stretchForBatch(parseSequenceKey(task.sequenceKey), task.kdf);
-  const record = await protectInPlace(body, metadata, task.sequenceKey, (task.batch ?? own)!).finally(() => forgetBatch(own));
-  const locator = await deriveLocatorKeys(record.recordKey);
-  const names = await Promise.all(record.objects.map((_, j) => fragmentObjectName(locator, record.recordId, j)));
-  const sha256 = record.objects.map((o) => (task.digests === false ? '' : createHash('sha256').update(o).digest('base64')));
-  return { recordId: record.recordId, recordKey: record.recordKey, names, objects: record.objects, sha256, storedAs, type, ...(reason ? { reason } : {}), mime: metadata.mime, inputBytes: bytes.length, kdfRuns: own ? 1 : 0 };
+  try {
+    let size: number;
+    try {
+      size = (await handle.stat()).size;
+    } catch (error) {
+      throw ioError('INPUT_UNREADABLE', task.path, error);
+    }
+    // A file that may become pixels or be compressed is read whole; any other is sniffed from its first bytes
+    // and streamed, so a 2 GiB scan never sits in memory besides its objects.
+    let bytes = new Uint8Array(Math.min(size, PROBE_BYTES));
+    await readAt(handle, task.path, bytes, 0);
+    if (size > bytes.length && (size <= FILE_COMPRESS_MAX_BYTES || PIXEL_TYPES.includes(sniffType(bytes)))) {
+      const whole = new Uint8Array(size);
+      whole.set(bytes, 0);
+      await readAt(handle, task.path, whole.subarray(bytes.length), bytes.length);
+      bytes = whole;
+    }
+    const plan = recordFor(bytes, task.name, task.compress ?? true, Date.now(), size);
+    const source = plan.body ? bytesSource(plan.body) : fileSource(handle, task.path);
+    const record = await fastSeal(plan.metadata, task.sequenceKey, (task.batch ?? own)!, source, { parity: task.parity ?? DEFAULT_PARITY, digests: task.digests !== false });
+    const names = await Promise.all(record.objects.map((_, j) => fragmentObjectName(record.locator, record.recordId, j)));
+    const { storedAs, type, reason, metadata } = plan;
+    return { recordId: record.recordId, recordKey: record.recordKey, names, objects: record.objects, sha256: record.sha256, storedAs, type, ...(reason ? { reason } : {}), mime: metadata.mime, inputBytes: size, kdfRuns: own ? 1 : 0 };
+  } finally {
+    forgetBatch(own);
+    await handle.close().catch(() => {});
+  }
 }

@@ -6,7 +6,12 @@ import { protectFile, type ProtectTask } from './protect-file.js';
 const port = parentPort;
 if (!port) throw new Error('protect-worker runs in a worker thread.');
 
-port.on('message', (message: { id: number; task: ProtectTask }) => {
+port.on('message', (message: { id: number; task?: ProtectTask; ping?: true }) => {
+  // A ping (ProtectPool.ready) is answered as soon as this module has loaded.
+  if (message.ping || !message.task) {
+    port.postMessage({ id: message.id });
+    return;
+  }
   protectFile(message.task).then(
     (result) => {
       const transfer = result.objects.map((o) => o.buffer as ArrayBuffer);

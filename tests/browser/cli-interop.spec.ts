@@ -51,11 +51,16 @@ test('a DICOM protected in the app opens with the CLI byte for byte', async ({ p
   expect(readFileSync(out).equals(readFileSync(DICOM))).toBe(true);
 });
 
-test('a DICOM protected by the CLI (default Argon2id) opens in the app byte for byte', async ({ page }) => {
+test('a DICOM protected by the CLI (default Argon2id; deflated as the app does, FORMAT.md §6.3; 2 parity objects) opens in the app byte for byte', async ({ page }) => {
   const manifest = join(temp, 'manifest.json');
   const run = await cli(['protect', DICOM, '--sequence-key-file', join(temp, 'key.txt'), '--manifest', manifest, '--jobs', '1']);
   expect(run.code, run.err + run.out).toBe(0);
   const [row] = JSON.parse(readFileSync(manifest, 'utf8')) as { shareText: string }[];
+  // The stored objects hold less than the file: the CLI deflated it (CT_small deflates to ~64 %).
+  const checked = await cli(['verify', row!.shareText]);
+  const heads = JSON.parse(checked.out) as { n: number; parityObjects: number; objectLength: number; objects: number };
+  expect([heads.parityObjects, heads.objects]).toEqual([2, heads.n + 2]);
+  expect(heads.n * heads.objectLength).toBeLessThan(readFileSync(DICOM).length * 0.95);
   await page.goto(`${stack.appUrl}/#/open`);
   await page.locator('#share').fill(row!.shareText);
   await page.locator('#seq').fill(SEQUENCE_KEY);

@@ -207,7 +207,8 @@ describe('ehr-vault CLI against the local stack', () => {
     expect(lines).toHaveLength(4);
     const [, , , shareText, sequenceKey] = lines[2]!.split(',');
     expect(sequenceKey).toHaveLength(12);
-    expect((await readdir(objectsDir)).length).toBe(36);
+    // 3 records × (12 data objects + 2 parity objects, the default as in the app)
+    expect((await readdir(objectsDir)).length).toBe(3 * (12 + 2));
     const keyPath = join(temp.path, 'generated-key.txt');
     await writeFile(keyPath, sequenceKey!);
     const out = join(temp.path, 'offline-f1.bin');

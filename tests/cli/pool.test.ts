@@ -5,6 +5,7 @@ import { openRecord } from '../../src/core/record.js';
 import { TEST_KDF } from '../../src/cli/kdf-choice.js';
 import { inShard, parseShard, shardOf } from '../../src/cli/inputs.js';
 import { ProtectPool, WorkerTaskError } from '../../src/cli/worker-pool.js';
+import { protectWorkerUrl, TSX_WORKER_URL } from '../../src/cli/worker-source.js';
 import { pseudoRandomBytes, tempDir } from '../integration/stack-helpers.js';
 
 describe('protect worker pool and shard assignment', () => {
@@ -35,9 +36,32 @@ describe('protect worker pool and shard assignment', () => {
       const error = await pool.run({ path: join(temp.path, 'missing'), name: 'x', sequenceKey: 'pXlK#12345y', kdf: TEST_KDF }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(WorkerTaskError);
       expect((error as WorkerTaskError).code).toBe('INPUT_UNREADABLE');
-      expect((await pool.run({ path: files[0]!.path, name: 'f', sequenceKey: 'pXlK#12345y', kdf: TEST_KDF })).objects).toHaveLength(11);
+      expect((await pool.run({ path: files[0]!.path, name: 'f', sequenceKey: 'pXlK#12345y', kdf: TEST_KDF })).objects).toHaveLength(11 + 2); // n = 11 data objects and the app's 2 parity objects
     } finally {
       await pool.close();
+    }
+  });
+
+  it('workers run the esbuild bundle (a data: URL), or the tsx boot with EHRV_WORKER_BUNDLE=0; both write records that open', async () => {
+    expect((await protectWorkerUrl()).protocol).toBe('data:');
+    expect(await protectWorkerUrl({ EHRV_WORKER_BUNDLE: '0' })).toBe(TSX_WORKER_URL);
+    const bytes = pseudoRandomBytes(70_000, 17);
+    const path = join(temp.path, 'boot.bin');
+    await writeFile(path, bytes);
+    for (const bundle of ['1', '0']) {
+      const saved = process.env.EHRV_WORKER_BUNDLE;
+      process.env.EHRV_WORKER_BUNDLE = bundle;
+      const pool = new ProtectPool(1);
+      try {
+        // Once the worker is up, tasks go to it (before, this thread protects them itself).
+        await pool.ready();
+        const r = await pool.run({ path, name: 'boot.bin', sequenceKey: 'pXlK#12345y', kdf: TEST_KDF });
+        expect((await openRecord(r.objects, 'pXlK#12345y', r.recordKey, r.recordId)).body).toEqual(bytes);
+      } finally {
+        await pool.close();
+        if (saved === undefined) delete process.env.EHRV_WORKER_BUNDLE;
+        else process.env.EHRV_WORKER_BUNDLE = saved;
+      }
     }
   });
 

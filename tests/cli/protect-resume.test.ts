@@ -14,6 +14,8 @@ const RESUME_TOKEN = 'resume-token-0123456789abcdef';
 const SHARD_TOKEN = 'shards-token-0123456789abcdef';
 const SEQUENCE_KEY = 'Rq8$wE3n@L';
 const N = SEQUENCE_KEY.length;
+/** Objects per record: n data objects and the default 2 parity objects (as the app). */
+const OBJECTS = N + 2;
 
 interface Row {
   input: string;
@@ -59,7 +61,7 @@ describe('protect in bulk: resume after a kill, and shards', () => {
     for (const row of rows) {
       const info = decodeShareText(row.shareText);
       const locator = await deriveLocatorKeys(info.recordKey);
-      const names = await Promise.all(Array.from({ length: N }, (_, j) => fragmentObjectName(locator, info.recordId, j)));
+      const names = await Promise.all(Array.from({ length: OBJECTS }, (_, j) => fragmentObjectName(locator, info.recordId, j)));
       const objects = await Promise.all(names.map((n) => bucket.read(`users/${user}/fragments/${n}`)));
       const opened = await openRecord(objects, SEQUENCE_KEY, info.recordKey, info.recordId);
       expect(opened.body).toEqual(files.get(row.input));
@@ -139,9 +141,9 @@ describe('protect in bulk: resume after a kill, and shards', () => {
     const oldNames = await (async () => {
       const info = decodeShareText(dropped.row.shareText);
       const locator = await deriveLocatorKeys(info.recordKey);
-      return Promise.all(Array.from({ length: N }, (_, j) => fragmentObjectName(locator, info.recordId, j)));
+      return Promise.all(Array.from({ length: OBJECTS }, (_, j) => fragmentObjectName(locator, info.recordId, j)));
     })();
-    expect((await readdir(objectsDir)).filter((f) => oldNames.includes(f))).toHaveLength(N);
+    expect((await readdir(objectsDir)).filter((f) => oldNames.includes(f))).toHaveLength(OBJECTS);
     const again = await runCli(args);
     expect(again.json).toMatchObject({ ok: true, resumedCleanups: 1, alreadyDone: 1, protected: 1 });
     const rows = JSON.parse(await readFile(manifest, 'utf8')) as (Row & { recordId: string })[];
@@ -150,11 +152,11 @@ describe('protect in bulk: resume after a kill, and shards', () => {
     // The old objects are gone; exactly the two records' objects remain.
     const left = await readdir(objectsDir);
     expect(left.filter((f) => oldNames.includes(f))).toEqual([]);
-    expect(left).toHaveLength(2 * N);
+    expect(left).toHaveLength(2 * OBJECTS);
     for (const row of rows) {
       const info = decodeShareText(row.shareText);
       const locator = await deriveLocatorKeys(info.recordKey);
-      const names = await Promise.all(Array.from({ length: N }, (_, j) => fragmentObjectName(locator, info.recordId, j)));
+      const names = await Promise.all(Array.from({ length: OBJECTS }, (_, j) => fragmentObjectName(locator, info.recordId, j)));
       const objects = await Promise.all(names.map(async (n) => new Uint8Array(await readFile(join(objectsDir, n)))));
       expect((await openRecord(objects, SEQUENCE_KEY, info.recordKey, info.recordId)).body).toEqual(files.get(row.input));
     }

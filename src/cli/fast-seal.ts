@@ -1,0 +1,217 @@
+import { createCipheriv, createHash, hkdfSync, type Cipher, type Hash } from 'node:crypto';
+import { checkBatch, type BatchKdf } from '../core/batch-kdf.js';
+import { EnvelopeSealer } from '../core/envelope-seal.js';
+import { nonce, TAG_LENGTH } from '../core/envelope-header.js';
+import { planFragments } from '../core/fragments.js';
+import { deriveRecordKeys, generateRecordKey, KEY_LABELS, systemRandomBytes, type LocatorKeys, type RandomBytes } from '../core/keychain.js';
+import type { RecordMetadata } from '../core/metadata.js';
+import { HEAD_LENGTH, OBJECT_VERSION, sealHead, type HeadFields } from '../core/object-head.js';
+import { generateRecordId } from '../core/object-names.js';
+import { recordIdBytes } from '../core/open-objects.js';
+import { objectBodyLength } from '../core/padding.js';
+import { checkParityCount, PARITY_ALGORITHM_RS } from '../core/parity.js';
+import { parityCoefficients, rsAccumulate } from '../core/reed-solomon.js';
+import { sequenceCheck } from '../core/seal-objects.js';
+import { parseSequenceKey } from '../core/sequence-key.js';
+
+/**
+ * Reads plaintext bytes [start, end) of the body. The returned bytes may be a view of a buffer the reader
+ * reuses: they are consumed before the next call.
+ */
+export type BodySource = (start: number, end: number) => Promise<Uint8Array>;
+
+export interface FastSealOptions {
+  /** Parity objects p (FORMAT.md §4.4), 0 … 64. */
+  readonly parity: number;
+  /** Compute each object's SHA-256 (base64) while it is written. */
+  readonly digests: boolean;
+  /** Test vectors only: fixed keys and randomness (same order of draws as core `protectRecord`). */
+  readonly recordKey?: Uint8Array | undefined;
+  readonly recordId?: string | undefined;
+  readonly randomBytes?: RandomBytes | undefined;
+  readonly chunkSize?: number | undefined;
+}
+
+export interface FastSealed {
+  readonly recordKey: Uint8Array;
+  readonly recordId: string;
+  /** Data slots 0 … n − 1, then parity slots n … n + p − 1. */
+  readonly objects: Uint8Array[];
+  /** Base64 SHA-256 of each object, or '' without `digests`. */
+  readonly sha256: string[];
+  /** The record's locator keys (object names), derived here anyway. */
+  readonly locator: LocatorKeys;
+}
+
+/** Plaintext bytes read (and sealed) at once when the body comes from a file: memory is this, not the file. */
+export const SEGMENT_BYTES = 4 * 1024 * 1024;
+const ZEROS = new Uint8Array(1024 * 1024);
+
+/** Bytes that are written in full before anyone reads them: no zero-fill pass (the objects are 1× the record). */
+function uninitialised(length: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(b.buffer, b.byteOffset, length);
+}
+
+/** AES-128-CTR of an object body from offset 0: counter block u16 slot ‖ 00×6 ‖ u64 0 (FORMAT.md §4.2). */
+function ctrFor(key: Uint8Array, slot: number): Cipher {
+  const counter = new Uint8Array(16);
+  counter[0] = slot >>> 8;
+  counter[1] = slot & 0xff;
+  return createCipheriv('aes-128-ctr', key, counter);
+}
+
+/** Where a data object's stored body bytes are folded into the parity rows as they are written. */
+interface ParitySink {
+  readonly rows: Uint8Array[];
+  readonly coefficients: Uint8Array;
+}
+
+/** Writes one object front to back, sealing with its slot's keystream and hashing what it writes. */
+class ObjectWriter {
+  private at: number;
+  private readonly hash: Hash | undefined;
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly ctr: Cipher,
+    head: Uint8Array,
+    digests: boolean,
+    private readonly parity?: ParitySink,
+  ) {
+    bytes.set(head, 0);
+    this.at = HEAD_LENGTH;
+    this.hash = digests ? createHash('sha256').update(head) : undefined;
+  }
+
+  seal(plain: Uint8Array): void {
+    if (plain.length === 0) return;
+    const out = this.ctr.update(plain);
+    this.bytes.set(out, this.at);
+    this.hash?.update(out);
+    // Parity rows are ⊕ of every data body's contribution (§4.4): folded in while the bytes are in cache.
+    if (this.parity) rsAccumulate(this.parity.rows, this.parity.coefficients, out, this.at - HEAD_LENGTH);
+    this.at += out.length;
+  }
+
+  /** Zero padding to the end of the body (§4.3), sealed. */
+  pad(): void {
+    while (this.at < this.bytes.length) this.seal(ZEROS.subarray(0, Math.min(ZEROS.length, this.bytes.length - this.at)));
+    this.ctr.final();
+  }
+
+  digest(): string {
+    return this.hash ? this.hash.digest('base64') : '';
+  }
+}
+
+/**
+ * A second writer of FORMAT.md §4–§8 for the command line, on node:crypto: Node's WebCrypto runs every call on
+ * the libuv pool with copies in and out, which made AES the CLI's bottleneck (docs/CLI.md, throughput).
+ * Here each AES-GCM chunk is sealed in one synchronous pass and streamed through the AES-CTR keystream of the
+ * object its bytes belong to, which is written (and hashed) front to back: the envelope is never assembled,
+ * the body is read a segment at a time, and the objects are the only record-sized memory. Heads, frame MACs,
+ * the key commitment and the metadata segment are small and come from the core unchanged. Same bytes as core
+ * `protectRecord` for the same randomness: tests/cli/fast-seal.test.ts runs every positive vector through it.
+ */
+export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, batch: BatchKdf, body: BodySource, o: FastSealOptions): Promise<FastSealed> {
+  const key = parseSequenceKey(sequenceKey);
+  checkBatch(batch, key);
+  checkParityCount(o.parity);
+  const random = o.randomBytes ?? systemRandomBytes;
+  const recordKey = o.recordKey ?? generateRecordKey(random);
+  const recordId = o.recordId ?? generateRecordId(random);
+  const id = recordIdBytes(recordId);
+  const keys = await deriveRecordKeys(recordKey, id, batch.stretched, batch.salt);
+  // The two bulk keys again as bytes for node:crypto (the core's are non-extractable CryptoKeys): HKDF-Extract
+  // (salt = record id, IKM = K ‖ X), Expand per label (FORMAT.md §3), in one synchronous call each.
+  const ikm = new Uint8Array(recordKey.length + batch.stretched.length);
+  ikm.set(recordKey, 0);
+  ikm.set(batch.stretched, recordKey.length);
+  const encryption = new Uint8Array(hkdfSync('sha256', ikm, id, KEY_LABELS.encryption, 16));
+  const wrap = new Uint8Array(hkdfSync('sha256', ikm, id, KEY_LABELS.wrap, 16));
+  ikm.fill(0);
+  try {
+    // The nonce prefix is drawn first, then one head nonce per slot in slot order, as protectRecord does.
+    const sealer = await EnvelopeSealer.create(keys, metadata, { randomBytes: random, chunkSize: o.chunkSize });
+    const envelopeLength = sealer.totalLength;
+    const n = key.n;
+    const p = o.parity;
+    const bodyLength = objectBodyLength(envelopeLength, n);
+    const [fragments, check] = await Promise.all([planFragments(keys, key, envelopeLength), sequenceCheck(keys)]);
+    const head = (kind: HeadFields['kind'], slot: number) =>
+      sealHead(keys.head, id, { version: OBJECT_VERSION, kind, n, parityCount: p, slot, kdf: batch.kdf, bodyLength, check, parityAlgorithm: p > 0 ? PARITY_ALGORITHM_RS : 0, kdfSalt: batch.salt }, random);
+    const heads = await Promise.all(Array.from({ length: n + p }, (_, slot) => head(slot < n ? 'data' : 'parity', slot)));
+    // The sealer hands every chunk counter out once; this writer takes them all (nonce discipline, §7).
+    sealer.claimSegments(Math.max(1, sealer.chunkCount));
+    const { chunkSize, noncePrefix, bytes: headerBytes } = sealer.header;
+
+    // The parity objects' bodies hold their RS rows (zeroed, then folded into) until they are sealed in place.
+    const parityObjects = Array.from({ length: p }, () => new Uint8Array(HEAD_LENGTH + bodyLength));
+    const parityRows = parityObjects.map((o) => o.subarray(HEAD_LENGTH));
+    const writers: ObjectWriter[] = [];
+    let slot = -1;
+    let slotEnd = 0;
+    let envelopeAt = 0;
+    const next = () => {
+      if (slot >= 0) {
+        writers[slot]!.seal(fragments[slot]!.suffix);
+        writers[slot]!.pad();
+      }
+      slot++;
+      if (slot >= n) return;
+      const sink = p > 0 ? { rows: parityRows, coefficients: parityCoefficients(n, p, slot) } : undefined;
+      const w = new ObjectWriter(uninitialised(HEAD_LENGTH + bodyLength), ctrFor(wrap, slot), heads[slot]!, o.digests, sink);
+      w.seal(fragments[slot]!.prefix);
+      writers.push(w);
+      slotEnd = fragments[slot]!.payloadEnd;
+    };
+    // Envelope bytes in order: each goes to the payload of the fragment that holds it (§8: consecutive ranges).
+    const route = (bytes: Uint8Array) => {
+      let from = 0;
+      while (from < bytes.length) {
+        while (envelopeAt >= slotEnd) next();
+        const take = Math.min(bytes.length - from, slotEnd - envelopeAt);
+        writers[slot]!.seal(bytes.subarray(from, from + take));
+        from += take;
+        envelopeAt += take;
+      }
+    };
+    next();
+    route(sealer.head);
+    const chunksPerSegment = Math.max(1, Math.floor(SEGMENT_BYTES / chunkSize));
+    for (let first = 0; first < sealer.chunkCount; first += chunksPerSegment) {
+      const last = Math.min(sealer.chunkCount, first + chunksPerSegment);
+      const start = first * chunkSize;
+      const plain = await body(start, start + (last - first - 1) * chunkSize + sealer.chunkPlaintextLength(last - 1));
+      for (let i = first; i < last; i++) {
+        const gcm = createCipheriv('aes-128-gcm', encryption, nonce(noncePrefix, i + 1, i === sealer.chunkCount - 1), { authTagLength: TAG_LENGTH });
+        gcm.setAAD(headerBytes);
+        route(gcm.update(plain.subarray((i - first) * chunkSize, (i - first) * chunkSize + sealer.chunkPlaintextLength(i))));
+        gcm.final();
+        route(gcm.getAuthTag());
+      }
+    }
+    while (slot < n) next();
+
+    // Parity (§4.4): the rows are complete; seal each with K_parity into its own object, in place.
+    if (p > 0) {
+      const parityKey = new Uint8Array(hkdfSync('sha256', recordKey, new Uint8Array(0), KEY_LABELS.parity, 16));
+      for (const [r, object] of parityObjects.entries()) {
+        const w = new ObjectWriter(object, ctrFor(parityKey, n + r), heads[n + r]!, o.digests);
+        for (let at = 0; at < bodyLength; at += ZEROS.length) w.seal(parityRows[r]!.subarray(at, Math.min(bodyLength, at + ZEROS.length)));
+        w.pad();
+        writers.push(w);
+      }
+      parityKey.fill(0);
+    }
+    return { recordKey, recordId, objects: writers.map((w) => w.bytes), sha256: writers.map((w) => w.digest()), locator: { objectNames: keys.objectNames, head: keys.head } };
+  } finally {
+    encryption.fill(0);
+    wrap.fill(0);
+  }
+}
+
+/** A body already in memory. */
+export function bytesSource(bytes: Uint8Array): BodySource {
+  return async (start, end) => bytes.subarray(start, end);
+}
