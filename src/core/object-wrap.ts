@@ -1,17 +1,17 @@
 import { asBufferSource, writeU16, writeU64 } from './bytes.js';
 
 /**
+ * Longest single AES-CTR call. WebCrypto slows down on large calls (Chromium, bench "AES by call size":
+ * 557–657 MiB/s up to 512 KiB, 265–474 MiB/s at 4 MiB), and a 16 MiB segment unwrapped in one call was a
+ * third of opening's time. A sealed chunk (512 KiB + its tag) still goes in one call: every split is a copy.
+ */
+export const WRAP_CALL_BYTES = 512 * 1024 + 64;
+
+/**
  * The seal of an object body (FORMAT.md §4.2): AES-128-CTR whose keystream for object `slot` starts at the
  * counter block u16 slot ‖ 00×6 ‖ u64 0. Addressed by offset, so any byte range is sealed or unsealed on
  * its own (segments on several threads, a payload without its frame); CTR is its own inverse.
  */
-/**
- * Longest single AES-CTR call. WebCrypto slows down on large calls (Chromium, bench "AES by call size":
- * 557 MiB/s at 64–256 KiB, 265 MiB/s at 4 MiB), and a 16 MiB segment unwrapped in one call was a third of
- * opening's time; pieces of this size run at the fast rate and start together.
- */
-export const WRAP_CALL_BYTES = 256 * 1024;
-
 export async function wrapAt(wrapKey: CryptoKey, slot: number, offset: number, bytes: Uint8Array): Promise<Uint8Array> {
   if (bytes.length === 0) return new Uint8Array(0);
   if (bytes.length <= WRAP_CALL_BYTES) return wrapOnce(wrapKey, slot, offset, bytes);
@@ -61,10 +61,14 @@ export async function wrapEnvelopeRange(wrapKey: CryptoKey, placements: readonly
   for (const [slot, p] of placements.entries()) {
     const from = Math.max(p.payloadStart, envelopeOffset);
     const to = Math.min(p.payloadEnd, end);
-    if (from >= to) continue;
-    jobs.push(
-      wrapAt(wrapKey, slot, p.prefixLength + (from - p.payloadStart), bytes.subarray(from - envelopeOffset, to - envelopeOffset)).then((w) => out.set(w, from - envelopeOffset)),
-    );
+    // In calls of at most WRAP_CALL_BYTES, each written straight into `out` (no second gathering copy).
+    for (let at = from; at < to; ) {
+      const bodyOffset = p.prefixLength + (at - p.payloadStart);
+      const stop = Math.min(to, at + WRAP_CALL_BYTES - (bodyOffset % 16));
+      const start = at;
+      jobs.push(wrapOnce(wrapKey, slot, bodyOffset, bytes.subarray(start - envelopeOffset, stop - envelopeOffset)).then((w) => out.set(w, start - envelopeOffset)));
+      at = stop;
+    }
   }
   await Promise.all(jobs);
   return out;

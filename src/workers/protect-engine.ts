@@ -161,7 +161,13 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
       },
       // Objects inside one lane's range are hashed on the pool's threads (segment-pool.ts).
       hash: {
-        objects: plan.objects.map((o) => ({ payloadStart: o.payloadStart, payloadEnd: o.payloadEnd, lead: [o.head, o.sealedPrefix], tail: o.sealedTail })),
+        objects: plan.objects.map((o) => {
+          // The object holding the envelope's head (sealed here, not in a segment) takes it as part of its lead.
+          const start = sealer.head.length;
+          return o.payloadStart < start && start < o.payloadEnd
+            ? { payloadStart: start, payloadEnd: o.payloadEnd, lead: [o.head, o.sealedPrefix, head.subarray(o.payloadStart, start)], tail: o.sealedTail }
+            : { payloadStart: o.payloadStart, payloadEnd: o.payloadEnd, lead: [o.head, o.sealedPrefix], tail: o.sealedTail };
+        }),
         claim: (indices) => hashes.claim(indices),
         onDigest: (index, sha256) => hashes.provide(index, sha256),
       },

@@ -1,7 +1,7 @@
 /** The object seal (FORMAT.md §4.2) split into several AES-CTR calls gives the bytes of one keystream. */
 import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { WRAP_CALL_BYTES, wrapAt } from '../../../src/core/object-wrap.js';
+import { WRAP_CALL_BYTES, wrapAt, wrapEnvelopeRange } from '../../../src/core/object-wrap.js';
 import { pseudoRandomBytes } from './helpers.js';
 
 /** §4.2 from node:crypto: the keystream of `slot` from byte 0, applied to bytes [offset, offset + length). */
@@ -22,5 +22,20 @@ describe('wrapAt (FORMAT.md §4.2)', () => {
       const bytes = pseudoRandomBytes(length, offset + length);
       expect(await wrapAt(key, 300, offset, bytes), `offset ${offset}, length ${length}`).toEqual(reference(raw, 300, offset, bytes));
     }
+  });
+
+  it("an envelope range over two payloads, longer than one call, is each object's keystream at its body offset", async () => {
+    const raw = pseudoRandomBytes(16, 12);
+    const key = await crypto.subtle.importKey('raw', raw as Uint8Array<ArrayBuffer>, 'AES-CTR', false, ['encrypt']);
+    const placements = [
+      { payloadStart: 0, payloadEnd: 700_001, prefixLength: 13 },
+      { payloadStart: 700_001, payloadEnd: 2_000_000, prefixLength: 9 },
+    ];
+    const from = 3;
+    const bytes = pseudoRandomBytes(1_900_000, 5);
+    const expected = new Uint8Array(bytes.length);
+    expected.set(reference(raw, 0, 13 + from, bytes.subarray(0, 700_001 - from)), 0);
+    expected.set(reference(raw, 1, 9, bytes.subarray(700_001 - from)), 700_001 - from);
+    expect(await wrapEnvelopeRange(key, placements, from, bytes)).toEqual(expected);
   });
 });
