@@ -55,21 +55,36 @@ export interface PayloadPlacement {
  * objects whose payloads hold them. `placements` is indexed by slot and covers the envelope in order.
  */
 export async function wrapEnvelopeRange(wrapKey: CryptoKey, placements: readonly PayloadPlacement[], envelopeOffset: number, bytes: Uint8Array): Promise<Uint8Array> {
+  const pieces = await wrapEnvelopePieces(wrapKey, placements, envelopeOffset, bytes);
+  if (pieces.length === 1) return pieces[0]!;
   const out = new Uint8Array(bytes.length);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
+}
+
+/**
+ * `wrapEnvelopeRange` as consecutive pieces, for callers that take pieces (a segment's output): no byte is
+ * copied to join them. A piece whose body offset is not on a 16-byte keystream block is split there, so
+ * that every longer call starts on a block and runs on the caller's bytes as they are (a call that starts
+ * mid-block needs its input copied behind padding); calls are at most WRAP_CALL_BYTES.
+ */
+export async function wrapEnvelopePieces(wrapKey: CryptoKey, placements: readonly PayloadPlacement[], envelopeOffset: number, bytes: Uint8Array): Promise<Uint8Array[]> {
   const end = envelopeOffset + bytes.length;
-  const jobs: Promise<void>[] = [];
+  const calls: Promise<Uint8Array>[] = [];
   for (const [slot, p] of placements.entries()) {
     const from = Math.max(p.payloadStart, envelopeOffset);
     const to = Math.min(p.payloadEnd, end);
-    // In calls of at most WRAP_CALL_BYTES, each written straight into `out` (no second gathering copy).
     for (let at = from; at < to; ) {
       const bodyOffset = p.prefixLength + (at - p.payloadStart);
-      const stop = Math.min(to, at + WRAP_CALL_BYTES - (bodyOffset % 16));
-      const start = at;
-      jobs.push(wrapOnce(wrapKey, slot, bodyOffset, bytes.subarray(start - envelopeOffset, stop - envelopeOffset)).then((w) => out.set(w, start - envelopeOffset)));
+      const lead = bodyOffset % 16;
+      const stop = Math.min(to, lead > 0 ? at + 16 - lead : at + WRAP_CALL_BYTES);
+      calls.push(wrapOnce(wrapKey, slot, bodyOffset, bytes.subarray(at - envelopeOffset, stop - envelopeOffset)));
       at = stop;
     }
   }
-  await Promise.all(jobs);
-  return out;
+  return Promise.all(calls);
 }

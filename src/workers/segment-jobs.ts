@@ -1,5 +1,5 @@
 import { lengthMismatch, openBodySegment, sealBodySegment, type BodySegment, type SegmentContext } from '../core/envelope.js';
-import { wrapEnvelopeRange, type PayloadPlacement } from '../core/object-wrap.js';
+import { wrapEnvelopePieces, wrapEnvelopeRange, type PayloadPlacement } from '../core/object-wrap.js';
 import { readRange, recycleRange } from './read-range.js';
 import { scratchWriter } from './scratch-file.js';
 import { InputInvalidError } from '../core/errors.js';
@@ -126,13 +126,15 @@ export async function runSegmentJob(job: SegmentJob): Promise<SegmentOutput> {
     if (direction === 'seal') {
       const sealed = await sealBodySegment(job.encryption, job.context, segment, input);
       let at = segment.cipherStart;
-      output = await Promise.all(
-        sealed.map((piece) => {
-          const offset = at;
-          at += piece.length;
-          return wrapEnvelopeRange(job.wrap.key, job.wrap.placements, offset, piece);
-        }),
-      );
+      output = (
+        await Promise.all(
+          sealed.map((piece) => {
+            const offset = at;
+            at += piece.length;
+            return wrapEnvelopePieces(job.wrap.key, job.wrap.placements, offset, piece);
+          }),
+        )
+      ).flat();
     } else {
       output = await openBodySegment(job.encryption, job.context, segment, await wrapEnvelopeRange(job.wrap.key, job.wrap.placements, start, input));
     }

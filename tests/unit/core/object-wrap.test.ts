@@ -1,7 +1,8 @@
 /** The object seal (FORMAT.md §4.2) split into several AES-CTR calls gives the bytes of one keystream. */
 import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { WRAP_CALL_BYTES, wrapAt, wrapEnvelopeRange } from '../../../src/core/object-wrap.js';
+import { WRAP_CALL_BYTES, wrapAt, wrapEnvelopePieces, wrapEnvelopeRange } from '../../../src/core/object-wrap.js';
+import { concatBytes } from '../../../src/core/bytes.js';
 import { pseudoRandomBytes } from './helpers.js';
 
 /** §4.2 from node:crypto: the keystream of `slot` from byte 0, applied to bytes [offset, offset + length). */
@@ -37,5 +38,9 @@ describe('wrapAt (FORMAT.md §4.2)', () => {
     expected.set(reference(raw, 0, 13 + from, bytes.subarray(0, 700_001 - from)), 0);
     expected.set(reference(raw, 1, 9, bytes.subarray(700_001 - from)), 700_001 - from);
     expect(await wrapEnvelopeRange(key, placements, from, bytes)).toEqual(expected);
+    // As pieces: the same bytes in order, each call after an object's first piece on a keystream block.
+    const pieces = await wrapEnvelopePieces(key, placements, from, bytes);
+    expect(concatBytes(pieces)).toEqual(expected);
+    expect(pieces.length).toBeGreaterThan(2);
   });
 });
