@@ -1,5 +1,5 @@
 import { stretchWithBatch } from '../core/batch-kdf.js';
-import { bodySegments, checkEnvelopeLength, DEFAULT_CHUNK_SIZE, EnvelopeOpener, HEADER_LENGTH, openStream } from '../core/envelope.js';
+import { bodySegments, checkEnvelopeLength, EnvelopeOpener, HEADER_LENGTH, openStream } from '../core/envelope.js';
 import { EhrVaultError, EnvelopeError } from '../core/errors.js';
 import { pixelByteLength } from '../core/metadata.js';
 import { wrapEnvelopeRange, type PayloadPlacement } from '../core/object-wrap.js';
@@ -44,9 +44,6 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
   // Objects re-created from parity (FORMAT.md §4.4, §9 steps 10, 11, 15) are appended to this list.
   const blobs = [...request.objects];
   const total = request.objects.reduce((sum, b) => sum + b.size, 0);
-  // The pool's workers load while heads, frames and keys are checked (a large record is most likely a file;
-  // an image record leaves them unused, and they end with this call's worker).
-  prestartPool(total, DEFAULT_CHUNK_SIZE);
   const read = async (source: number, start: number, end: number) => new Uint8Array(await blobs[source]!.slice(start, end).arrayBuffer());
   const append = (): ObjectAppender => {
     const builder = new BlobBuilder();

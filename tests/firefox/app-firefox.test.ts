@@ -42,7 +42,13 @@ async function freshPage(): Promise<Page> {
   const lines: string[] = [];
   printed.set(page, lines);
   page.on('console', (message) => lines.push(`${message.type()}: ${message.text()}`));
-  page.on('pageerror', (error) => lines.push(`pageerror: ${String(error)}`));
+  page.on('pageerror', (error) => {
+    lines.push(`pageerror: ${String(error)}${error instanceof Error && error.stack ? `\n${error.stack}` : ''}`);
+    // At once, too, with the time: a flow that then waits out its timeout shows what came before. (Every
+    // run, also at commit 2e30cae, logs one "SecurityError: The operation is insecure" as each fresh
+    // profile loads the app; it is not what stalls a flow.)
+    process.stderr.write(`page error (${new Date().toISOString()}): ${String(error)}\n`);
+  });
   // The first-run introduction (a modal) has its own test in the Chromium suite; here it is marked as seen.
   await page.evaluateOnNewDocument(() => localStorage.setItem('ehrv.intro-seen', '1'));
   return page;
