@@ -30,6 +30,8 @@ export interface FastSealOptions {
   readonly recordId?: string | undefined;
   readonly randomBytes?: RandomBytes | undefined;
   readonly chunkSize?: number | undefined;
+  /** Where the objects' bytes live (a worker's reused buffers); default new, uninitialised memory. */
+  readonly allocate?: ((length: number, zeroed: boolean) => Uint8Array) | undefined;
 }
 
 export interface FastSealed {
@@ -146,7 +148,8 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
     const { chunkSize, noncePrefix, bytes: headerBytes } = sealer.header;
 
     // The parity objects' bodies hold their RS rows (zeroed, then folded into) until they are sealed in place.
-    const parityObjects = Array.from({ length: p }, () => new Uint8Array(HEAD_LENGTH + bodyLength));
+    const allocate = o.allocate ?? ((length: number, zeroed: boolean) => (zeroed ? new Uint8Array(length) : uninitialised(length)));
+    const parityObjects = Array.from({ length: p }, () => allocate(HEAD_LENGTH + bodyLength, true));
     const parityRows = parityObjects.map((o) => o.subarray(HEAD_LENGTH));
     const writers: ObjectWriter[] = [];
     let slot = -1;
@@ -160,7 +163,7 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
       slot++;
       if (slot >= n) return;
       const sink = p > 0 ? { rows: parityRows, coefficients: parityCoefficients(n, p, slot) } : undefined;
-      const w = new ObjectWriter(uninitialised(HEAD_LENGTH + bodyLength), ctrFor(wrap, slot), heads[slot]!, o.digests, sink);
+      const w = new ObjectWriter(allocate(HEAD_LENGTH + bodyLength, false), ctrFor(wrap, slot), heads[slot]!, o.digests, sink);
       w.seal(fragments[slot]!.prefix);
       writers.push(w);
       slotEnd = fragments[slot]!.payloadEnd;

@@ -129,12 +129,21 @@ async function protectAll(o: ProtectRunOptions, r: { started: number; journal: J
   const one = async (input: InputFile): Promise<void> => {
     const sequenceKey = o.generateKeys ? generateSequenceKey(o.keyLength ?? 12).text : o.sequenceKey!;
     try {
-      const result = await pool.run({ path: input.path, name: input.key.split('/').pop() ?? input.key, sequenceKey, kdf: o.kdf, batch, digests: o.store.needsDigests ?? true, compress: o.compress, parity: o.parity });
+      const result = await pool.seal({ path: input.path, name: input.key.split('/').pop() ?? input.key, sequenceKey, kdf: o.kdf, batch, digests: o.store.needsDigests ?? true, compress: o.compress, parity: o.parity });
       workerKdfRuns += result.kdfRuns;
-      if (stopError) return;
+      if (stopError) {
+        result.release();
+        return;
+      }
       const shareText = encodeShareText({ recordId: result.recordId, recordKey: result.recordKey });
-      await journal.append({ t: 'begin', input: input.key, recordId: result.recordId, shareText, names: result.names });
-      await o.store.putMany(result.names.map((name, j) => ({ name, bytes: result.objects[j]!, sha256: result.sha256[j]! })));
+      try {
+        await journal.append({ t: 'begin', input: input.key, recordId: result.recordId, shareText, names: result.names });
+      } catch (error) {
+        result.release();
+        throw error;
+      }
+      // Journalled first: a run killed while the objects are stored deletes them when it resumes.
+      await result.deliver(o.store);
       const row: ManifestRow = {
         input: input.key,
         name: input.key.split('/').pop() ?? input.key,
@@ -145,7 +154,7 @@ async function protectAll(o: ProtectRunOptions, r: { started: number; journal: J
         type: result.type,
         reason: result.reason ?? '',
         bytes: result.inputBytes,
-        objects: result.objects.length,
+        objects: result.names.length,
         protectedAt: new Date().toISOString(),
       };
       await journal.append({ t: 'done', input: input.key, row });

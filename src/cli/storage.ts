@@ -16,6 +16,42 @@ export interface ObjectStore {
   /** Writes every object; `sha256` is base64 of the bytes' SHA-256 (empty when `needsDigests` is false). */
   putMany(objects: readonly { name: string; bytes: Uint8Array; sha256: string }[]): Promise<void>;
   deleteMany(names: readonly string[]): Promise<void>;
+  /**
+   * Where a protect worker may put a record's objects itself (`deliverToSink`), so their bytes never cross to
+   * this thread: a folder, or the presigned PUT URLs asked for here (the token stays in this thread). Absent:
+   * the objects come here and go through `putMany`.
+   */
+  sinkFor?(objects: readonly { name: string; size: number; sha256: string }[]): Promise<WorkerSink>;
+}
+
+/** What a worker needs to store objects without the store object (plain data: it crosses threads). */
+export type WorkerSink =
+  | { readonly kind: 'folder'; readonly dir: string }
+  | { readonly kind: 'urls'; readonly urls: readonly Presigned[]; readonly attempts: number; readonly concurrency: number };
+
+/** Stores objects as `sink` says (in a protect worker, or in this thread for records sealed here). */
+export async function deliverToSink(sink: WorkerSink, objects: readonly { name: string; bytes: Uint8Array }[]): Promise<void> {
+  if (sink.kind === 'folder') {
+    await writeObjects(sink.dir, objects);
+    return;
+  }
+  if (sink.urls.length !== objects.length || sink.urls.some((u, i) => u.name !== objects[i]!.name)) throw new CliError('STORAGE_REJECTED', 'The presigned URLs do not match the objects.', 'Please report this.');
+  await mapLimit(sink.urls, sink.concurrency, (u, i) => transferObject(fetch, sink.attempts, u, objects[i]!.bytes));
+}
+
+/** Writes each object whole, then renames it: a killed run never leaves a half object under a real name. */
+async function writeObjects(dir: string, objects: readonly { name: string; bytes: Uint8Array }[]): Promise<void> {
+  await Promise.all(
+    objects.map(async (o) => {
+      const path = join(dir, o.name);
+      try {
+        await writeFile(`${path}.part`, o.bytes);
+        await rename(`${path}.part`, path);
+      } catch (error) {
+        throw ioError('OUTPUT_FAILED', path, error);
+      }
+    }),
+  );
 }
 
 export interface PresignOptions {
@@ -29,7 +65,7 @@ export interface PresignOptions {
   readonly attempts?: number | undefined;
 }
 
-interface Presigned {
+export interface Presigned {
   readonly name: string;
   readonly url: string;
   readonly method: string;
@@ -66,6 +102,55 @@ class Transient extends Error {
   }
 }
 
+/** Runs `work`, again after a pause on a transient failure, up to `attempts` times. */
+async function retrying<R>(what: string, attempts: number, work: () => Promise<R>): Promise<R> {
+  let delay = 250;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof Transient) || attempt >= attempts) {
+        if (error instanceof Transient) {
+          throw new CliError('STORAGE_UNAVAILABLE', `The storage did not answer ${what} (${error.message}).`, 'Check the network and the presign service, then run the command again (protect resumes where it stopped).', { reason: error.message });
+        }
+        throw error;
+      }
+      await sleep(error.retryAfterMs ?? delay + Math.random() * delay);
+      delay = Math.min(delay * 2, 8_000);
+    }
+  }
+}
+
+async function send(fetchImpl: typeof fetch, url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetchImpl(url, init);
+  } catch (error) {
+    throw new Transient(error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
+  }
+}
+
+/** One presigned GET, PUT or DELETE, retried on transient failures; a GET's bytes, undefined for a 404. */
+async function transferObject(fetchImpl: typeof fetch, attempts: number, url: Presigned, body?: Uint8Array): Promise<Uint8Array | undefined> {
+  return retrying(`${url.method} ${url.name}`, attempts, async () => {
+    const response = await send(fetchImpl, url.url, { method: url.method, headers: url.headers, ...(body ? { body: body as BodyInit } : {}) });
+    if (response.status === 404 && url.method !== 'PUT') {
+      await response.body?.cancel();
+      return undefined;
+    }
+    if (response.status >= 500 || response.status === 408 || response.status === 429) {
+      await response.body?.cancel();
+      throw new Transient(`${response.status} from the store`);
+    }
+    if (response.status < 200 || response.status > 299) {
+      await response.body?.cancel();
+      throw new CliError('STORAGE_REJECTED', `The store refused ${url.method} of an object (${response.status}).`, response.status === 403 ? 'The presigned URL expired or the store refused its signature; run the command again.' : 'Check the store configuration.', { status: response.status, name: url.name });
+    }
+    if (url.method === 'GET') return new Uint8Array(await response.arrayBuffer());
+    await response.body?.cancel();
+    return undefined;
+  });
+}
+
 export class PresignStore implements ObjectStore {
   readonly description: string;
   private readonly endpoint: string;
@@ -79,40 +164,15 @@ export class PresignStore implements ObjectStore {
     this.fetchImpl = options.fetch ?? fetch;
     this.concurrency = options.concurrency ?? 8;
     this.attempts = options.attempts ?? 6;
-  }
-
-  private async retrying<R>(what: string, work: () => Promise<R>): Promise<R> {
-    let delay = 250;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        if (!(error instanceof Transient) || attempt >= this.attempts) {
-          if (error instanceof Transient) {
-            throw new CliError('STORAGE_UNAVAILABLE', `The storage did not answer ${what} (${error.message}).`, 'Check the network and the presign service, then run the command again (protect resumes where it stopped).', { reason: error.message });
-          }
-          throw error;
-        }
-        await sleep(error.retryAfterMs ?? delay + Math.random() * delay);
-        delay = Math.min(delay * 2, 8_000);
-      }
-    }
-  }
-
-  private async send(url: string, init: RequestInit): Promise<Response> {
-    try {
-      return await this.fetchImpl(url, init);
-    } catch (error) {
-      throw new Transient(error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error));
-    }
+    if (!options.fetch) this.sinkFor = async (objects) => ({ kind: 'urls', urls: await this.presign('put', objects), attempts: this.attempts, concurrency: this.concurrency });
   }
 
   async presign(operation: 'put' | 'get' | 'delete', objects: readonly { name: string; size?: number; sha256?: string }[]): Promise<Presigned[]> {
     const out: Presigned[] = [];
     for (let at = 0; at < objects.length; at += MAX_PER_REQUEST) {
       const batch = objects.slice(at, at + MAX_PER_REQUEST);
-      const urls = await this.retrying('the presign request', async () => {
-        const response = await this.send(this.endpoint, {
+      const urls = await retrying('the presign request', this.attempts, async () => {
+        const response = await send(this.fetchImpl, this.endpoint, {
           method: 'POST',
           headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json' },
           // size and sha256 on every put: the presign service binds them into the URL (issue 14 makes them required).
@@ -134,43 +194,25 @@ export class PresignStore implements ObjectStore {
     return out;
   }
 
-  private async transfer(url: Presigned, body?: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.retrying(`${url.method} ${url.name}`, async () => {
-      const response = await this.send(url.url, { method: url.method, headers: url.headers, ...(body ? { body: body as BodyInit } : {}) });
-      if (response.status === 404 && url.method !== 'PUT') {
-        await response.body?.cancel();
-        return undefined;
-      }
-      if (response.status >= 500 || response.status === 408 || response.status === 429) {
-        await response.body?.cancel();
-        throw new Transient(`${response.status} from the store`);
-      }
-      if (response.status < 200 || response.status > 299) {
-        await response.body?.cancel();
-        throw new CliError('STORAGE_REJECTED', `The store refused ${url.method} of an object (${response.status}).`, response.status === 403 ? 'The presigned URL expired or the store refused its signature; run the command again.' : 'Check the store configuration.', { status: response.status, name: url.name });
-      }
-      if (url.method === 'GET') return new Uint8Array(await response.arrayBuffer());
-      await response.body?.cancel();
-      return undefined;
-    });
-  }
-
   async getMany(names: readonly string[]): Promise<(Uint8Array | undefined)[]> {
     if (names.length === 0) return [];
     const urls = await this.presign('get', names.map((name) => ({ name })));
-    return mapLimit(urls, this.concurrency, (u) => this.transfer(u));
+    return mapLimit(urls, this.concurrency, (u) => transferObject(this.fetchImpl, this.attempts, u));
   }
+
+  /** The PUT URLs for a worker to upload with; only with the global fetch (a test's own cannot cross threads). */
+  readonly sinkFor?: (objects: readonly { name: string; size: number; sha256: string }[]) => Promise<WorkerSink>;
 
   async putMany(objects: readonly { name: string; bytes: Uint8Array; sha256: string }[]): Promise<void> {
     if (objects.length === 0) return;
     const urls = await this.presign('put', objects.map((o) => ({ name: o.name, size: o.bytes.length, sha256: o.sha256 })));
-    await mapLimit(urls, this.concurrency, (u, i) => this.transfer(u, objects[i]!.bytes));
+    await mapLimit(urls, this.concurrency, (u, i) => transferObject(this.fetchImpl, this.attempts, u, objects[i]!.bytes));
   }
 
   async deleteMany(names: readonly string[]): Promise<void> {
     if (names.length === 0) return;
     const urls = await this.presign('delete', names.map((name) => ({ name })));
-    await mapLimit(urls, this.concurrency, (u) => this.transfer(u));
+    await mapLimit(urls, this.concurrency, (u) => transferObject(this.fetchImpl, this.attempts, u));
   }
 }
 
@@ -195,24 +237,22 @@ export class FolderStore implements ObjectStore {
     );
   }
 
-  async putMany(objects: readonly { name: string; bytes: Uint8Array; sha256: string }[]): Promise<void> {
+  private async folder(): Promise<void> {
     try {
       await mkdir(this.dir, { recursive: true });
     } catch (error) {
       throw ioError('OUTPUT_FAILED', this.dir, error);
     }
-    await Promise.all(
-      objects.map(async (o) => {
-        const path = join(this.dir, o.name);
-        try {
-          // Written whole then renamed: a killed run never leaves a half object under a real name.
-          await writeFile(`${path}.part`, o.bytes);
-          await rename(`${path}.part`, path);
-        } catch (error) {
-          throw ioError('OUTPUT_FAILED', path, error);
-        }
-      }),
-    );
+  }
+
+  async putMany(objects: readonly { name: string; bytes: Uint8Array; sha256: string }[]): Promise<void> {
+    await this.folder();
+    await writeObjects(this.dir, objects);
+  }
+
+  async sinkFor(): Promise<WorkerSink> {
+    await this.folder();
+    return { kind: 'folder', dir: this.dir };
   }
 
   async deleteMany(names: readonly string[]): Promise<void> {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRecord } from '../../src/core/record.js';
 import { TEST_KDF } from '../../src/cli/kdf-choice.js';
 import { inShard, parseShard, shardOf } from '../../src/cli/inputs.js';
+import { FolderStore, type ObjectStore } from '../../src/cli/storage.js';
 import { ProtectPool, WorkerTaskError } from '../../src/cli/worker-pool.js';
 import { protectWorkerUrl, TSX_WORKER_URL } from '../../src/cli/worker-source.js';
 import { pseudoRandomBytes, tempDir } from '../integration/stack-helpers.js';
@@ -62,6 +63,63 @@ describe('protect worker pool and shard assignment', () => {
         if (saved === undefined) delete process.env.EHRV_WORKER_BUNDLE;
         else process.env.EHRV_WORKER_BUNDLE = saved;
       }
+    }
+  });
+
+  it('a worker stores what it sealed itself (a folder sink), reusing its buffers: records of every size open from the folder', async () => {
+    const pool = new ProtectPool(1);
+    const out = join(temp.path, 'delivered');
+    const store = new FolderStore(out);
+    try {
+      await pool.ready();
+      // Large, small, large again, and sizes between: each record's objects land in buffers the last ones used.
+      const sizes = [900_000, 3_000, 1_200_000, 40_000, 700_000, 1_250_000];
+      for (const [i, size] of sizes.entries()) {
+        const bytes = pseudoRandomBytes(size, 300 + i);
+        const path = join(temp.path, `d${i}.bin`);
+        await writeFile(path, bytes);
+        const sealed = await pool.seal({ path, name: `d${i}.bin`, sequenceKey: 'pXlK#12345y', kdf: TEST_KDF, digests: false });
+        expect(sealed.sizes).toHaveLength(13);
+        await sealed.deliver(store);
+        const objects = await store.getMany(sealed.names);
+        expect(objects.map((o) => o?.length)).toEqual(sealed.sizes);
+        const opened = await openRecord(objects.map((o) => o!), 'pXlK#12345y', sealed.recordKey, sealed.recordId);
+        expect(Buffer.from(opened.body).equals(Buffer.from(bytes))).toBe(true);
+        await expect(sealed.deliver(store)).rejects.toThrow('once');
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a store without a sink gets the bytes here; a released record is gone; a folder that cannot be written is OUTPUT_FAILED', async () => {
+    const pool = new ProtectPool(1);
+    try {
+      await pool.ready();
+      const bytes = pseudoRandomBytes(50_000, 41);
+      const path = join(temp.path, 'plain.bin');
+      await writeFile(path, bytes);
+      const task = { path, name: 'plain.bin', sequenceKey: 'pXlK#12345y', kdf: TEST_KDF };
+      const received: Uint8Array[] = [];
+      const own: ObjectStore = { description: 'memory', getMany: async () => [], putMany: async (objects) => void received.push(...objects.map((o) => o.bytes)), deleteMany: async () => {} };
+      const sealed = await pool.seal(task);
+      await sealed.deliver(own);
+      expect((await openRecord(received, 'pXlK#12345y', sealed.recordKey, sealed.recordId)).body).toEqual(bytes);
+
+      const dropped = await pool.seal(task);
+      dropped.release();
+      await expect(dropped.take()).rejects.toThrow('once');
+
+      // A file where the folder should be: the worker's write fails, typed, and the next record still works.
+      const blocked = join(temp.path, 'not-a-folder');
+      await writeFile(blocked, 'x');
+      const failing = await pool.seal(task);
+      const error = await failing.deliver(new FolderStore(blocked)).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'OUTPUT_FAILED' });
+      const after = await pool.run(task);
+      expect((await openRecord(after.objects, 'pXlK#12345y', after.recordKey, after.recordId)).body).toEqual(bytes);
+    } finally {
+      await pool.close();
     }
   });
 

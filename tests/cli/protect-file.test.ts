@@ -44,6 +44,20 @@ describe('protect-file: what the CLI writes for one input (node:crypto writer, F
     expect(plain.opened.body).toEqual(dicom);
   });
 
+  it('the 16 KiB prefilter: a file whose first 16 KiB do not deflate is kept as it is, one whose first 16 KiB do goes on to the 256 KiB rule', async () => {
+    const zeros = new Uint8Array(1_000_000);
+    // Noise, then 984 KB of zeros: the 256 KiB sample alone would deflate to ~7 %; the first 16 KiB decide.
+    const noisyStart = zeros.slice();
+    noisyStart.set(pseudoRandomBytes(16 * 1024, 6), 0);
+    expect((await protect('noisy-start.bin', noisyStart)).opened.metadata.bodyEncoding ?? 'identity').toBe('identity');
+    // The same with 15 KiB of noise: its first 16 KiB deflate to ~94 % (passes the prefilter), the sample to ~6 %.
+    const mostlyNoise = zeros.slice();
+    mostlyNoise.set(pseudoRandomBytes(15 * 1024, 6), 0);
+    const { opened } = await protect('mostly-zeros.bin', mostlyNoise);
+    expect(opened.metadata).toMatchObject({ bodyEncoding: 'deflate-raw', contentLength: 1_000_000 });
+    expect(same(new Uint8Array(inflateRawSync(opened.body)), mostlyNoise)).toBe(true);
+  });
+
   it('an incompressible file is kept as it is (only the 256 KiB sample is deflated)', async () => {
     const bytes = pseudoRandomBytes(600_000, 5);
     const { opened } = await protect('noise.bin', bytes);
