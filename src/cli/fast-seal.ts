@@ -10,7 +10,7 @@ import { generateRecordId } from '../core/object-names.js';
 import { recordIdBytes } from '../core/open-objects.js';
 import { objectBodyLength } from '../core/padding.js';
 import { checkParityCount, PARITY_ALGORITHM_RS } from '../core/parity.js';
-import { parityCoefficients, rsAccumulate } from '../core/reed-solomon.js';
+import { openParityRows, parityCoefficients, type ParityRows } from '../core/reed-solomon.js';
 import { sequenceCheck } from '../core/seal-objects.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
 
@@ -65,7 +65,7 @@ function ctrFor(key: Uint8Array, slot: number): Cipher {
 
 /** Where a data object's stored body bytes are folded into the parity rows as they are written. */
 interface ParitySink {
-  readonly rows: Uint8Array[];
+  readonly rows: ParityRows;
   readonly coefficients: Uint8Array;
 }
 
@@ -91,7 +91,7 @@ class ObjectWriter {
     this.bytes.set(out, this.at);
     this.hash?.update(out);
     // Parity rows are ⊕ of every data body's contribution (§4.4): folded in while the bytes are in cache.
-    if (this.parity) rsAccumulate(this.parity.rows, this.parity.coefficients, out, this.at - HEAD_LENGTH);
+    if (this.parity) this.parity.rows.accumulate(this.parity.coefficients, out, this.at - HEAD_LENGTH);
     this.at += out.length;
   }
 
@@ -132,6 +132,7 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
   const encryption = new Uint8Array(hkdfSync('sha256', ikm, id, KEY_LABELS.encryption, 16));
   const wrap = new Uint8Array(hkdfSync('sha256', ikm, id, KEY_LABELS.wrap, 16));
   ikm.fill(0);
+  let parityRows: ParityRows | undefined;
   try {
     // The nonce prefix is drawn first, then one head nonce per slot in slot order, as protectRecord does.
     const sealer = await EnvelopeSealer.create(keys, metadata, { randomBytes: random, chunkSize: o.chunkSize });
@@ -147,10 +148,12 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
     sealer.claimSegments(Math.max(1, sealer.chunkCount));
     const { chunkSize, noncePrefix, bytes: headerBytes } = sealer.header;
 
-    // The parity objects' bodies hold their RS rows (zeroed, then folded into) until they are sealed in place.
+    // The RS rows are folded into where the SIMD kernel works (reed-solomon.ts openParityRows), then copied
+    // into the parity objects' bodies and sealed there in place.
     const allocate = o.allocate ?? ((length: number, zeroed: boolean) => (zeroed ? new Uint8Array(length) : uninitialised(length)));
-    const parityObjects = Array.from({ length: p }, () => allocate(HEAD_LENGTH + bodyLength, true));
-    const parityRows = parityObjects.map((o) => o.subarray(HEAD_LENGTH));
+    parityRows = p > 0 ? openParityRows(p, bodyLength) : undefined;
+    const rows = parityRows;
+    const parityObjects = Array.from({ length: p }, () => allocate(HEAD_LENGTH + bodyLength, false));
     const writers: ObjectWriter[] = [];
     let slot = -1;
     let slotEnd = 0;
@@ -162,7 +165,7 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
       }
       slot++;
       if (slot >= n) return;
-      const sink = p > 0 ? { rows: parityRows, coefficients: parityCoefficients(n, p, slot) } : undefined;
+      const sink = rows ? { rows, coefficients: parityCoefficients(n, p, slot) } : undefined;
       const w = new ObjectWriter(allocate(HEAD_LENGTH + bodyLength, false), ctrFor(wrap, slot), heads[slot]!, o.digests, sink);
       w.seal(fragments[slot]!.prefix);
       writers.push(w);
@@ -200,8 +203,10 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
     if (p > 0) {
       const parityKey = new Uint8Array(hkdfSync('sha256', recordKey, new Uint8Array(0), KEY_LABELS.parity, 16));
       for (const [r, object] of parityObjects.entries()) {
+        const body = object.subarray(HEAD_LENGTH);
+        rows!.copyRow(r, body);
         const w = new ObjectWriter(object, ctrFor(parityKey, n + r), heads[n + r]!, o.digests);
-        for (let at = 0; at < bodyLength; at += ZEROS.length) w.seal(parityRows[r]!.subarray(at, Math.min(bodyLength, at + ZEROS.length)));
+        for (let at = 0; at < bodyLength; at += ZEROS.length) w.seal(body.subarray(at, Math.min(bodyLength, at + ZEROS.length)));
         w.pad();
         writers.push(w);
       }
@@ -209,6 +214,7 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
     }
     return { recordKey, recordId, objects: writers.map((w) => w.bytes), sha256: writers.map((w) => w.digest()), locator: { objectNames: keys.objectNames, head: keys.head } };
   } finally {
+    parityRows?.release();
     encryption.fill(0);
     wrap.fill(0);
   }

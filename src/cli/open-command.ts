@@ -1,4 +1,5 @@
 import { openRecord } from '../core/record.js';
+import { cliStretch } from './native-argon2.js';
 import { decodeShareText, type ShareInfo } from '../core/share-text.js';
 import { FragmentError, EhrVaultError } from '../core/errors.js';
 import { fetchFromStore, readFromFolder, verifyHeads, type GatheredObjects, type HeadReport } from './record-io.js';
@@ -39,7 +40,7 @@ export async function runOpen(shareText: string, o: SourceOptions & { out?: stri
   const key = await sequenceKeyFrom(o.sequenceKeyFile);
   let opened;
   try {
-    opened = await openRecord(gathered.objects, key, info.recordKey, info.recordId);
+    opened = await openRecord(gathered.objects, key, info.recordKey, info.recordId, { stretch: await cliStretch() });
   } catch (error) {
     throw withIgnored(error, gathered);
   }
@@ -65,7 +66,7 @@ export async function runVerify(shareText: string, o: SourceOptions & { full?: b
     const report = await verifyHeads(info, gathered.objects);
     if (o.sequenceKeyFile === undefined && !o.full) return { recordId: info.recordId, ...report, checked: 'heads-and-lengths', ignored: gathered.ignored.length };
     const key = await sequenceKeyFrom(o.sequenceKeyFile);
-    const opened = await openRecord(gathered.objects, key, info.recordKey, info.recordId);
+    const opened = await openRecord(gathered.objects, key, info.recordKey, info.recordId, { stretch: await cliStretch() });
     // An image's raw DEFLATE must inflate to exactly its pixels (§9 step 16).
     await imagePixels(opened.metadata, opened.body);
     opened.body.fill(0);

@@ -8,6 +8,7 @@ import { BatchCache } from './batch-cache.js';
 import { generateSequenceKey, parseSequenceKey } from '../core/sequence-key.js';
 import { encodeShareText } from '../core/share-text.js';
 import { CliError } from './errors.js';
+import { cliStretch } from './native-argon2.js';
 import { inShard, type InputFile, type Shard } from './inputs.js';
 import { checkJournalStorage, JournalWriter, readJournal, type ManifestRow } from './journal.js';
 import { writeManifest } from './manifest.js';
@@ -89,7 +90,7 @@ async function protectAll(o: ProtectRunOptions, r: { started: number; journal: J
   const { started, journal, state, selected, pool } = r;
   // One sequence key: the run is one batch with one random salt and one Argon2id (FORMAT.md §3). A resumed
   // run keeps the journal's salt, so all its records, before and after the interruption, share one batch.
-  const batches = new BatchCache();
+  const batches = new BatchCache(await cliStretch());
   let workerKdfRuns = 0;
   let batch: BatchKdf | undefined;
   if (!o.generateKeys) {

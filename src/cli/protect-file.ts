@@ -13,6 +13,7 @@ import { decodePngPixels } from '../workers/decoders/png-decode.js';
 import { PIXEL_TYPES, sniffType, type SniffedType } from '../workers/decoders/sniff.js';
 import { COMPRESSION_SAMPLE_BYTES, FILE_COMPRESS_MAX_BYTES, worthCompressing } from '../workers/file-compression.js';
 import { ioError } from './errors.js';
+import { cliStretch } from './native-argon2.js';
 import type { ObjectBuffers } from './object-buffers.js';
 import { bytesSource, fastSeal, SEGMENT_BYTES, type BodySource } from './fast-seal.js';
 
@@ -201,7 +202,7 @@ export async function protectFile(task: ProtectTask, buffers?: ObjectBuffers): P
   } catch (error) {
     throw ioError('INPUT_UNREADABLE', task.path, error);
   }
-  const own = task.batch ? undefined : await stretchForBatch(parseSequenceKey(task.sequenceKey), task.kdf);
+  const own = task.batch ? undefined : await stretchForBatch(parseSequenceKey(task.sequenceKey), task.kdf, { stretch: await cliStretch() });
   let buffer: Uint8Array | undefined;
   try {
     let size: number;

@@ -3,8 +3,9 @@
  * stores them when told to (after the main thread has journalled the record), in a folder or through presigned
  * URLs, or hands them over. Their buffers are then reused for the next record (object-buffers.ts).
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { EhrVaultError } from '../core/errors.js';
+import { useArgon2At } from './native-argon2.js';
 import { ObjectBuffers } from './object-buffers.js';
 import { protectFile, type ProtectedFile } from './protect-file.js';
 import { deliverToSink } from './storage.js';
@@ -13,6 +14,7 @@ import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 const port = parentPort;
 if (!port) throw new Error('protect-worker runs in a worker thread.');
 
+useArgon2At((workerData as { argon2?: string } | null)?.argon2);
 const buffers = new ObjectBuffers();
 /** Sealed records not yet stored, by the id of the task that sealed them. */
 const held = new Map<number, ProtectedFile>();

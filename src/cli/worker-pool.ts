@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { setFlagsFromString } from 'node:v8';
 import { EhrVaultError } from '../core/errors.js';
+import { argon2Location } from './native-argon2.js';
 import { protectFile, type ProtectedFile, type ProtectTask } from './protect-file.js';
 import type { ObjectStore } from './storage.js';
 import type { SealedReport, WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -86,7 +87,7 @@ export class ProtectPool {
     for (let i = 0; i < this.size; i++) {
       // The bundle needs no TypeScript loader: without this a worker inherits the parent's `--import tsx`
       // (the `tsx` command, vitest) and boots it again for nothing, ~0.2 s of CPU each.
-      const worker = new Worker(url, url.protocol === 'data:' ? { execArgv: [] } : {});
+      const worker = new Worker(url, { ...(url.protocol === 'data:' ? { execArgv: [] } : {}), workerData: { argon2: argon2Location() } });
       worker.on('message', (reply: WorkerReply) => {
         const p = this.pending.get(reply.id);
         if (!p) return;

@@ -1,5 +1,5 @@
 import { InputInvalidError } from './errors.js';
-import { loadGf256Kernel, type Gf256Kernel } from './gf256-simd.js';
+import { loadGf256Kernel, loadResidentRows, type Gf256Kernel } from './gf256-simd.js';
 
 /**
  * Parity algorithm `01` (FORMAT.md §4.4): a systematic Reed–Solomon erasure code over GF(2⁸) with a
@@ -221,4 +221,42 @@ export function rsAccumulate(parityRows: readonly Uint8Array[], coefficients: Ui
       for (const [r, row] of parityRows.entries()) mulAdd(row.subarray(offset, offset + piece.length), piece, coefficients[r]!);
     },
   );
+}
+
+/**
+ * Parity rows a writer folds every data piece into, start to end of a record (`rsAccumulate`'s contract):
+ * kept in WebAssembly memory where the SIMD kernel runs (each piece copied in once), in plain arrays
+ * otherwise. `copyRow` gives the finished rows; `release` ends it (always call it, also on failure).
+ */
+export interface ParityRows {
+  accumulate(coefficients: Uint8Array, piece: Uint8Array, offset: number): void;
+  copyRow(r: number, into: Uint8Array): void;
+  release(): void;
+}
+
+/** Rows kept in kernel memory at most (p × row length); larger records fold into plain arrays. */
+const RESIDENT_MAX_BYTES = 128 * 1024 * 1024;
+
+export function openParityRows(count: number, length: number): ParityRows {
+  const check = (coefficients: Uint8Array, piece: Uint8Array, offset: number) => {
+    if (coefficients.length !== count) throw new InputInvalidError('One coefficient per parity row.', { rows: count, coefficients: coefficients.length });
+    if (!Number.isInteger(offset) || offset < 0 || offset + piece.length > length) throw new InputInvalidError('The piece falls outside the parity rows.', { offset, length: piece.length });
+  };
+  const resident = simdKernel() && count * length <= RESIDENT_MAX_BYTES ? loadResidentRows(count, length) : null;
+  if (resident) {
+    return {
+      accumulate: (coefficients, piece, offset) => {
+        check(coefficients, piece, offset);
+        resident.accumulate(coefficients, piece, offset);
+      },
+      copyRow: (r, into) => resident.copyRow(r, into),
+      release: () => resident.release(),
+    };
+  }
+  const rows = Array.from({ length: count }, () => new Uint8Array(length));
+  return {
+    accumulate: (coefficients, piece, offset) => rsAccumulate(rows, coefficients, piece, offset),
+    copyRow: (r, into) => into.set(rows[r]!.subarray(0, into.length)),
+    release: () => {},
+  };
 }

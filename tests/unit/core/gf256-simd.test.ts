@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MODULE_PATH, compileWat, moduleText } from '../../../tools/build-wasm.js';
 import { GF256_SIMD_WASM } from '../../../src/core/gf256-simd-wasm.js';
 import { loadGf256Kernel } from '../../../src/core/gf256-simd.js';
-import { gfMul, parityCoefficients, rebuildCoefficients, rsAccumulate, rsCombine, rsEncode, rsKernel, useRsKernel } from '../../../src/core/index.js';
+import { gfMul, openParityRows, parityCoefficients, rebuildCoefficients, rsAccumulate, rsCombine, rsEncode, rsKernel, useRsKernel } from '../../../src/core/index.js';
 import { caughtSync, pseudoRandomBytes } from './helpers.js';
 
 /** Lengths around the kernel's 16-byte steps and 32 KiB blocks, plus 0 and 1. */
@@ -112,6 +112,61 @@ describe('GF(2⁸) SIMD kernel', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('openParityRows: rows kept in kernel memory fold any cut of the data rows into rsEncode, two sets at once and after reuse (SIMD and JS)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 4 }), length, fc.integer(), (n, p, len, seed) => {
+        const data = Array.from({ length: n }, (_, j) => pseudoRandomBytes(len, seed + j));
+        const other = Array.from({ length: n }, (_, j) => pseudoRandomBytes(len, seed + 100 + j));
+        const cut = Math.min(len, pseudoRandomBytes(1, seed)[0]! * 37);
+        const build = () => {
+          // Two records folded at once in one thread (the CLI with jobs 0), interleaved piece by piece.
+          const a = openParityRows(p, len);
+          const b = openParityRows(p, len);
+          try {
+            for (let j = n - 1; j >= 0; j--) {
+              for (const [at, end] of [[cut, len], [0, cut]] as const) {
+                a.accumulate(parityCoefficients(n, p, j), data[j]!.subarray(at, end), at);
+                b.accumulate(parityCoefficients(n, p, j), other[j]!.subarray(at, end), at);
+              }
+            }
+            const out = (rows: typeof a) => Array.from({ length: p }, (_, r) => {
+              const row = new Uint8Array(len).fill(0xee);
+              rows.copyRow(r, row);
+              return row;
+            });
+            return [out(a), out(b)];
+          } finally {
+            a.release();
+            b.release();
+          }
+        };
+        const { js, simd } = both(build);
+        // A third set after release gets a reused instance: it must start from zero rows again.
+        const again = both(build).simd;
+        for (const [rows, source] of [[0, data], [1, other]] as const) {
+          const expected = hex(rsEncode(source, p));
+          expect(hex(js[rows]!)).toEqual(expected);
+          expect(hex(simd[rows]!)).toEqual(expected);
+          expect(hex(again[rows]!)).toEqual(expected);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('openParityRows refuses a piece outside the rows or a coefficient count that does not match (INPUT_INVALID)', () => {
+    const rows = openParityRows(2, 10);
+    try {
+      caughtSync(() => rows.accumulate(parityCoefficients(4, 2, 0), new Uint8Array(4), 7), 'INPUT_INVALID');
+      caughtSync(() => rows.accumulate(new Uint8Array(1), new Uint8Array(4), 0), 'INPUT_INVALID');
+      const row = new Uint8Array(10).fill(1);
+      rows.copyRow(1, row);
+      expect(row.every((b) => b === 0)).toBe(true);
+    } finally {
+      rows.release();
+    }
   });
 
   it('rsAccumulate refuses a piece outside the rows or a coefficient count that does not match (INPUT_INVALID)', () => {
