@@ -1,5 +1,5 @@
 /**
- * `npm run bench:cli [-- --files=24 --archive-times=4 --size-mib=16 --jobs=N --repeat=3]`: bulk-protect throughput of the command
+ * `npm run bench:cli [-- --files=24 --archive-times=4 --ct-files=24 --size-mib=16 --jobs=N --repeat=3]`: bulk-protect throughput of the command
  * line on a folder of DICOM-like files (128-byte preamble, "DICM", pseudo-random body: incompressible, kept as
  * original bytes, like most real DICOM) against a raw read of the same folder with the same number of parallel
  * readers, all in one run. Writes bench/cli-results.json. Sinks: a local folder (`protect --to`: write +
@@ -8,21 +8,24 @@
  * byte work) and with the default Argon2id (the real command: one Argon2id per run). Then a breakdown: what
  * each stage costs one thread per MiB, measured here in the same run.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { deflateRawSync } from 'node:zlib';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_KDF, stretchSequenceKey, type KdfParams } from '../src/core/kdf.js';
 import { parityCoefficients, rsAccumulate } from '../src/core/reed-solomon.js';
 import type { Stretch } from '../src/core/open-objects.js';
 import { parseSequenceKey } from '../src/core/sequence-key.js';
 import { collectInputs } from '../src/cli/inputs.js';
+import { writeCtDicom } from './dicom-writer.js';
 import { TEST_KDF } from '../src/cli/kdf-choice.js';
 import { cliStretch } from '../src/cli/native-argon2.js';
 import { runProtect } from '../src/cli/protect-command.js';
-import { FolderStore, mapLimit, type ObjectStore } from '../src/cli/storage.js';
+import { FolderStore, mapLimit, PresignStore, type ObjectStore } from '../src/cli/storage.js';
 import { ProtectPool } from '../src/cli/worker-pool.js';
 import { bundleProtectWorker, protectWorkerUrl } from '../src/cli/worker-source.js';
 
@@ -32,6 +35,21 @@ import { bundleProtectWorker, protectWorkerUrl } from '../src/cli/worker-source.
  * are handed to this thread first (more than an S3 run, whose workers upload what they sealed).
  */
 const discard: ObjectStore = { description: 'discard', getMany: async (names) => names.map(() => undefined), putMany: async () => {}, deleteMany: async () => {} };
+
+/**
+ * The HTTP sink (bench/http-sink.ts) in a process of its own, started on first use: objects go to it through
+ * presigned PUT URLs as to a store, so these rows include what an upload costs the CLI (node:http, TCP).
+ */
+let sinkProcess: ChildProcess | undefined;
+let sinkPort: Promise<number> | undefined;
+function httpSinkPort(): Promise<number> {
+  sinkPort ??= new Promise<number>((resolve, reject) => {
+    sinkProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./http-sink.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    sinkProcess.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    sinkProcess.once('exit', (code) => reject(new Error(`the HTTP sink exited (${code})`)));
+  });
+  return sinkPort;
+}
 
 const MiB = 1024 * 1024;
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -43,6 +61,24 @@ const jobs = arg('jobs', availableParallelism());
 const repeat = arg('repeat', 3);
 const root = mkdtempSync(join(tmpdir(), 'ehrv-cli-bench-'));
 const input = join(root, 'archive');
+
+const ctFiles = arg('ct-files', 24);
+
+/** A 16 MiB CT DICOM (bench/dicom-writer.ts) with ±20 of pseudo-random noise on every stored value. */
+function noisyCt(seed: number): Uint8Array {
+  const file = writeCtDicom(512, 32);
+  const count = 512 * 512 * 32;
+  // Pixel Data is the file's last element; DICOM pads every value to an even length, so it is 2-aligned.
+  const stored = new Int16Array(file.buffer, file.length - count * 2, count);
+  let x = seed * 2654435761 || 1;
+  for (let i = 0; i < count; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    stored[i] = stored[i]! + ((x >>> 0) % 41) - 20;
+  }
+  return file;
+}
 
 function dicomLike(size: number, seed: number): Uint8Array {
   const bytes = new Uint8Array(size);
@@ -102,7 +138,9 @@ interface RunResult {
 }
 
 let runNo = 0;
-async function protectOnce(label: string, kdf: KdfParams, parity: number, sink: 'folder' | 'discard', paths: readonly string[], folder = input): Promise<RunResult> {
+type Sink = 'folder' | 'discard' | 'http';
+
+async function protectOnce(label: string, kdf: KdfParams, parity: number, sink: Sink, paths: readonly string[], folder = input, compress = true): Promise<RunResult> {
   const raw = await rawRead(paths);
   const out = join(root, `objects-${runNo}`);
   const manifest = join(root, `manifest-${runNo++}.csv`);
@@ -110,7 +148,8 @@ async function protectOnce(label: string, kdf: KdfParams, parity: number, sink: 
   const inputs = await collectInputs([folder]);
   const started = performance.now();
   const cpu = cpuMs();
-  const summary = await runProtect({ inputs, store: sink === 'folder' ? new FolderStore(out) : discard, sequenceKey: 'Bench#2071!', manifest, jobs, kdf, parity, progress: false });
+  const store = sink === 'folder' ? new FolderStore(out) : sink === 'http' ? new PresignStore({ url: `http://127.0.0.1:${await httpSinkPort()}/api/presign`, token: 'bench' }) : discard;
+  const summary = await runProtect({ inputs, store, sequenceKey: 'Bench#2071!', manifest, jobs, kdf, parity, compress, progress: false });
   const seconds = (performance.now() - started) / 1000;
   const cpuUsed = cpuMs() - cpu;
   rmSync(out, { recursive: true, force: true });
@@ -153,9 +192,9 @@ async function fixedCost(): Promise<{ seconds: number; cpuMs: number }> {
 }
 
 /** `repeat` runs, each paired with a raw read just before it: the median ratio, the best run's figures. */
-async function protectRun(label: string, kdf: KdfParams, parity: number, sink: 'folder' | 'discard', paths: readonly string[], folder = input): Promise<RunResult & { ratios: number[] }> {
+async function protectRun(label: string, kdf: KdfParams, parity: number, sink: Sink, paths: readonly string[], folder = input, compress = true): Promise<RunResult & { ratios: number[] }> {
   const all: RunResult[] = [];
-  for (let i = 0; i < repeat; i++) all.push(await protectOnce(label, kdf, parity, sink, paths, folder));
+  for (let i = 0; i < repeat; i++) all.push(await protectOnce(label, kdf, parity, sink, paths, folder, compress));
   const best = all.reduce((a, b) => (b.mibPerSecond > a.mibPerSecond ? b : a));
   const ratios = all.map((r) => r.ratio);
   return { ...best, ratio: +median(ratios).toFixed(3), ratios, cpuMsPerMiB: +median(all.map((r) => r.cpuMsPerMiB)).toFixed(2), peakRssMiB: Math.max(...all.map((r) => r.peakRssMiB)) };
@@ -248,6 +287,8 @@ async function main() {
     discardParity: await protectRun('test KDF → discard (SHA-256), p = 2', TEST_KDF, 2, 'discard', paths),
     defaultKdfFolder: await protectRun('default KDF → folder, p = 2 (the command as run)', DEFAULT_KDF, 2, 'folder', paths),
     defaultKdfDiscard: await protectRun('default KDF → discard, p = 2', DEFAULT_KDF, 2, 'discard', paths),
+    httpParity: await protectRun('test KDF → HTTP PUT sink, p = 2', TEST_KDF, 2, 'http', paths),
+    defaultKdfHttp: await protectRun('default KDF → HTTP PUT sink, p = 2 (as run)', DEFAULT_KDF, 2, 'http', paths),
   };
   // The command as run over a larger archive (the same files under archiveTimes × as many names): what a
   // run's one Argon2id and start cost once it is spread over more records, measured rather than subtracted.
@@ -256,8 +297,19 @@ async function main() {
   for (let k = 0; k < archiveTimes; k++) for (const [i, path] of paths.entries()) linkSync(path, join(archive, `S${k}-IM${String(i).padStart(5, '0')}.dcm`));
   const archivePaths = (await collectInputs([archive])).map((i) => i.path);
   const archiveRuns = {
+    defaultKdfHttp: await protectRun(`default KDF → HTTP PUT sink, p = 2, ${archivePaths.length} files`, DEFAULT_KDF, 2, 'http', archivePaths, archive),
     defaultKdfDiscard: await protectRun(`default KDF → discard, p = 2, ${archivePaths.length} files`, DEFAULT_KDF, 2, 'discard', archivePaths, archive),
     defaultKdfFolder: await protectRun(`default KDF → folder, p = 2, ${archivePaths.length} files`, DEFAULT_KDF, 2, 'folder', archivePaths, archive),
+  };
+  // Uncompressed 16-bit CT with noise, as most PACS exports are: it deflates to about half (FORMAT.md §6.3),
+  // so the CLI compresses it and DEFLATE becomes most of the work; `--no-compress` for comparison.
+  const ct = join(root, 'ct-series');
+  mkdirSync(ct, { recursive: true });
+  for (let i = 0; i < ctFiles; i++) writeFileSync(join(ct, `CT${String(i).padStart(5, '0')}.dcm`), noisyCt(i + 1));
+  const ctPaths = (await collectInputs([ct])).map((i) => i.path);
+  const ctRuns = {
+    compressed: await protectRun(`noisy CT → HTTP PUT sink, p = 2, as run`, DEFAULT_KDF, 2, 'http', ctPaths, ct),
+    noCompress: await protectRun(`noisy CT --no-compress → HTTP PUT sink, p = 2`, DEFAULT_KDF, 2, 'http', ctPaths, ct, false),
   };
   const stages = await breakdown(paths[0]!);
   clearInterval(sampler);
@@ -271,6 +323,7 @@ async function main() {
     argon2idImplementation: cli === stretchSequenceKey ? 'hash-wasm' : 'argon2 (native)',
     argon2idHashWasmMs: Math.round(argon2WasmMs),
     runs,
+    ctSeries: { files: ctFiles, sizeMiB: 16, note: '512 × 512 × 32 frames of 16-bit CT with ±20 noise, Explicit VR LE; deflates to ≈ 0.5', runs: ctRuns },
     archive: { files: archivePaths.length, totalMiB: archivePaths.length * sizeMiB, runs: archiveRuns },
     fixedCostPerRun: { seconds: +fixed.seconds.toFixed(3), cpuMs: Math.round(fixed.cpuMs), note: 'protect of one 4 KiB file (test KDF): worker start, journal, manifest; paid once per run' },
     steadyState: Object.fromEntries(
@@ -298,6 +351,10 @@ async function main() {
   for (const r of Object.values(archiveRuns)) {
     console.log(`  ${r.label.padEnd(48)}${r.mibPerSecond.toFixed(0).padStart(5)} MiB/s (raw ${String(r.rawReadMiBPerSecond).padStart(4)})  ratio ${r.ratio.toFixed(3)} [${r.ratios.map((x) => x.toFixed(2)).join(' ')}]  CPU ${r.cpuMsPerMiB} (raw ${r.rawReadCpuMsPerMiB})  peak RSS ${r.peakRssMiB} MiB  Argon2id ${r.argon2idRuns}`);
   }
+  console.log(`a CT series that compresses (${ctFiles} × 16 MiB, 16-bit with noise: the objects hold about half):`);
+  for (const r of Object.values(ctRuns)) {
+    console.log(`  ${r.label.padEnd(48)}${r.mibPerSecond.toFixed(0).padStart(5)} MiB/s (raw ${String(r.rawReadMiBPerSecond).padStart(4)})  ratio ${r.ratio.toFixed(3)} [${r.ratios.map((x) => x.toFixed(2)).join(' ')}]  CPU ${r.cpuMsPerMiB} (raw ${r.rawReadCpuMsPerMiB})  peak RSS ${r.peakRssMiB} MiB`);
+  }
   console.log(`Argon2id (64 MiB, 4 passes): ${result.argon2idMsPerRun} ms (${result.argon2idImplementation}; hash-wasm ${result.argon2idHashWasmMs} ms), once per run`);
   console.log('breakdown, one thread, ms per MiB:', Object.entries(stages).filter(([k]) => k !== 'note').map(([k, v]) => `${k} ${v}`).join(', '));
 }
@@ -307,4 +364,7 @@ main()
     console.error(error);
     process.exitCode = 1;
   })
-  .finally(() => rmSync(root, { recursive: true, force: true }));
+  .finally(() => {
+    sinkProcess?.kill();
+    rmSync(root, { recursive: true, force: true });
+  });

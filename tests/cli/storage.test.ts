@@ -1,0 +1,61 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliverToSink, type Presigned } from '../../src/cli/storage.js';
+import { pseudoRandomBytes } from '../integration/stack-helpers.js';
+
+/** A stand-in store: answers each path with the statuses queued for it (then 200), and keeps what it was sent. */
+describe('a worker\'s uploads through presigned URLs (node:http, retried like the presign requests)', () => {
+  let server: Server;
+  let base = '';
+  const queued = new Map<string, number[]>();
+  const received = new Map<string, { body: Buffer; headers: IncomingMessage['headers'] }>();
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const status = queued.get(req.url!)?.shift() ?? 200;
+        if (status === 200) received.set(req.url!, { body: Buffer.concat(chunks), headers: req.headers });
+        res.writeHead(status);
+        res.end(status === 200 ? '' : '<Error/>');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const url = (name: string): Presigned => ({ name, url: `${base}/bucket/${name}?X-Amz-Signature=x`, method: 'PUT', headers: { 'x-amz-checksum-sha256': `sum-of-${name}` } });
+
+  it('every object arrives byte for byte with its signed headers; a 503 and a 429 are retried', async () => {
+    const objects = [0, 1, 2].map((i) => ({ name: `obj${i}`, bytes: pseudoRandomBytes(200_000 + i, 70 + i) }));
+    queued.set('/bucket/obj1?X-Amz-Signature=x', [503]);
+    queued.set('/bucket/obj2?X-Amz-Signature=x', [429, 503]);
+    await deliverToSink({ kind: 'urls', urls: objects.map((o) => url(o.name)), attempts: 4, concurrency: 2 }, objects);
+    for (const o of objects) {
+      const got = received.get(`/bucket/${o.name}?X-Amz-Signature=x`)!;
+      expect(got.body.equals(Buffer.from(o.bytes))).toBe(true);
+      expect(got.headers['x-amz-checksum-sha256']).toBe(`sum-of-${o.name}`);
+      expect(got.headers['content-length']).toBe(String(o.bytes.length));
+    }
+  });
+
+  it('a 403 is STORAGE_REJECTED at once; a store that keeps failing or cannot be reached is STORAGE_UNAVAILABLE', async () => {
+    const one = [{ name: 'denied', bytes: new Uint8Array(10) }];
+    queued.set('/bucket/denied?X-Amz-Signature=x', [403, 403]);
+    await expect(deliverToSink({ kind: 'urls', urls: [url('denied')], attempts: 3, concurrency: 1 }, one)).rejects.toMatchObject({ code: 'STORAGE_REJECTED', details: { status: 403 } });
+    expect(queued.get('/bucket/denied?X-Amz-Signature=x')).toEqual([403]); // not retried
+
+    queued.set('/bucket/down?X-Amz-Signature=x', [500, 500]);
+    await expect(deliverToSink({ kind: 'urls', urls: [url('down')], attempts: 2, concurrency: 1 }, [{ name: 'down', bytes: new Uint8Array(10) }])).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+
+    const closed = { ...url('x'), url: 'http://127.0.0.1:9/bucket/x' };
+    await expect(deliverToSink({ kind: 'urls', urls: [closed], attempts: 2, concurrency: 1 }, [{ name: 'x', bytes: new Uint8Array(10) }])).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', details: { reason: 'ECONNREFUSED' } });
+  });
+
+  it('URLs that do not match the objects are refused before anything is sent', async () => {
+    await expect(deliverToSink({ kind: 'urls', urls: [url('a')], attempts: 1, concurrency: 1 }, [{ name: 'b', bytes: new Uint8Array(1) }])).rejects.toMatchObject({ code: 'STORAGE_REJECTED' });
+    expect(received.has('/bucket/a?X-Amz-Signature=x')).toBe(false);
+  });
+});
