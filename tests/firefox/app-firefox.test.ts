@@ -12,7 +12,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAppStack, type AppStack } from '../browser/app-stack.js';
-import { click, deep, fill, launchFirefox, waitFor } from './firefox.js';
+import { click, clickToStart, deep, fill, launchFirefox, waitFor } from './firefox.js';
 
 const PHOTO = new URL('../fixtures/photo-board.jpg', import.meta.url).pathname;
 const DICOM = new URL('../fixtures/CT_small.dcm', import.meta.url).pathname;
@@ -44,13 +44,22 @@ async function freshPage(): Promise<Page> {
   page.on('console', (message) => lines.push(`${message.type()}: ${message.text()}`));
   page.on('pageerror', (error) => {
     lines.push(`pageerror: ${String(error)}${error instanceof Error && error.stack ? `\n${error.stack}` : ''}`);
-    // At once, too, with the time: a flow that then waits out its timeout shows what came before. (Every
-    // run, also at commit 2e30cae, logs one "SecurityError: The operation is insecure" as each fresh
-    // profile loads the app; it is not what stalls a flow.)
-    process.stderr.write(`page error (${new Date().toISOString()}): ${String(error)}\n`);
+    // At once, too, with the time: a flow that then waits out its timeout shows what came before.
+    process.stderr.write(`page error (${new Date().toISOString()}): ${String(error)}${process.env.EHRV_TRACE && error instanceof Error ? `\n${error.stack}` : ""}\n`);
   });
   // The first-run introduction (a modal) has its own test in the Chromium suite; here it is marked as seen.
-  await page.evaluateOnNewDocument(() => localStorage.setItem('ehrv.intro-seen', '1'));
+  // Only on the app's origin: on about:blank (the new tab's first document) localStorage throws "SecurityError:
+  // The operation is insecure" — the page error every fresh profile used to log, from this line, not the app.
+  await page.evaluateOnNewDocument(() => {
+    if (location.protocol.startsWith('http')) localStorage.setItem('ehrv.intro-seen', '1');
+  });
+  if (process.env.EHRV_TRACE) {
+    await page.evaluateOnNewDocument(() => {
+      addEventListener('unhandledrejection', (e) => console.warn(`unhandledrejection: ${String(e.reason)} ${(e.reason as Error)?.stack ?? ''} ${(e.reason as { name?: string })?.name ?? ''}`));
+      addEventListener('error', (e) => console.warn(`error event: ${e.message} at ${e.filename}:${e.lineno}:${e.colno} ${(e.error as Error)?.stack ?? ''}`));
+    });
+    page.on('console', (m) => process.stderr.write(`console ${m.type()}: ${m.text()}\n`));
+  }
   return page;
 }
 
@@ -100,11 +109,16 @@ async function protect(page: Page, path: string, key = KEY): Promise<string> {
   if (!page.url().endsWith('#/protect')) await page.goto(`${stack.appUrl}/#/protect`);
   await deep(page, '#pick');
   const before = (await page.evaluate(cards)).length;
+  await page.evaluate((n) => (document.body.dataset.cardsBefore = String(n)), before);
   const input = await deep(page, '#pick');
   await (input as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(path);
   await fill(page, '#key', key);
   log('protect click');
-  await click(await deep(page, 'button', /^Protect/));
+  // Started: a progress panel, a new record card or an error on the protect view.
+  await clickToStart(page, () => deep(page, 'button', /^Protect/), () => {
+    const view = document.querySelector('ev-app')?.shadowRoot?.querySelector('ev-protect-view')?.shadowRoot;
+    return Boolean(view?.querySelector('ev-progress-panel, [data-error-code]')) || (view?.querySelectorAll('section[data-record-id]').length ?? 0) > Number(document.body.dataset.cardsBefore ?? 0);
+  });
   const waitCards = async (ok: (c: { id: string; sync: string }[]) => boolean, timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -139,7 +153,11 @@ async function openShared(page: Page, shareText: string, key = KEY): Promise<voi
   await page.goto(`${stack.appUrl}/#/open`);
   await fill(page, '#share', shareText);
   await fill(page, '#seq', key);
-  await click(await deep(page, 'button', /^Open$/));
+  // Started: a progress panel, the result or an error on the open view.
+  await clickToStart(page, () => deep(page, 'button', /^Open$/), () => {
+    const view = document.querySelector('ev-app')?.shadowRoot?.querySelector('ev-open-view')?.shadowRoot;
+    return Boolean(view?.querySelector('ev-progress-panel, [data-error-code]') || Array.from(view?.querySelectorAll('a') ?? []).some((a) => a.textContent?.trim() === 'Save the original file') || view?.querySelector('ev-image-viewer'));
+  });
 }
 
 /**

@@ -101,3 +101,25 @@ export async function click(element: ElementHandle<Element>, timeoutMs = 30_000)
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * Clicks the element `find` returns until `started` (run in the page) is true: a flow's start button. Twice
+ * in the full Firefox suite (CI, 1 in ~10 runs) a click on Protect or Open left the view exactly as it was —
+ * no progress panel, no error — for the whole 240 s wait, though the same flow alone never did in 30 runs.
+ * The click is sent again (at most `attempts` times) only while nothing has started, so a flow never runs
+ * twice; each repeat is printed, so a lost click shows in the log rather than as a flow that "stalled".
+ */
+export async function clickToStart(page: Page, find: () => Promise<ElementHandle<Element>>, started: () => boolean, o: { waitMs?: number; attempts?: number } = {}): Promise<void> {
+  const waitMs = o.waitMs ?? 5_000;
+  const attempts = o.attempts ?? 3;
+  for (let attempt = 1; ; attempt++) {
+    await click(await find());
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      if (await page.evaluate(started)) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (attempt >= attempts) return; // the caller's own wait reports what the page shows
+    process.stderr.write(`firefox: a click had no visible effect after ${waitMs} ms (attempt ${attempt}); clicking again\n`);
+  }
+}
