@@ -181,17 +181,15 @@ export class ProtectPool {
           await store.putMany(objects.map((bytes, j) => ({ name: report.names[j]!, bytes, sha256: report.sha256[j]! })));
           return;
         }
+        once();
         let sink;
         try {
           sink = await store.sinkFor(sha256Of(report));
         } catch (error) {
-          if (!settled) {
-            settled = true;
-            void this.ask(worker, { op: 'drop', record });
-          }
+          // No URLs (the presign service refused or is down): the worker gives the record's buffers up.
+          void this.ask(worker, { op: 'drop', record });
           throw error;
         }
-        once();
         await this.ask(worker, { op: 'deliver', record, sink });
       },
       take,
