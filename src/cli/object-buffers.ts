@@ -8,8 +8,11 @@ export class ObjectBuffers {
   private free: ArrayBuffer[] = [];
   private kept = 0;
 
-  /** @param maxKept bytes kept for reuse at most (memory stays bounded whatever the records' sizes). */
-  constructor(private readonly maxKept = 256 * 1024 * 1024) {}
+  /**
+   * @param maxKept bytes kept for reuse at most, per worker (memory stays bounded whatever the records' sizes
+   * and however many cores run workers): five 16 MiB records' objects, more than a worker reuses at once.
+   */
+  constructor(private readonly maxKept = 96 * 1024 * 1024) {}
 
   /**
    * `length` bytes, uninitialised unless `zeroed`: the smallest kept buffer that holds them without wasting
