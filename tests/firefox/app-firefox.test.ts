@@ -92,7 +92,8 @@ const log = (what: string) => process.env.EHRV_TRACE && console.info(`${new Date
 /** The protect view's record cards, newest first: record id and sync state. */
 function cards(): { id: string; sync: string }[] {
   const view = document.querySelector('ev-app')?.shadowRoot?.querySelector('ev-protect-view')?.shadowRoot;
-  const error = view?.querySelector('[data-error-code]');
+  // An error card (ev-error-card) keeps its code in its own shadow root: looked for there too.
+  const error = view?.querySelector('[data-error-code]') ?? view?.querySelector('ev-error-card')?.shadowRoot?.querySelector('[data-error-code]');
   if (error) throw new Error(`protect failed: ${error.getAttribute('data-error-code')}: ${error.textContent?.trim()}`);
   return Array.from(view?.querySelectorAll('section[data-record-id]') ?? [], (s) => ({ id: s.getAttribute('data-record-id')!, sync: s.querySelector('[data-sync-state]')?.getAttribute('data-sync-state') ?? '' }));
 }
@@ -117,7 +118,7 @@ async function protect(page: Page, path: string, key = KEY): Promise<string> {
   // Started: a progress panel, a new record card or an error on the protect view.
   await clickToStart(page, () => deep(page, 'button', /^Protect/), () => {
     const view = document.querySelector('ev-app')?.shadowRoot?.querySelector('ev-protect-view')?.shadowRoot;
-    return Boolean(view?.querySelector('ev-progress-panel, [data-error-code]')) || (view?.querySelectorAll('section[data-record-id]').length ?? 0) > Number(document.body.dataset.cardsBefore ?? 0);
+    return Boolean(view?.querySelector('ev-progress-panel, [data-error-code]') || view?.querySelector('ev-error-card')?.shadowRoot?.querySelector('[data-error-code]')) || (view?.querySelectorAll('section[data-record-id]').length ?? 0) > Number(document.body.dataset.cardsBefore ?? 0);
   });
   const waitCards = async (ok: (c: { id: string; sync: string }[]) => boolean, timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
@@ -156,7 +157,7 @@ async function openShared(page: Page, shareText: string, key = KEY): Promise<voi
   // Started: a progress panel, the result or an error on the open view.
   await clickToStart(page, () => deep(page, 'button', /^Open$/), () => {
     const view = document.querySelector('ev-app')?.shadowRoot?.querySelector('ev-open-view')?.shadowRoot;
-    return Boolean(view?.querySelector('ev-progress-panel, [data-error-code]') || Array.from(view?.querySelectorAll('a') ?? []).some((a) => a.textContent?.trim() === 'Save the original file') || view?.querySelector('ev-image-viewer'));
+    return Boolean(view?.querySelector('ev-progress-panel, [data-error-code]') || view?.querySelector('ev-error-card')?.shadowRoot?.querySelector('[data-error-code]') || Array.from(view?.querySelectorAll('a') ?? []).some((a) => a.textContent?.trim() === 'Save the original file') || view?.querySelector('ev-image-viewer'));
   });
 }
 
@@ -166,7 +167,9 @@ async function openShared(page: Page, shareText: string, key = KEY): Promise<voi
  */
 function openState(): { link: boolean; error?: string; phase?: string; done?: number; total?: number } {
   const view = document.querySelector('ev-app')?.shadowRoot?.querySelector('ev-open-view')?.shadowRoot;
-  const error = view?.querySelector('[data-error-code]');
+  // The open view shows a failure in an ev-error-card, whose code is in the card's own shadow root: before,
+  // this looked only in the view's, so an open that failed looked like one that never started or stalled.
+  const error = view?.querySelector('[data-error-code]') ?? view?.querySelector('ev-error-card')?.shadowRoot?.querySelector('[data-error-code]');
   if (error) return { link: false, error: `${error.getAttribute('data-error-code')}: ${error.textContent?.trim()}` };
   const link = Array.from(view?.querySelectorAll('a') ?? []).some((a) => a.textContent?.trim() === 'Save the original file');
   const panel = view?.querySelector('ev-progress-panel') as unknown as { phase?: string; done?: number; total?: number } | null;
