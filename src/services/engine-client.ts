@@ -10,6 +10,12 @@ import type { ViewerSummary } from '../workers/viewer-api.js';
 import { resultSink } from './result-sink.js';
 import { newScratchName, removeScratch } from './scratch-files.js';
 
+/** How long an engine worker may take to report that it started a protect or an open (its first act). */
+const FIRST_PROGRESS_MS = 20_000;
+
+/** The worker did not start the call in time: it is retried on a fresh worker (EngineClient.call). */
+class CallNotStarted extends Error {}
+
 export interface EngineCallOptions {
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ProgressCallback | undefined;
@@ -31,7 +37,7 @@ export class EngineClient {
    */
   constructor(
     private readonly createWorker: () => Worker = () => new Worker(new URL('../workers/engine-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-engine' }),
-    private readonly options: { readonly warm?: boolean; readonly stallMs?: number } = {},
+    private readonly options: { readonly warm?: boolean; readonly stallMs?: number; readonly firstProgressMs?: number } = {},
   ) {
     if (options.warm) this.spare = this.bridge().start();
   }
@@ -59,11 +65,33 @@ export class EngineClient {
     this.spare = undefined;
   }
 
-  private async call<T>(options: EngineCallOptions, run: (api: Comlink.Remote<EngineApi>, onProgress: ProgressCallback | undefined) => Promise<T>): Promise<T> {
+  /**
+   * `reportsAtOnce`: the call's first act in the worker is a progress report (protect and open report
+   * 'unlock' before anything else). If that report has not come after `firstProgressMs`, the worker never
+   * started the call — in stock Firefox under load, an open sometimes stayed at "download 8/8" and a
+   * protect at its click until the 120 s watchdog (CI, sessions 5 and 6) — so the call is sent once more to a
+   * fresh worker. It had done nothing yet, so nothing is done twice.
+   */
+  private async call<T>(options: EngineCallOptions, run: (api: Comlink.Remote<EngineApi>, onProgress: ProgressCallback | undefined) => Promise<T>, reportsAtOnce = false): Promise<T> {
+    if (!reportsAtOnce) return this.callOnce(options, run, undefined);
+    try {
+      return await this.callOnce(options, run, this.firstProgressMs);
+    } catch (error) {
+      if (!(error instanceof CallNotStarted)) throw error;
+      return this.callOnce(options, run, this.firstProgressMs, true);
+    }
+  }
+
+  private get firstProgressMs(): number {
+    return this.options.firstProgressMs ?? FIRST_PROGRESS_MS;
+  }
+
+  private async callOnce<T>(options: EngineCallOptions, run: (api: Comlink.Remote<EngineApi>, onProgress: ProgressCallback | undefined) => Promise<T>, firstProgressMs: number | undefined, lastAttempt = false): Promise<T> {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new AbortedError(signal.reason);
-    const bridge = this.spare ?? this.bridge();
-    this.spare = undefined;
+    // A retry never takes the warm spare: it was started the same way as the worker that did not answer.
+    const bridge = (!lastAttempt && this.spare) || this.bridge();
+    if (bridge === this.spare) this.spare = undefined;
     this.live.add(bridge);
     // A call that stops reporting would otherwise leave the page waiting for ever: no progress for stallMs
     // ends the worker and the call with ENGINE_STALLED (a worker that dies: worker-bridge.ts).
@@ -73,13 +101,19 @@ export class EngineClient {
       watchdog = setTimeout(() => bridge.terminate(new EngineStalledError(this.stallMs)), this.stallMs);
     };
     feedWatchdog();
+    let started: ReturnType<typeof setTimeout> | undefined;
+    if (firstProgressMs !== undefined) {
+      started = setTimeout(() => bridge.terminate(lastAttempt ? new EngineStalledError(firstProgressMs, 'it did not start the work, twice') : new CallNotStarted()), firstProgressMs);
+    }
     const progress = Comlink.proxy<ProgressCallback>((p) => {
+      clearTimeout(started);
       feedWatchdog();
       onProgress?.(p);
     });
     try {
       return await bridge.call((api) => run(api, progress), signal);
     } finally {
+      clearTimeout(started);
       clearTimeout(watchdog);
       // One call per worker: ending it frees everything the call held.
       bridge.terminate();
@@ -130,7 +164,7 @@ export class EngineClient {
     const scratch = sink === 'disk' ? (request.scratch ?? newScratchName()) : undefined;
     let result: T | undefined;
     try {
-      result = await this.call(options, (api, progress) => run({ ...request, sink, scratch }, api, progress));
+      result = await this.call(options, (api, progress) => run({ ...request, sink, scratch }, api, progress), true);
       return result;
     } finally {
       if (scratch && (result as { scratch?: string } | undefined)?.scratch !== scratch) await removeScratch(scratch);
