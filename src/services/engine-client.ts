@@ -78,6 +78,8 @@ export class EngineClient {
       return await this.callOnce(options, run, this.firstProgressMs);
     } catch (error) {
       if (!(error instanceof CallNotStarted)) throw error;
+      // Said in the console so that a test run (the Firefox suite prints these lines) shows it happened.
+      console.warn(`ehr-vault engine: a worker did not start the call within ${this.firstProgressMs} ms; trying a fresh worker`);
       return this.callOnce(options, run, this.firstProgressMs, true);
     }
   }

@@ -41,7 +41,11 @@ async function freshPage(): Promise<Page> {
   const page = await (await browser()).newPage();
   const lines: string[] = [];
   printed.set(page, lines);
-  page.on('console', (message) => lines.push(`${message.type()}: ${message.text()}`));
+  page.on('console', (message) => {
+    lines.push(`${message.type()}: ${message.text()}`);
+    // The engine client's own diagnostics (a call retried on a fresh worker) are printed whatever happens.
+    if (message.text().startsWith('ehr-vault engine:')) process.stderr.write(`page console (${new Date().toISOString()}): ${message.text()}\n`);
+  });
   page.on('pageerror', (error) => {
     lines.push(`pageerror: ${String(error)}${error instanceof Error && error.stack ? `\n${error.stack}` : ''}`);
     // At once, too, with the time: a flow that then waits out its timeout shows what came before.
