@@ -1,18 +1,16 @@
-import { createCipheriv, createHash, hkdfSync, type Cipher, type Hash } from 'node:crypto';
+import { createCipheriv, createHash, type Cipher, type Hash } from 'node:crypto';
 import { checkBatch, type BatchKdf } from '../core/batch-kdf.js';
-import { EnvelopeSealer } from '../core/envelope-seal.js';
-import { nonce, TAG_LENGTH } from '../core/envelope-header.js';
-import { planFragments } from '../core/fragments.js';
-import { deriveRecordKeys, generateRecordKey, KEY_LABELS, systemRandomBytes, type LocatorKeys, type RandomBytes } from '../core/keychain.js';
+import { DEFAULT_CHUNK_SIZE, nonce, TAG_LENGTH } from '../core/envelope-header.js';
+import { generateRecordKey, systemRandomBytes, type RandomBytes } from '../core/keychain.js';
 import type { RecordMetadata } from '../core/metadata.js';
-import { HEAD_LENGTH, OBJECT_VERSION, sealHead, type HeadFields } from '../core/object-head.js';
+import { HEAD_LENGTH, OBJECT_VERSION, type HeadFields } from '../core/object-head.js';
 import { generateRecordId } from '../core/object-names.js';
 import { recordIdBytes } from '../core/open-objects.js';
 import { objectBodyLength } from '../core/padding.js';
 import { checkParityCount, PARITY_ALGORITHM_RS } from '../core/parity.js';
 import { openParityRows, parityCoefficients, type ParityRows } from '../core/reed-solomon.js';
-import { sequenceCheck } from '../core/seal-objects.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
+import { envelopeHeadSync, objectNameSync, planFragmentsSync, recordKeyBytes, sealHeadSync, sequenceCheckSync, wipeRecordKeyBytes } from './node-record-crypto.js';
 
 /**
  * Reads plaintext bytes [start, end) of the body. The returned bytes may be a view of a buffer the reader
@@ -41,8 +39,8 @@ export interface FastSealed {
   readonly objects: Uint8Array[];
   /** Base64 SHA-256 of each object, or '' without `digests`. */
   readonly sha256: string[];
-  /** The record's locator keys (object names), derived here anyway. */
-  readonly locator: LocatorKeys;
+  /** The objects' names in the store (FORMAT.md §2.3), in slot order. */
+  readonly names: string[];
 }
 
 /** Plaintext bytes read (and sealed) at once when the body comes from a file: memory is this, not the file. */
@@ -123,29 +121,24 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
   const recordKey = o.recordKey ?? generateRecordKey(random);
   const recordId = o.recordId ?? generateRecordId(random);
   const id = recordIdBytes(recordId);
-  const keys = await deriveRecordKeys(recordKey, id, batch.stretched, batch.salt);
-  // The two bulk keys again as bytes for node:crypto (the core's are non-extractable CryptoKeys): HKDF-Extract
-  // (salt = record id, IKM = K ‖ X), Expand per label (FORMAT.md §3), in one synchronous call each.
-  const ikm = new Uint8Array(recordKey.length + batch.stretched.length);
-  ikm.set(recordKey, 0);
-  ikm.set(batch.stretched, recordKey.length);
-  const encryption = new Uint8Array(hkdfSync('sha256', ikm, id, KEY_LABELS.encryption, 16));
-  const wrap = new Uint8Array(hkdfSync('sha256', ikm, id, KEY_LABELS.wrap, 16));
-  ikm.fill(0);
+  // Every key as bytes for node:crypto, in this thread, synchronously (node-record-crypto.ts: the core's
+  // WebCrypto calls were most of a small record's cost); wiped when the record is sealed.
+  const keys = recordKeyBytes(recordKey, id, batch.stretched);
+  const { encryption, wrap } = keys;
   let parityRows: ParityRows | undefined;
   try {
     // The nonce prefix is drawn first, then one head nonce per slot in slot order, as protectRecord does.
-    const sealer = await EnvelopeSealer.create(keys, metadata, { randomBytes: random, chunkSize: o.chunkSize });
+    // Each body chunk below takes its own counter (1 … chunkCount) once, under this record's own key (§7).
+    const sealer = envelopeHeadSync(keys, metadata, random, o.chunkSize ?? DEFAULT_CHUNK_SIZE);
     const envelopeLength = sealer.totalLength;
     const n = key.n;
     const p = o.parity;
     const bodyLength = objectBodyLength(envelopeLength, n);
-    const [fragments, check] = await Promise.all([planFragments(keys, key, envelopeLength), sequenceCheck(keys)]);
+    const fragments = planFragmentsSync(keys.fragments, key, envelopeLength);
+    const check = sequenceCheckSync(keys.check);
     const head = (kind: HeadFields['kind'], slot: number) =>
-      sealHead(keys.head, id, { version: OBJECT_VERSION, kind, n, parityCount: p, slot, kdf: batch.kdf, bodyLength, check, parityAlgorithm: p > 0 ? PARITY_ALGORITHM_RS : 0, kdfSalt: batch.salt }, random);
-    const heads = await Promise.all(Array.from({ length: n + p }, (_, slot) => head(slot < n ? 'data' : 'parity', slot)));
-    // The sealer hands every chunk counter out once; this writer takes them all (nonce discipline, §7).
-    sealer.claimSegments(Math.max(1, sealer.chunkCount));
+      sealHeadSync(keys.head, id, { version: OBJECT_VERSION, kind, n, parityCount: p, slot, kdf: batch.kdf, bodyLength, check, parityAlgorithm: p > 0 ? PARITY_ALGORITHM_RS : 0, kdfSalt: batch.salt }, random);
+    const heads = Array.from({ length: n + p }, (_, slot) => head(slot < n ? 'data' : 'parity', slot));
     const { chunkSize, noncePrefix, bytes: headerBytes } = sealer.header;
 
     // The RS rows are folded into where the SIMD kernel works (reed-solomon.ts openParityRows), then copied
@@ -201,7 +194,7 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
 
     // Parity (§4.4): the rows are complete; seal each with K_parity into its own object, in place.
     if (p > 0) {
-      const parityKey = new Uint8Array(hkdfSync('sha256', recordKey, new Uint8Array(0), KEY_LABELS.parity, 16));
+      const parityKey = keys.parity;
       for (const [r, object] of parityObjects.entries()) {
         const body = object.subarray(HEAD_LENGTH);
         rows!.copyRow(r, body);
@@ -210,13 +203,12 @@ export async function fastSeal(metadata: RecordMetadata, sequenceKey: string, ba
         w.pad();
         writers.push(w);
       }
-      parityKey.fill(0);
     }
-    return { recordKey, recordId, objects: writers.map((w) => w.bytes), sha256: writers.map((w) => w.digest()), locator: { objectNames: keys.objectNames, head: keys.head } };
+    const names = writers.map((_, j) => objectNameSync(keys.objectNames, recordId, j));
+    return { recordKey, recordId, objects: writers.map((w) => w.bytes), sha256: writers.map((w) => w.digest()), names };
   } finally {
     parityRows?.release();
-    encryption.fill(0);
-    wrap.fill(0);
+    wipeRecordKeyBytes(keys);
   }
 }
 

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { EhrVaultError } from '../core/errors.js';
 import type { BatchKdf } from '../core/batch-kdf.js';
@@ -13,7 +14,7 @@ import { inShard, type InputFile, type Shard } from './inputs.js';
 import { checkJournalStorage, JournalWriter, readJournal, type ManifestRow } from './journal.js';
 import { writeManifest } from './manifest.js';
 import type { ObjectStore } from './storage.js';
-import { ProtectPool } from './worker-pool.js';
+import { ProtectPool, type SealedRecord } from './worker-pool.js';
 
 export interface ProtectRunOptions {
   readonly inputs: readonly InputFile[];
@@ -33,6 +34,8 @@ export interface ProtectRunOptions {
   readonly parity?: number | undefined;
   readonly progress?: boolean | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Bytes of records being sealed or sealed and not yet stored (the run's memory); default 128 MiB. */
+  readonly maxBytesInFlight?: number | undefined;
 }
 
 export interface ProtectSummary {
@@ -53,6 +56,10 @@ export interface ProtectSummary {
   /** Journal datasyncs (group commit: about one per flush, not two per record). */
   readonly journalSyncs: number;
 }
+
+/** Records under way at once (sealing, sealed, storing), and the bytes they may hold together. */
+const MAX_RECORDS_IN_FLIGHT = 64;
+const MAX_BYTES_IN_FLIGHT = 128 * 1024 * 1024;
 
 /** Errors that stop the whole run (the store or the local disk), rather than one input. */
 function fatal(error: unknown): boolean {
@@ -123,19 +130,57 @@ async function protectAll(o: ProtectRunOptions, r: { started: number; journal: J
   let count = 0;
   let stopError: unknown;
   const inFlight = new Set<Promise<void>>();
-  // Records computed or uploading at once: the workers stay busy while earlier records upload, and memory
-  // stays bounded by this many records.
-  const limit = Math.max(1, o.jobs) * 2 + 2;
+  // Records sealed but not yet stored wait for the journal's sync, a presign request and their uploads: many
+  // small records must be under way at once for the workers to stay busy (a 512 KiB CT slice is sealed in
+  // ≈ 1.5 ms). Memory is bounded by bytes, not by a count: a record holds its file's size from before it
+  // is sealed, then its objects' size until they are stored. One record is always let through.
+  const maxBytes = o.maxBytesInFlight ?? MAX_BYTES_IN_FLIGHT;
+  let heldBytes = 0;
+  let waiting: (() => void)[] = [];
+  const free = (n: number) => {
+    heldBytes -= n;
+    const wake = waiting;
+    waiting = [];
+    for (const w of wake) w();
+  };
+  const reserve = async (n: number) => {
+    while (heldBytes > 0 && heldBytes + n > maxBytes) await new Promise<void>((resolve) => waiting.push(resolve));
+    heldBytes += n;
+  };
 
   const one = async (input: InputFile): Promise<void> => {
     const sequenceKey = o.generateKeys ? generateSequenceKey(o.keyLength ?? 12).text : o.sequenceKey!;
+    const estimate = await stat(input.path).then((s) => s.size, () => 0);
+    await reserve(estimate);
+    let held = estimate;
     try {
+      if (stopError) return;
       const result = await pool.seal({ path: input.path, name: input.key.split('/').pop() ?? input.key, sequenceKey, kdf: o.kdf, batch, digests: o.store.needsDigests ?? true, compress: o.compress, parity: o.parity });
       workerKdfRuns += result.kdfRuns;
       if (stopError) {
         result.release();
         return;
       }
+      const size = result.sizes.reduce((a, b) => a + b, 0);
+      heldBytes += size - held;
+      held = size;
+      await storeSealed(result);
+    } catch (error) {
+      if (fatal(error)) {
+        stopError ??= error;
+        return;
+      }
+      const e = error instanceof EhrVaultError ? error : undefined;
+      const entry = { input: input.key, code: (e?.code as string | undefined) ?? 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+      failed.push(entry);
+      await journal.append({ t: 'failed', ...entry }).catch(() => {});
+    } finally {
+      free(held);
+    }
+    const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+    bar?.increment(1, { rate: (count / seconds).toFixed(1), mbps: (bytes / 1e6 / seconds).toFixed(1) });
+
+    async function storeSealed(result: SealedRecord): Promise<void> {
       const shareText = encodeShareText({ recordId: result.recordId, recordKey: result.recordKey });
       try {
         await journal.append({ t: 'begin', input: input.key, recordId: result.recordId, shareText, names: result.names });
@@ -162,24 +207,13 @@ async function protectAll(o: ProtectRunOptions, r: { started: number; journal: J
       rows.set(input.key, row);
       bytes += result.inputBytes;
       count++;
-    } catch (error) {
-      if (fatal(error)) {
-        stopError ??= error;
-        return;
-      }
-      const e = error instanceof EhrVaultError ? error : undefined;
-      const entry = { input: input.key, code: (e?.code as string | undefined) ?? 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
-      failed.push(entry);
-      await journal.append({ t: 'failed', ...entry }).catch(() => {});
     }
-    const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-    bar?.increment(1, { rate: (count / seconds).toFixed(1), mbps: (bytes / 1e6 / seconds).toFixed(1) });
   };
 
   try {
     for (const input of pending) {
       if (stopError || o.signal?.aborted) break;
-      while (inFlight.size >= limit) await Promise.race(inFlight);
+      while (inFlight.size >= MAX_RECORDS_IN_FLIGHT) await Promise.race(inFlight);
       const p = one(input).finally(() => inFlight.delete(p));
       inFlight.add(p);
     }

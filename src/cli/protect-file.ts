@@ -5,7 +5,6 @@ import { forgetBatch, stretchForBatch, type BatchKdf } from '../core/batch-kdf.j
 import type { KdfParams } from '../core/kdf.js';
 import { parseSequenceKey } from '../core/sequence-key.js';
 import type { RecordMetadata } from '../core/metadata.js';
-import { fragmentObjectName } from '../core/object-names.js';
 import { DEFAULT_PARITY } from '../core/parity.js';
 import { filterImage } from '../core/row-filters.js';
 import { inspect, MAX_DECODE_PIXELS, type OriginalBytesReason } from '../workers/decode-image.js';
@@ -234,7 +233,7 @@ export async function protectFile(task: ProtectTask, buffers?: ObjectBuffers): P
       digests: task.digests !== false,
       ...(buffers ? { allocate: (length: number, zeroed: boolean) => buffers.take(length, zeroed) } : {}),
     });
-    const names = await Promise.all(record.objects.map((_, j) => fragmentObjectName(record.locator, record.recordId, j)));
+    const { names } = record;
     const { storedAs, type, reason, metadata } = plan;
     return { recordId: record.recordId, recordKey: record.recordKey, names, objects: record.objects, sha256: record.sha256, storedAs, type, ...(reason ? { reason } : {}), mime: metadata.mime, inputBytes: size, kdfRuns: own ? 1 : 0 };
   } finally {

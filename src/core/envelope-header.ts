@@ -1,5 +1,5 @@
-import { readU16, readU32, writeU32 } from './bytes.js';
-import { EnvelopeError } from './errors.js';
+import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { EnvelopeError, InputInvalidError } from './errors.js';
 import { hmacSha256, type RecordKeys } from './keychain.js';
 import { encodeMetadataBlock, type RecordMetadata } from './metadata.js';
 
@@ -69,6 +69,30 @@ export function nonce(prefix: Uint8Array, counter: number, last: boolean): Uint8
   writeU32(out, NONCE_PREFIX_LENGTH, counter);
   out[11] = last ? 1 : 0;
   return out;
+}
+
+/**
+ * The 56 header bytes before the key commitment is filled in (§5): magic, version, algorithm, flags, chunk
+ * size, metadata length, nonce prefix; bytes 24…55 are zero until `computeCommitment` of bytes 0…23.
+ */
+export function uncommittedHeader(chunkSize: number, metadataLength: number, noncePrefix: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(HEADER_LENGTH);
+  bytes.set(ENVELOPE_MAGIC, 0);
+  bytes[4] = ENVELOPE_VERSION;
+  bytes[5] = ALGORITHM_AES128GCM_STREAM;
+  writeU16(bytes, 6, 0);
+  writeU32(bytes, 8, chunkSize);
+  writeU32(bytes, 12, metadataLength);
+  bytes.set(noncePrefix, 16);
+  return bytes;
+}
+
+/** The chunk size a writer may choose (§5), and a body that fits the counter at that size (§6). */
+export function checkChunkSize(chunkSize: number, byteLength: number): void {
+  if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
+    throw new InputInvalidError(`chunkSize must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE}.`, { chunkSize });
+  }
+  if (bodyChunkCount(byteLength, chunkSize) > MAX_BODY_CHUNKS) throw new InputInvalidError('The record is too large for this chunk size.');
 }
 
 export async function computeCommitment(keys: Pick<RecordKeys, 'commitment'>, header: Uint8Array): Promise<Uint8Array> {

@@ -1,25 +1,21 @@
 import { ByteQueue, type ByteSource } from './byte-queue.js';
-import { asBufferSource, writeU16, writeU32 } from './bytes.js';
+import { asBufferSource } from './bytes.js';
 import { InputInvalidError } from './errors.js';
 import {
-  ALGORITHM_AES128GCM_STREAM,
   bodyChunkCount,
+  checkChunkSize,
   computeCommitment,
   DEFAULT_CHUNK_SIZE,
   DEFAULT_CONCURRENCY,
-  ENVELOPE_MAGIC,
-  ENVELOPE_VERSION,
   envelopeLength,
   HEADER_LENGTH,
   lengthMismatch,
-  MAX_BODY_CHUNKS,
-  MAX_CHUNK_SIZE,
-  MIN_CHUNK_SIZE,
   NONCE_PREFIX_LENGTH,
   nonce,
   parseEnvelopeHeader,
   TAG_LENGTH,
   type EnvelopeHeader,
+  uncommittedHeader,
 } from './envelope-header.js';
 import { bodySegments, checkSegment, type BodySegment, type SegmentContext } from './envelope-segments.js';
 import { systemRandomBytes, type RandomBytes, type RecordKeys } from './keychain.js';
@@ -60,21 +56,11 @@ export class EnvelopeSealer {
 
   static async create(keys: RecordKeys, metadata: RecordMetadata, options: SealOptions = {}): Promise<EnvelopeSealer> {
     const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
-      throw new InputInvalidError(`chunkSize must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE}.`, { chunkSize });
-    }
-    if (bodyChunkCount(metadata.byteLength, chunkSize) > MAX_BODY_CHUNKS) throw new InputInvalidError('The record is too large for this chunk size.');
+    checkChunkSize(chunkSize, metadata.byteLength);
     const block = encodeMetadataBlock(metadata);
     const noncePrefix = (options.randomBytes ?? systemRandomBytes)(NONCE_PREFIX_LENGTH);
     if (noncePrefix.length !== NONCE_PREFIX_LENGTH) throw new InputInvalidError('randomBytes returned the wrong length.');
-    const bytes = new Uint8Array(HEADER_LENGTH);
-    bytes.set(ENVELOPE_MAGIC, 0);
-    bytes[4] = ENVELOPE_VERSION;
-    bytes[5] = ALGORITHM_AES128GCM_STREAM;
-    writeU16(bytes, 6, 0);
-    writeU32(bytes, 8, chunkSize);
-    writeU32(bytes, 12, block.length + TAG_LENGTH);
-    bytes.set(noncePrefix, 16);
+    const bytes = uncommittedHeader(chunkSize, block.length + TAG_LENGTH, noncePrefix);
     bytes.set(await computeCommitment(keys, bytes), 24);
     const header = parseEnvelopeHeader(bytes);
     const segment = new Uint8Array(

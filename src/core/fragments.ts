@@ -37,7 +37,8 @@ export function payloadRange(totalLength: number, n: number, position: number): 
   return { start: at(position), end: at(position + 1) };
 }
 
-function macInput(f: FrameFields): Uint8Array {
+/** The bytes a frame's MAC is computed over (FORMAT.md §8). */
+export function frameMacInput(f: FrameFields): Uint8Array {
   const own = utf8Encoder.encode(f.indexChar);
   const next = utf8Encoder.encode(f.nextChar);
   const fields = new Uint8Array(FRAME_FIELDS_LENGTH);
@@ -48,18 +49,34 @@ function macInput(f: FrameFields): Uint8Array {
 }
 
 export async function frameMac(keys: Pick<RecordKeys, 'fragments'>, fields: FrameFields): Promise<Uint8Array> {
-  return hmacSha256(keys.fragments, macInput(fields));
+  return hmacSha256(keys.fragments, frameMacInput(fields));
 }
 
 /** The frame of one fragment. Exported so tests can craft authentic frames that are chained wrongly. */
 export async function buildFrame(keys: Pick<RecordKeys, 'fragments'>, fields: FrameFields): Promise<{ prefix: Uint8Array; suffix: Uint8Array }> {
+  return { prefix: framePrefix(fields), suffix: frameSuffix(fields, await frameMac(keys, fields)) };
+}
+
+/** Own character ‖ n ‖ position ‖ payload length: the frame before the payload. */
+export function framePrefix(fields: FrameFields): Uint8Array {
   const own = utf8Encoder.encode(fields.indexChar);
   const prefix = new Uint8Array(own.length + FRAME_FIELDS_LENGTH);
   prefix.set(own, 0);
   writeU16(prefix, own.length, fields.n);
   writeU16(prefix, own.length + 2, fields.position);
   writeU64(prefix, own.length + 4, fields.payloadLength);
-  return { prefix, suffix: concatBytes([utf8Encoder.encode(fields.nextChar), await frameMac(keys, fields)]) };
+  return prefix;
+}
+
+/** Next character ‖ MAC: the frame after the payload. */
+export function frameSuffix(fields: FrameFields, mac: Uint8Array): Uint8Array {
+  return concatBytes([utf8Encoder.encode(fields.nextChar), mac]);
+}
+
+/** The frame fields of fragment `position` of an envelope of `totalLength` bytes split by `key` (§8). */
+export function frameFieldsAt(key: SequenceKey, totalLength: number, position: number): FrameFields & { payloadStart: number; payloadEnd: number } {
+  const { start, end } = payloadRange(totalLength, key.n, position);
+  return { indexChar: key.chars[position]!, nextChar: key.chars[(position + 1) % key.n]!, n: key.n, position, payloadLength: end - start, payloadStart: start, payloadEnd: end };
 }
 
 /**
@@ -70,11 +87,10 @@ export async function buildFrame(keys: Pick<RecordKeys, 'fragments'>, fields: Fr
 export async function planFragments(keys: Pick<RecordKeys, 'fragments'>, key: SequenceKey, totalLength: number): Promise<PlannedFragment[]> {
   if (totalLength < key.n) throw new InputInvalidError('The envelope is shorter than the number of fragments.');
   return Promise.all(
-    key.chars.map(async (indexChar, position) => {
-      const { start, end } = payloadRange(totalLength, key.n, position);
-      const fields = { indexChar, nextChar: key.chars[(position + 1) % key.n]!, n: key.n, position, payloadLength: end - start };
+    key.chars.map(async (_, position) => {
+      const { payloadStart, payloadEnd, ...fields } = frameFieldsAt(key, totalLength, position);
       const { prefix, suffix } = await buildFrame(keys, fields);
-      return { ...fields, prefix, suffix, payloadStart: start, payloadEnd: end, prefixLength: prefix.length };
+      return { ...fields, prefix, suffix, payloadStart, payloadEnd, prefixLength: prefix.length };
     }),
   );
 }

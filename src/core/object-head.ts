@@ -8,7 +8,8 @@ import { SEQUENCE_KEY_MAX_LENGTH, SEQUENCE_KEY_MIN_LENGTH } from './sequence-key
 export const OBJECT_VERSION = 2;
 export const HEAD_LENGTH = 92;
 const HEAD_FIELDS_LENGTH = 64;
-const NONCE_LENGTH = 12;
+export const HEAD_NONCE_LENGTH = 12;
+const NONCE_LENGTH = HEAD_NONCE_LENGTH;
 export const CHECK_LENGTH = 16;
 export const MAX_PARITY_OBJECTS = 64;
 const KDF_ARGON2ID = 1;
@@ -29,7 +30,8 @@ export interface HeadFields {
   readonly kdfSalt: Uint8Array;
 }
 
-function headAad(recordId: Uint8Array): Uint8Array {
+/** The head's additional data: label ‖ record id (§4.1). */
+export function headAad(recordId: Uint8Array): Uint8Array {
   return concatBytes([HEAD_AAD_LABEL, recordId]);
 }
 

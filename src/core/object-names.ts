@@ -33,6 +33,11 @@ function base32(bytes: Uint8Array): string {
  * cannot tell which fragments belong together or in which order (FORMAT.md §2.3).
  */
 export async function fragmentObjectName(keys: Pick<LocatorKeys, 'objectNames'>, recordId: string, position: number): Promise<string> {
+  return objectNameFromMac(await hmacSha256(keys.objectNames, objectNameInput(recordId, position)));
+}
+
+/** label ‖ record id ‖ u16 position: what an object name's HMAC is computed over (§2.3). */
+export function objectNameInput(recordId: string, position: number): Uint8Array {
   let id: Uint8Array;
   try {
     id = fromBase64Url(recordId);
@@ -44,5 +49,10 @@ export async function fragmentObjectName(keys: Pick<LocatorKeys, 'objectNames'>,
   }
   const pos = new Uint8Array(2);
   writeU16(pos, 0, position);
-  return base32((await hmacSha256(keys.objectNames, concatBytes([LABEL, id, pos]))).subarray(0, 20));
+  return concatBytes([LABEL, id, pos]);
+}
+
+/** The name from its HMAC: the first 20 bytes in lowercase base32. */
+export function objectNameFromMac(mac: Uint8Array): string {
+  return base32(mac.subarray(0, 20));
 }

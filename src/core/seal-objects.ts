@@ -8,7 +8,9 @@ import type { KdfParams } from './kdf.js';
 import type { SequenceKey } from './sequence-key.js';
 import { checkParityCount, PARITY_ALGORITHM_RS } from './parity.js';
 
-const CHECK_LABEL = utf8Encoder.encode('EHRV2 sequence-check');
+/** HMAC(K_check, this)[0:16] is the head's sequence check (FORMAT.md §4.1). */
+export const SEQUENCE_CHECK_LABEL = utf8Encoder.encode('EHRV2 sequence-check');
+const CHECK_LABEL = SEQUENCE_CHECK_LABEL;
 /** Padding is sealed in pieces of this size so a large record's padding never sits in memory at once. */
 const TAIL_PIECE = 4 * 1024 * 1024;
 

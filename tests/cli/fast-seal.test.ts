@@ -1,6 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { fromHex, openRecord, parseSequenceKey, stretchSequenceKey, toHex } from '../../src/core/index.js';
+import { deriveLocatorKeys } from '../../src/core/keychain.js';
+import { fragmentObjectName } from '../../src/core/object-names.js';
 import { bytesSource, fastSeal } from '../../src/cli/fast-seal.js';
 import type { RecordVector } from '../vectors/build-vector.js';
 
@@ -42,6 +44,10 @@ describe('node:crypto sealing path of the CLI (fast-seal.ts)', () => {
         chunkSize: v.chunkSize,
       });
       expect(sealed.objects.map(toHex)).toEqual(v.objects);
+      // The names come from node:crypto here; the core derives them through WebCrypto.
+      const locator = await deriveLocatorKeys(sealed.recordKey);
+      expect(sealed.names).toEqual(await Promise.all(sealed.objects.map((_, j) => fragmentObjectName(locator, sealed.recordId, j))));
+      expect(sealed.names).toEqual(v.objectNames);
       const { createHash } = await import('node:crypto');
       expect(sealed.sha256).toEqual(sealed.objects.map((o) => createHash('sha256').update(o).digest('base64')));
       const opened = await openRecord(sealed.objects, v.sequenceKey, sealed.recordKey, sealed.recordId);
