@@ -45,8 +45,8 @@ describe('protect-file: what the CLI writes for one input (node:crypto writer, F
   });
 
   it('the 16 KiB prefilter: a file whose first 16 KiB do not deflate is kept as it is, one whose first 16 KiB do goes on to the 256 KiB rule', async () => {
-    const zeros = new Uint8Array(1_000_000);
-    // Noise, then 984 KB of zeros: the 256 KiB sample alone would deflate to ~7 %; the first 16 KiB decide.
+    const zeros = new Uint8Array(1_500_000);
+    // Noise, then 1.48 MB of zeros: the 256 KiB sample alone would deflate to ~7 %; the first 16 KiB decide.
     const noisyStart = zeros.slice();
     noisyStart.set(pseudoRandomBytes(16 * 1024, 6), 0);
     expect((await protect('noisy-start.bin', noisyStart)).opened.metadata.bodyEncoding ?? 'identity').toBe('identity');
@@ -54,8 +54,25 @@ describe('protect-file: what the CLI writes for one input (node:crypto writer, F
     const mostlyNoise = zeros.slice();
     mostlyNoise.set(pseudoRandomBytes(15 * 1024, 6), 0);
     const { opened } = await protect('mostly-zeros.bin', mostlyNoise);
-    expect(opened.metadata).toMatchObject({ bodyEncoding: 'deflate-raw', contentLength: 1_000_000 });
+    expect(opened.metadata).toMatchObject({ bodyEncoding: 'deflate-raw', contentLength: 1_500_000 });
     expect(same(new Uint8Array(inflateRawSync(opened.body)), mostlyNoise)).toBe(true);
+  });
+
+  it('a file of at most 1 MiB is judged by its whole deflated size, a larger one by its first 256 KiB', async () => {
+    // 8 KiB of zeros, noise to 400 KB, then zeros: the first 16 KiB pass the prefilter, the 256 KiB sample does
+    // not (≈ 97 %), the whole does (≈ 40 %).
+    const shaped = (length: number) => {
+      const bytes = new Uint8Array(length);
+      bytes.set(pseudoRandomBytes(400_000 - 8192, 8), 8192);
+      return bytes;
+    };
+    const slice = shaped(1_000_000);
+    const small = await protect('slice.dcm', slice);
+    expect(small.opened.metadata).toMatchObject({ bodyEncoding: 'deflate-raw', contentLength: slice.length });
+    expect(small.opened.body.length).toBeLessThan(slice.length * 0.45);
+    expect(same(new Uint8Array(inflateRawSync(small.opened.body)), slice)).toBe(true);
+    const larger = shaped(1_100_000);
+    expect((await protect('larger.dcm', larger)).opened.metadata.bodyEncoding ?? 'identity').toBe('identity');
   });
 
   it('an incompressible file is kept as it is (only the 256 KiB sample is deflated)', async () => {
