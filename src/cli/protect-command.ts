@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { EhrVaultError } from '../core/errors.js';
 import type { BatchKdf } from '../core/batch-kdf.js';
@@ -150,7 +150,12 @@ async function protectAll(o: ProtectRunOptions, r: { started: number; journal: J
 
   const one = async (input: InputFile): Promise<void> => {
     const sequenceKey = o.generateKeys ? generateSequenceKey(o.keyLength ?? 12).text : o.sequenceKey!;
-    const estimate = await stat(input.path).then((s) => s.size, () => 0);
+    let estimate = 0;
+    try {
+      estimate = statSync(input.path).size;
+    } catch {
+      /* unreadable: the seal reports it */
+    }
     await reserve(estimate);
     let held = estimate;
     try {

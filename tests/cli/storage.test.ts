@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliverToSink, type Presigned } from '../../src/cli/storage.js';
+import { deliverToSink, PresignStore, type Presigned } from '../../src/cli/storage.js';
 import { pseudoRandomBytes } from '../integration/stack-helpers.js';
 
 /** A stand-in store: answers each path with the statuses queued for it (then 200), and keeps what it was sent. */
@@ -57,5 +57,63 @@ describe('a worker\'s uploads through presigned URLs (node:http, retried like th
   it('URLs that do not match the objects are refused before anything is sent', async () => {
     await expect(deliverToSink({ kind: 'urls', urls: [url('a')], attempts: 1, concurrency: 1 }, [{ name: 'b', bytes: new Uint8Array(1) }])).rejects.toMatchObject({ code: 'STORAGE_REJECTED' });
     expect(received.has('/bucket/a?X-Amz-Signature=x')).toBe(false);
+  });
+});
+
+/** A presign service that answers slowly and counts its requests. */
+describe('presigned PUT URLs for records that wait together are asked for in one request', () => {
+  let server: Server;
+  let endpoint = '';
+  const requests: { names: string[] }[] = [];
+  let failNext = 0;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const { objects } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { objects: { name: string }[] };
+        requests.push({ names: objects.map((o) => o.name) });
+        setTimeout(() => {
+          if (failNext > 0) {
+            failNext--;
+            res.writeHead(401, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ error: { code: 'UNAUTHORIZED', message: 'Unknown token.' } }));
+            return;
+          }
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ urls: objects.map((o) => ({ name: o.name, url: `http://store.invalid/${o.name}`, method: 'PUT', headers: {} })) }));
+        }, 30);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/presign`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const record = (r: number) => Array.from({ length: 13 }, (_, j) => ({ name: `r${r}o${j}`, size: 100, sha256: 'x' }));
+
+  it('one record alone is asked for at once; the records queued meanwhile share the next request, each gets its own URLs', async () => {
+    requests.length = 0;
+    const store = new PresignStore({ url: endpoint, token: 't' });
+    const sinks = await Promise.all(Array.from({ length: 6 }, (_, r) => store.sinkFor!(record(r))));
+    expect(requests.map((q) => q.names.length)).toEqual([13, 65]);
+    for (const [r, sink] of sinks.entries()) {
+      expect(sink.kind).toBe('urls');
+      if (sink.kind === 'urls') expect(sink.urls.map((u) => u.name)).toEqual(record(r).map((o) => o.name));
+    }
+  });
+
+  it('at most 256 objects per request; a refused request fails every record that waited for it, the next ones are asked for again', async () => {
+    requests.length = 0;
+    const store = new PresignStore({ url: endpoint, token: 't' });
+    const many = await Promise.all(Array.from({ length: 41 }, (_, r) => store.sinkFor!(record(r))));
+    expect(many).toHaveLength(41);
+    // 1 alone, then 19 records (247 objects) per request: 40 = 19 + 19 + 2.
+    expect(requests.map((q) => q.names.length)).toEqual([13, 247, 247, 26]);
+    requests.length = 0;
+    failNext = 1;
+    const outcome = await Promise.allSettled([store.sinkFor!(record(0)), store.sinkFor!(record(1))]);
+    expect(outcome.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
+    expect((outcome[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'STORAGE_UNAUTHORIZED' });
   });
 });
