@@ -1,5 +1,5 @@
 /**
- * `npm run bench:cli [-- --files=24 --archive-times=4 --ct-files=24 --size-mib=16 --jobs=N --repeat=3]`: bulk-protect throughput of the command
+ * `npm run bench:cli [-- --files=24 --archive-times=4 --ct-files=24 --slice-files=400 --size-mib=16 --jobs=N --repeat=3]`: bulk-protect throughput of the command
  * line on a folder of DICOM-like files (128-byte preamble, "DICM", pseudo-random body: incompressible, kept as
  * original bytes, like most real DICOM) against a raw read of the same folder with the same number of parallel
  * readers, all in one run. Writes bench/cli-results.json. Sinks: a local folder (`protect --to`: write +
@@ -64,14 +64,16 @@ const input = join(root, 'archive');
 
 const ctFiles = arg('ct-files', 24);
 const CT_FRAMES = 31;
+/** A CT series as most PACS export it: one file per 512 × 512 slice (512 KiB each). */
+const sliceFiles = arg('slice-files', 400);
 
 /**
  * A CT DICOM of 31 slices of 512 × 512 (15.5 MiB: the CLI compresses files of at most 16 MiB, FORMAT.md
  * §6.3) from bench/dicom-writer.ts, with ±20 of pseudo-random noise on every stored value.
  */
-function noisyCt(seed: number): Uint8Array {
-  const file = writeCtDicom(512, CT_FRAMES);
-  const count = 512 * 512 * CT_FRAMES;
+function noisyCt(seed: number, frames = CT_FRAMES): Uint8Array {
+  const file = writeCtDicom(512, frames);
+  const count = 512 * 512 * frames;
   // Pixel Data is the file's last element; DICOM pads every value to an even length, so it is 2-aligned.
   const stored = new Int16Array(file.buffer, file.length - count * 2, count);
   let x = seed * 2654435761 || 1;
@@ -318,6 +320,17 @@ async function main() {
     compressed: await protectRun(`noisy CT → HTTP PUT sink, p = 2, as run`, DEFAULT_KDF, 2, 'http', ctPaths, ct),
     noCompress: await protectRun(`noisy CT --no-compress → HTTP PUT sink, p = 2`, DEFAULT_KDF, 2, 'http', ctPaths, ct, false),
   };
+  // The same CT as a folder of single-slice files (what a scanner writes): per-record costs (13 objects, 13
+  // PUTs, a journal entry) count for every 512 KiB.
+  const slices = join(root, 'ct-slices');
+  mkdirSync(slices, { recursive: true });
+  for (let i = 0; i < sliceFiles; i++) writeFileSync(join(slices, `CT${String(i).padStart(5, '0')}.dcm`), noisyCt(i + 1, 1));
+  const slicePaths = (await collectInputs([slices])).map((i) => i.path);
+  const sliceRuns = {
+    compressed: await protectRun(`CT slices → HTTP PUT sink, p = 2, as run`, DEFAULT_KDF, 2, 'http', slicePaths, slices),
+    noCompress: await protectRun(`CT slices --no-compress → HTTP PUT sink, p = 2`, DEFAULT_KDF, 2, 'http', slicePaths, slices, false),
+    noCompressFolder: await protectRun(`CT slices --no-compress → folder, p = 2`, DEFAULT_KDF, 2, 'folder', slicePaths, slices, false),
+  };
   const stages = await breakdown(paths[0]!);
   clearInterval(sampler);
   const result = {
@@ -332,6 +345,7 @@ async function main() {
     runs,
     ctSeries: { files: ctFiles, sizeMiB: +((512 * 512 * CT_FRAMES * 2) / MiB).toFixed(1), note: `512 × 512 × ${CT_FRAMES} frames of 16-bit CT with ±20 noise, Explicit VR LE; deflates to ≈ 0.5`, runs: ctRuns },
     archive: { files: archivePaths.length, totalMiB: archivePaths.length * sizeMiB, runs: archiveRuns },
+    ctSlices: { files: sliceFiles, sizeKiB: 512, note: 'one 512 × 512 16-bit CT slice with ±20 noise per file (Explicit VR LE), as scanners write a series', runs: sliceRuns },
     fixedCostPerRun: { seconds: +fixed.seconds.toFixed(3), cpuMs: Math.round(fixed.cpuMs), note: 'protect of one 4 KiB file (test KDF): worker start, journal, manifest; paid once per run' },
     steadyState: Object.fromEntries(
       Object.entries(runs).map(([k, r]) => {
@@ -361,6 +375,10 @@ async function main() {
   console.log(`a CT series that compresses (${ctFiles} × 15.5 MiB, 16-bit with noise: the objects hold about half):`);
   for (const r of Object.values(ctRuns)) {
     console.log(`  ${r.label.padEnd(48)}${r.mibPerSecond.toFixed(0).padStart(5)} MiB/s (raw ${String(r.rawReadMiBPerSecond).padStart(4)})  ratio ${r.ratio.toFixed(3)} [${r.ratios.map((x) => x.toFixed(2)).join(' ')}]  CPU ${r.cpuMsPerMiB} (raw ${r.rawReadCpuMsPerMiB})  peak RSS ${r.peakRssMiB} MiB`);
+  }
+  console.log(`a CT series as single-slice files (${sliceFiles} × 512 KiB):`);
+  for (const r of Object.values(sliceRuns)) {
+    console.log(`  ${r.label.padEnd(48)}${r.mibPerSecond.toFixed(0).padStart(5)} MiB/s (raw ${String(r.rawReadMiBPerSecond).padStart(4)})  ratio ${r.ratio.toFixed(3)} [${r.ratios.map((x) => x.toFixed(2)).join(' ')}]  ${r.recordsPerSecond} rec/s  CPU ${r.cpuMsPerMiB} (raw ${r.rawReadCpuMsPerMiB})  peak RSS ${r.peakRssMiB} MiB`);
   }
   console.log(`Argon2id (64 MiB, 4 passes): ${result.argon2idMsPerRun} ms (${result.argon2idImplementation}; hash-wasm ${result.argon2idHashWasmMs} ms), once per run`);
   console.log('breakdown, one thread, ms per MiB:', Object.entries(stages).filter(([k]) => k !== 'note').map(([k, v]) => `${k} ${v}`).join(', '));
