@@ -34,7 +34,7 @@ export interface ProtectRunOptions {
   readonly parity?: number | undefined;
   readonly progress?: boolean | undefined;
   readonly signal?: AbortSignal | undefined;
-  /** Bytes of records being sealed or sealed and not yet stored (the run's memory); default 128 MiB. */
+  /** Bytes of records being sealed or sealed and not yet stored (the run's memory); default 64 MiB. */
   readonly maxBytesInFlight?: number | undefined;
 }
 
@@ -59,7 +59,7 @@ export interface ProtectSummary {
 
 /** Records under way at once (sealing, sealed, storing), and the bytes they may hold together. */
 const MAX_RECORDS_IN_FLIGHT = 64;
-const MAX_BYTES_IN_FLIGHT = 128 * 1024 * 1024;
+const MAX_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
 /** Errors that stop the whole run (the store or the local disk), rather than one input. */
 function fatal(error: unknown): boolean {
