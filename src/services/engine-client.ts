@@ -98,9 +98,16 @@ export class EngineClient {
     // A call that stops reporting would otherwise leave the page waiting for ever: no progress for stallMs
     // ends the worker and the call with ENGINE_STALLED (a worker that dies: worker-bridge.ts).
     let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const calledAt = Date.now();
+    let last: { phase: string; done: number; total: number; atMs: number } | undefined;
     const feedWatchdog = () => {
       clearTimeout(watchdog);
-      watchdog = setTimeout(() => bridge.terminate(new EngineStalledError(this.stallMs)), this.stallMs);
+      watchdog = setTimeout(() => {
+        // Where it stopped, in the console too: the Firefox suite prints these lines (an intermittent stall
+        // there, after the call had started, is not understood yet).
+        console.warn(`ehr-vault engine: no progress for ${this.stallMs} ms; ${last ? `the last report was ${last.phase} ${last.done}/${last.total}, ${last.atMs} ms after the call began` : 'no report at all'}`);
+        bridge.terminate(new EngineStalledError(this.stallMs, undefined, last ? { lastProgress: last } : {}));
+      }, this.stallMs);
     };
     feedWatchdog();
     let started: ReturnType<typeof setTimeout> | undefined;
@@ -109,11 +116,17 @@ export class EngineClient {
     }
     const progress = Comlink.proxy<ProgressCallback>((p) => {
       clearTimeout(started);
+      last = { phase: p.phase, done: p.done, total: p.total, atMs: Date.now() - calledAt };
       feedWatchdog();
       onProgress?.(p);
     });
     try {
       return await bridge.call((api) => run(api, progress), signal);
+    } catch (error) {
+      // A stall the engine itself detected (its segment pool's watchdog) says where, in its details.
+      const stalled = error as { code?: string; details?: { lanes?: unknown } } | undefined;
+      if (stalled?.code === 'ENGINE_STALLED' && stalled.details?.lanes) console.warn(`ehr-vault engine: the engine stalled: ${JSON.stringify(stalled.details)}`);
+      throw error;
     } finally {
       clearTimeout(started);
       clearTimeout(watchdog);

@@ -9,12 +9,16 @@ export const STALL_MS = 120_000;
  * person should get a message and their file back, never an endless progress bar.
  */
 export class EngineStalledError extends EhrVaultError<'ENGINE_STALLED'> {
-  constructor(idleMs: number, failure?: string) {
+  /**
+   * `where`: what was under way when it stopped, for diagnosis (the engine client's last report of the call,
+   * or the segment pool's lanes); it goes into `details`, not into what the user reads.
+   */
+  constructor(idleMs: number, failure?: string, where?: Readonly<Record<string, unknown>>) {
     super(
       'ENGINE_STALLED',
       failure ? `The browser stopped the worker that was working on the file (${failure}).` : `The browser stopped answering for ${Math.round(idleMs / 1000)} s while working on the file.`,
       'Nothing was saved. Try again; if it happens again, restart the browser.',
-      failure ? { idleMs, failure } : { idleMs },
+      { idleMs, ...(failure ? { failure } : {}), ...where },
     );
   }
 }

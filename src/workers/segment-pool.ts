@@ -104,7 +104,8 @@ function hashingFor(run: string, segment: BodySegment, objects: readonly PoolHas
 }
 
 export interface Lane {
-  run(job: SegmentJob): Promise<SegmentOutput>;
+  /** `note`: each step of the job as it begins (for the watchdog's report). */
+  run(job: SegmentJob, note?: (step: string) => void): Promise<SegmentOutput>;
   finish(): Promise<void>;
   stop(): void;
 }
@@ -120,10 +121,12 @@ function workerLane(): Lane {
   // Kept until the run stops it: a lane runs its segments one after another on the same worker.
   const bridge = new WorkerBridge<SegmentWorkerApi>(() => new Worker(new URL('./segment-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-segment' })).start();
   return {
-    run: async (job) => {
+    run: async (job, note) => {
+      note?.('in its worker');
       const result = await bridge.call((api) => api.run(job) as Promise<Awaited<ReturnType<SegmentWorkerApi['run']>>>);
       if (!('relayed' in result)) return result;
       // A relay sink: this thread is the file's only writer (output-sink.ts).
+      note?.(`writing ${result.relayed.length} relayed pieces`);
       if (job.sink.kind === 'disk') await writeRelayed(job.sink.file, result.relayed);
       return { output: job.keepOutput ? result.relayed.map((w) => w.bytes) : undefined, digests: result.digests };
     },
@@ -183,9 +186,16 @@ export async function runSegmentsOn(pool: readonly Lane[], run: SegmentRun, stal
   haltedWait.catch(() => {});
   const onAbort = () => halt(new AbortedError(signal?.reason));
   let watchdog: ReturnType<typeof setTimeout> | undefined;
+  // What each lane was doing, for the stall's report: the segment, its step, since when.
+  const began = Date.now();
+  const lanesNow: { segment: number; step: string; atMs: number }[] = [];
+  let finished = 0;
   const feedWatchdog = () => {
     clearTimeout(watchdog);
-    watchdog = setTimeout(() => halt(new EngineStalledError(stallMs)), stallMs);
+    watchdog = setTimeout(() => {
+      const lanes = lanesNow.map((l, lane) => (l ? `lane ${lane}: segment ${l.segment} ${l.step} since ${l.atMs} ms` : `lane ${lane}: idle`));
+      halt(new EngineStalledError(stallMs, undefined, { lanes, segmentsDone: finished, segments: segments.length, direction: run.direction, relay: 'relay' in run.sink }));
+    }, stallMs);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   // Hashing in the lanes needs each lane to see its objects' segments in order: one contiguous block each.
@@ -205,7 +215,11 @@ export async function runSegmentsOn(pool: readonly Lane[], run: SegmentRun, stal
         if (halted) throw halted;
         const segment = segments[i]!;
         const hash = hashing ? hashingFor(hashRun, segment, hashing.objects, laneObjects[lane]!) : undefined;
-        const result = await pool[lane]!.run({ direction: run.direction, source: run.source, encryption: run.encryption, context: run.context, segment, sink: run.sink, wrap: run.wrap, keepOutput: run.onOutput !== undefined, hash });
+        const note = (step: string) => (lanesNow[lane] = { segment: i, step, atMs: Date.now() - began });
+        note('started');
+        const result = await pool[lane]!.run({ direction: run.direction, source: run.source, encryption: run.encryption, context: run.context, segment, sink: run.sink, wrap: run.wrap, keepOutput: run.onOutput !== undefined, hash }, note);
+        note('done');
+        finished++;
         if (result.output) run.onOutput?.(segment, result.output);
         for (const [index, sha256] of result.digests ?? []) hashing?.onDigest(index, sha256);
         done += segment.plainEnd - segment.plainStart;

@@ -66,6 +66,8 @@ describe('presigned PUT URLs for records that wait together are asked for in one
   let endpoint = '';
   const requests: { names: string[] }[] = [];
   let failNext = 0;
+  /** Answers to give before the next 200: a status, with a JSON error body or none. */
+  const answers: { status: number; body?: string; headers?: Record<string, string> }[] = [];
   beforeAll(async () => {
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -74,6 +76,12 @@ describe('presigned PUT URLs for records that wait together are asked for in one
         const { objects } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { objects: { name: string }[] };
         requests.push({ names: objects.map((o) => o.name) });
         setTimeout(() => {
+          const answer = answers.shift();
+          if (answer) {
+            res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+            res.end(answer.body ?? '');
+            return;
+          }
           if (failNext > 0) {
             failNext--;
             res.writeHead(401, { 'content-type': 'application/json' });
@@ -115,5 +123,21 @@ describe('presigned PUT URLs for records that wait together are asked for in one
     const outcome = await Promise.allSettled([store.sinkFor!(record(0)), store.sinkFor!(record(1))]);
     expect(outcome.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
     expect((outcome[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'STORAGE_UNAUTHORIZED' });
+  });
+
+  it('the presign request itself (node:http): 429 and 5xx are retried, a refusal names the service\'s code and hint, no answer is STORAGE_UNAVAILABLE', async () => {
+    const store = new PresignStore({ url: endpoint, token: 't', attempts: 3 });
+    answers.push({ status: 429, headers: { 'retry-after': '0' } }, { status: 503, body: 'not json' });
+    const [sink] = await Promise.all([store.sinkFor!(record(7))]);
+    expect(sink!.kind === 'urls' && sink!.urls.map((u) => u.name)).toEqual(record(7).map((o) => o.name));
+    answers.push({ status: 400, body: JSON.stringify({ error: { code: 'TOO_MANY_OBJECTS', message: 'At most 256 objects per request.', hint: 'Ask in smaller batches.' } }) });
+    await expect(store.sinkFor!(record(8))).rejects.toMatchObject({ code: 'STORAGE_REJECTED', message: 'At most 256 objects per request.', hint: 'Ask in smaller batches.', details: { status: 400, serverCode: 'TOO_MANY_OBJECTS' } });
+    answers.push({ status: 502 }, { status: 502 }, { status: 502 });
+    await expect(store.sinkFor!(record(9))).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    const nowhere = new PresignStore({ url: 'http://127.0.0.1:9/api/presign', token: 't', attempts: 2 });
+    await expect(nowhere.sinkFor!(record(1))).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', details: { reason: 'ECONNREFUSED' } });
+    // The same service through a given fetch (what getMany and deleteMany use) maps a 401 alike.
+    failNext = 1;
+    await expect(new PresignStore({ url: endpoint, token: 't', fetch }).presign('put', record(2))).rejects.toMatchObject({ code: 'STORAGE_UNAUTHORIZED', details: { status: 401 } });
   });
 });

@@ -41,6 +41,23 @@ function workingWorker(made: string[]): FakeWorker {
   return endpoint(port1);
 }
 
+/** A worker whose engine reports 'unlock' and 'decrypt' 3/8, then never again (a stall after the start). */
+function stallingWorker(made: string[]): FakeWorker {
+  const { port1, port2 } = new MessageChannel();
+  made.push('stalling');
+  Comlink.expose(
+    {
+      async open(_request: OpenRequest, onProgress: ProgressCallback) {
+        await onProgress({ phase: 'unlock', done: 0, total: 1 });
+        await onProgress({ phase: 'decrypt', done: 3, total: 8 });
+        return new Promise(() => {});
+      },
+    },
+    port2 as unknown as Comlink.Endpoint,
+  );
+  return endpoint(port1);
+}
+
 /** A MessagePort as a Worker: Comlink talks over it, `terminate` closes it. */
 function endpoint(port: InstanceType<typeof MessageChannel>['port1']): FakeWorker {
   return Object.assign(port, { terminate: () => port.close() }) as unknown as FakeWorker;
@@ -67,6 +84,23 @@ describe('engine calls a worker never started', () => {
     const error = await client.open(request).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ENGINE_STALLED' });
     expect(made).toEqual(['silent', 'silent']);
+    expect(client.running).toBe(0);
+  });
+
+  it('a call that stops reporting after it started ends in ENGINE_STALLED naming its last report, once, and says so in the console', async () => {
+    const made: string[] = [];
+    const client = new EngineClient(() => stallingWorker(made) as unknown as Worker, { firstProgressMs: 150, stallMs: 300 });
+    const warned: string[] = [];
+    const warn = console.warn;
+    console.warn = (line: string) => warned.push(line);
+    try {
+      const error = await client.open(request).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ENGINE_STALLED', details: { idleMs: 300, lastProgress: { phase: 'decrypt', done: 3, total: 8 } } });
+    } finally {
+      console.warn = warn;
+    }
+    expect(made).toEqual(['stalling']); // it had started: not sent again
+    expect(warned).toEqual([expect.stringMatching(/^ehr-vault engine: no progress for 300 ms; the last report was decrypt 3\/8, \d+ ms after the call began$/)]);
     expect(client.running).toBe(0);
   });
 

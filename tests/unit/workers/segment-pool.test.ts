@@ -77,6 +77,10 @@ describe('segment pool scheduling', () => {
     const error = await caught(() => runSegmentsOn(lanes.map((l) => l.lane), run, 50));
     expect(error.code).toBe('ENGINE_STALLED');
     expect(lanes.every((l) => l.state.stopped)).toBe(true);
+    // Its details say where each lane was (the Firefox CI stall is diagnosed from these).
+    const details = error.details as { lanes: string[]; segmentsDone: number; segments: number };
+    expect(details.lanes[1]).toMatch(/^lane 1: segment \d+ started since \d+ ms$/);
+    expect(details.segmentsDone).toBeLessThan(details.segments);
   });
 
   it('cancel stops every lane at once and rejects with ABORTED, even while a lane never answers', async () => {
