@@ -5,6 +5,9 @@ import { AbortedError } from '../core/errors.js';
 import { WorkerBridge } from '../workers/worker-bridge.js';
 import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
 import { EngineStalledError, STALL_MS } from '../workers/engine-errors.js';
+
+/** How long a stalled worker is given to say which step it is at before it is ended. */
+const WHERE_NOW_MS = 2_000;
 import type { SinkRequest } from '../workers/output-sink.js';
 import type { ViewerSummary } from '../workers/viewer-api.js';
 import { resultSink } from './result-sink.js';
@@ -104,9 +107,13 @@ export class EngineClient {
       clearTimeout(watchdog);
       watchdog = setTimeout(() => {
         // Where it stopped, in the console too: the Firefox suite prints these lines (an intermittent stall
-        // there, after the call had started, is not understood yet).
-        console.warn(`ehr-vault engine: no progress for ${this.stallMs} ms; ${last ? `the last report was ${last.phase} ${last.done}/${last.total}, ${last.atMs} ms after the call began` : 'no report at all'}`);
-        bridge.terminate(new EngineStalledError(this.stallMs, undefined, last ? { lastProgress: last } : {}));
+        // there, after the call had started, is not understood yet). The worker is asked which step it is at
+        // (engine-step.ts); a worker too stuck to answer within 2 s is ended all the same.
+        const asked = bridge.call((api) => api.whereNow()).catch(() => undefined);
+        void Promise.race([asked, new Promise<undefined>((resolve) => setTimeout(resolve, WHERE_NOW_MS))]).then((where) => {
+          console.warn(`ehr-vault engine: no progress for ${this.stallMs} ms; ${last ? `the last report was ${last.phase} ${last.done}/${last.total}, ${last.atMs} ms after the call began` : 'no report at all'}; the worker ${where ? `is at "${where.step}" since ${where.sinceMs} ms` : 'did not say where it is'}`);
+          bridge.terminate(new EngineStalledError(this.stallMs, undefined, { ...(last ? { lastProgress: last } : {}), ...(where ? { engineStep: where } : {}) }));
+        });
       }, this.stallMs);
     };
     feedWatchdog();

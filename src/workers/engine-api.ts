@@ -155,4 +155,6 @@ export interface EngineApi {
    * ID, study date, modality, description). For drawing, use FrameViewerClient (a long-lived worker).
    */
   dicomSummary(source: Blob, name?: string): Promise<ViewerSummary>;
+  /** The step the worker is at (engine-step.ts): asked by the engine client when a call stops reporting. */
+  whereNow(): Promise<{ readonly step: string; readonly sinceMs: number }>;
 }

@@ -5,6 +5,7 @@ import { decodeImage, inspect, readForInspection } from './decode-image.js';
 import { encodePng } from './decoders/png-encode.js';
 import { lazyWasmDecode } from './dicom/lazy-wasm.js';
 import type { EngineApi } from './engine-api.js';
+import { currentEngineStep } from './engine-step.js';
 import { FrameViewer } from './frame-viewer.js';
 import { openInWorker } from './open-engine.js';
 import { throttleProgress } from './progress-throttle.js';
@@ -42,6 +43,9 @@ const api: EngineApi = {
   async exportPng(request, onProgress) {
     const progress = throttleProgress(onProgress);
     return encodePng(request.pixels, request.image, { frame: request.frame, onProgress: (done, total) => progress({ phase: 'encode', done, total }) });
+  },
+  async whereNow() {
+    return currentEngineStep();
   },
   async dicomSummary(source, name = '') {
     const viewer = await FrameViewer.fromDicom(new Uint8Array(await source.arrayBuffer()), name, lazyWasmDecode);

@@ -18,6 +18,7 @@ import { isDicom, mayBeRawDicom, RAW_DICOM_PROBE_BYTES } from './dicom/dicom-dat
 import { chooseSink, finishSink } from './output-sink.js';
 import { readSlices } from './read-slices.js';
 import { chunksPerSegment, prestartPool, runSegments } from './segment-pool.js';
+import { engineStep } from './engine-step.js';
 
 async function readExactly(blob: Blob, start: number, length: number, what: string): Promise<Uint8Array> {
   const bytes = new Uint8Array(await blob.slice(start, start + length).arrayBuffer());
@@ -50,11 +51,13 @@ export async function openInWorker(request: OpenRequest, onProgress: ProgressCal
     return { push: (bytes) => builder.push(bytes), finish: () => blobs.push(builder.finish()) - 1 };
   };
   onProgress({ phase: 'unlock', done: 0, total: 1 });
+  engineStep('open: heads, Argon2id, frames');
   // Heads, Argon2id of the sequence key (the one slow step, in this Worker), frames and the chain;
   // missing data objects are re-created from parity objects before the frames are checked.
   const plan = await planOpen(request.recordKey, recordIdBytes(request.recordId), key, request.objects.map((b) => b.size), read, request.batch ? stretchWithBatch(request.batch) : undefined, { append });
   onProgress({ phase: 'unlock', done: 1, total: 1 });
   throwIfAborted(signal);
+  engineStep('open: decrypting');
   try {
     return await openPlanned(request, plan, key, blobs, total, onProgress, signal);
   } catch (error) {

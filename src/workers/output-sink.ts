@@ -1,5 +1,6 @@
 import { openScratchWriter, probeSharedWriters, scratchFile } from './scratch-file.js';
 import type { SegmentSink } from './segment-jobs.js';
+import { engineStep } from './engine-step.js';
 
 export interface SinkRequest {
   /**
@@ -21,12 +22,14 @@ export interface SinkRequest {
 export async function chooseSink(request: SinkRequest, size: number, base: number): Promise<SegmentSink> {
   if (!request.scratch || request.sink !== 'disk') return { kind: 'memory' };
   try {
+    engineStep('scratch file: creating it');
     const writer = await openScratchWriter(request.scratch, true);
     try {
       await writer.truncate(size);
     } finally {
       await writer.close();
     }
+    engineStep('scratch file: asking whether two writers may share it');
     const sink: DiskSink = (await probeSharedWriters(request.scratch)) ? { kind: 'disk', file: request.scratch, base } : { kind: 'disk', file: request.scratch, base, relay: true };
     return sink;
   } catch {

@@ -19,6 +19,7 @@ import type { ProgressCallback, ProtectedObject, ProtectRequest, ProtectResult, 
 import { BlobBuilder } from './blob-builder.js';
 import { noiseBitmap } from './noise-preview.js';
 import { chooseSink, finishSink } from './output-sink.js';
+import { engineStep } from './engine-step.js';
 import { chunksPerSegment, prestartPool, runSegments } from './segment-pool.js';
 import { encodePixelBody } from './pixel-body.js';
 import { compressFileIfWorthIt } from './file-compression.js';
@@ -41,6 +42,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   onProgress({ phase: 'unlock', done: 0, total: 1 });
   // Argon2id of the sequence key: paid once per batch (FORMAT.md §3), here in the engine Worker when this
   // record is a batch of its own.
+  engineStep(request.batch ? 'protect: deriving keys' : 'protect: Argon2id');
   const own = request.batch ? undefined : await stretchForBatch(key, request.kdf ?? DEFAULT_KDF);
   const batch = (request.batch ?? own)!;
   const kdf = batch.kdf;
@@ -58,6 +60,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   if (request.mode !== 'file' || request.mime === '' || request.mime === 'application/octet-stream') {
     // Content decides: a renamed, extension-less or mislabelled file is still recognised.
     onProgress({ phase: 'decode', done: 0, total: request.source.size });
+    engineStep('protect: reading the first bytes');
     bytes = await readForInspection(request.source, request.name);
     inspection = inspect(bytes, request.name, request.mime);
     throwIfAborted(signal);
@@ -65,6 +68,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   const asPixels = request.mode === 'image' || (request.mode === 'auto' && inspection?.storeAs === 'pixels');
 
   if (asPixels) {
+    engineStep('protect: decoding the image');
     const image = await decodeImage(request.source, bytes && bytes.length === request.source.size ? bytes : undefined);
     throwIfAborted(signal);
     onProgress({ phase: 'decode', done: request.source.size, total: request.source.size });
@@ -90,6 +94,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     const generic = request.mime === '' || request.mime === 'application/octet-stream';
     const mime = generic && inspection && inspection.type !== 'unknown' ? inspection.mime : request.mime;
     // Small files that compress (DICOM, PDF, text) are deflated whole and sealed in memory (§6.3).
+    engineStep('protect: compression check');
     const compressed = (request.compress ?? true) ? await compressFileIfWorthIt(request.source, (done, total) => onProgress({ phase: 'compress', done, total }), signal) : undefined;
     if (compressed) {
       metadata = { kind: 'file', name: request.name, mime, byteLength: compressed.length, bodyEncoding: 'deflate-raw', contentLength: request.source.size, createdAt };
@@ -105,6 +110,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
   const envelopeLength = plannedEnvelopeLength(metadata, request.chunkSize);
   const parity = request.parity ?? DEFAULT_PARITY;
   checkParityCount(parity);
+  engineStep('protect: planning the objects');
   const plan = await planObjects({ keys, recordId: recordIdBytes(request.recordId), sequenceKey: key, envelopeLength, kdf, parity });
   // Plain objects: they travel to the pool workers by structured clone.
   const placements: PayloadPlacement[] = plan.objects.map((o) => ({ payloadStart: o.payloadStart, payloadEnd: o.payloadEnd, prefixLength: o.prefixLength }));
@@ -141,10 +147,12 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     // A file is read, sealed and written segment by segment over a pool of workers (segment-pool.ts).
     const sealer = await EnvelopeSealer.create(keys, metadata, { chunkSize: request.chunkSize });
     const segments = sealer.claimSegments(chunksPerSegment(sealer.chunkCount));
+    engineStep('protect: opening the scratch file');
     const sink = await chooseSink(request, envelopeLength - sealer.head.length, -sealer.head.length);
     const head = await wrapEnvelopeRange(keys.wrap, placements, 0, sealer.head);
     hashes.add(0, head);
     accumulator?.add(0, head);
+    engineStep(`protect: sealing ${segments.length} segments in the pool (${sink.kind}${'relay' in sink ? ', relayed' : ''})`);
     const parts = await runSegments({
       direction: 'seal',
       source: request.source,
@@ -176,6 +184,7 @@ export async function protectInWorker(request: ProtectRequest, onProgress: Progr
     envelope = new Blob([head as BlobPart, await finishSink(sink, parts)]);
   }
   throwIfAborted(signal);
+  engineStep('protect: hashes and parity');
   if (envelope.size !== envelopeLength) throw new InputInvalidError('The envelope has an unexpected length.', { expected: envelopeLength, actual: envelope.size });
   // An object is its head and sealed frame around a slice of the sealed envelope: slicing and composing
   // Blobs copies nothing.

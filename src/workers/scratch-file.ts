@@ -9,6 +9,8 @@
  * which case holds. The files are named and removed by the services (services/scratch-files.ts); here
  * they are only opened.
  */
+import { engineStep } from './engine-step.js';
+
 export const SCRATCH_DIRECTORY = 'ehr-vault-scratch';
 
 /**
@@ -50,6 +52,7 @@ export async function scratchFile(name: string): Promise<File> {
 export async function probeSharedWriters(name: string): Promise<boolean> {
   const first = await openScratchWriter(name);
   try {
+    engineStep('scratch file: opening a second writer beside the first');
     const second = await openScratchWriter(name);
     await second.close();
     return true;
@@ -97,6 +100,7 @@ export function wholeBuffers(arrays: readonly Uint8Array[]): ArrayBuffer[] {
 
 /** Writes what a pool worker relayed, with this thread's writer on file `name`. */
 export async function writeRelayed(name: string, writes: readonly RelayedWrite[]): Promise<void> {
+  if (!writers.has(name)) engineStep('scratch file: opening the single writer');
   const writer = await scratchWriter(name);
   for (const { at, bytes } of writes) writer.write(bytes, { at });
 }

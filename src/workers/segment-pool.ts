@@ -3,6 +3,7 @@ import { AbortedError } from '../core/errors.js';
 import { inOrder } from '../core/ordered.js';
 import { throwIfAborted } from '../core/progress.js';
 import { EngineStalledError, STALL_MS } from './engine-errors.js';
+import { engineStep } from './engine-step.js';
 import { closeScratchWriters, writeRelayed } from './scratch-file.js';
 import { forgetLaneHashing, runSegmentJob, type LaneHashing, type ObjectWrap, type SegmentJob, type SegmentOutput, type SegmentSink } from './segment-jobs.js';
 import { ONE_SHOT_MAX_BYTES } from './fragment-hashes.js';
@@ -215,7 +216,10 @@ export async function runSegmentsOn(pool: readonly Lane[], run: SegmentRun, stal
         if (halted) throw halted;
         const segment = segments[i]!;
         const hash = hashing ? hashingFor(hashRun, segment, hashing.objects, laneObjects[lane]!) : undefined;
-        const note = (step: string) => (lanesNow[lane] = { segment: i, step, atMs: Date.now() - began });
+        const note = (step: string) => {
+          lanesNow[lane] = { segment: i, step, atMs: Date.now() - began };
+          engineStep(`pool (${run.direction}, ${finished}/${segments.length} done): ${lanesNow.map((l, k) => (l ? `lane ${k} segment ${l.segment} ${l.step}` : `lane ${k} idle`)).join('; ')}`);
+        };
         note('started');
         const result = await pool[lane]!.run({ direction: run.direction, source: run.source, encryption: run.encryption, context: run.context, segment, sink: run.sink, wrap: run.wrap, keepOutput: run.onOutput !== undefined, hash }, note);
         note('done');

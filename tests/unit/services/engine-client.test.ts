@@ -52,6 +52,9 @@ function stallingWorker(made: string[]): FakeWorker {
         await onProgress({ phase: 'decrypt', done: 3, total: 8 });
         return new Promise(() => {});
       },
+      async whereNow() {
+        return { step: 'open: decrypting', sinceMs: 42 };
+      },
     },
     port2 as unknown as Comlink.Endpoint,
   );
@@ -95,12 +98,12 @@ describe('engine calls a worker never started', () => {
     console.warn = (line: string) => warned.push(line);
     try {
       const error = await client.open(request).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: 'ENGINE_STALLED', details: { idleMs: 300, lastProgress: { phase: 'decrypt', done: 3, total: 8 } } });
+      expect(error).toMatchObject({ code: 'ENGINE_STALLED', details: { idleMs: 300, lastProgress: { phase: 'decrypt', done: 3, total: 8 }, engineStep: { step: 'open: decrypting', sinceMs: 42 } } });
     } finally {
       console.warn = warn;
     }
     expect(made).toEqual(['stalling']); // it had started: not sent again
-    expect(warned).toEqual([expect.stringMatching(/^ehr-vault engine: no progress for 300 ms; the last report was decrypt 3\/8, \d+ ms after the call began$/)]);
+    expect(warned).toEqual([expect.stringMatching(/^ehr-vault engine: no progress for 300 ms; the last report was decrypt 3\/8, \d+ ms after the call began; the worker is at "open: decrypting" since 42 ms$/)]);
     expect(client.running).toBe(0);
   });
 
