@@ -5,9 +5,27 @@ import { AbortedError } from '../core/errors.js';
 import { WorkerBridge } from '../workers/worker-bridge.js';
 import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
 import { EngineStalledError, STALL_MS } from '../workers/engine-errors.js';
+import { ENGINE_STEP_CHANNEL } from '../workers/engine-step.js';
 
 /** How long a stalled worker is given to say which step it is at before it is ended. */
 const WHERE_NOW_MS = 2_000;
+
+/** The engine steps last posted by the workers (engine-step.ts), newest last. */
+const recentSteps: { step: string; at: number }[] = [];
+let stepListener: BroadcastChannel | undefined;
+function listenToSteps(): void {
+  if (stepListener || typeof BroadcastChannel === 'undefined') return;
+  stepListener = new BroadcastChannel(ENGINE_STEP_CHANNEL);
+  (stepListener as { unref?: () => void }).unref?.();
+  stepListener.onmessage = (event: MessageEvent<{ step: string; at: number }>) => {
+    recentSteps.push(event.data);
+    if (recentSteps.length > 4) recentSteps.shift();
+  };
+}
+function describeRecentSteps(): string {
+  const now = Date.now();
+  return recentSteps.length ? recentSteps.map((s) => `"${s.step}" ${now - s.at} ms ago`).join(', ') : 'none';
+}
 import type { SinkRequest } from '../workers/output-sink.js';
 import type { ViewerSummary } from '../workers/viewer-api.js';
 import { resultSink } from './result-sink.js';
@@ -94,6 +112,7 @@ export class EngineClient {
   private async callOnce<T>(options: EngineCallOptions, run: (api: Comlink.Remote<EngineApi>, onProgress: ProgressCallback | undefined) => Promise<T>, firstProgressMs: number | undefined, lastAttempt = false): Promise<T> {
     const { signal, onProgress } = options;
     if (signal?.aborted) throw new AbortedError(signal.reason);
+    listenToSteps();
     // A retry never takes the warm spare: it was started the same way as the worker that did not answer.
     const bridge = (!lastAttempt && this.spare) || this.bridge();
     if (bridge === this.spare) this.spare = undefined;
@@ -111,7 +130,7 @@ export class EngineClient {
         // (engine-step.ts); a worker too stuck to answer within 2 s is ended all the same.
         const asked = bridge.call((api) => api.whereNow()).catch(() => undefined);
         void Promise.race([asked, new Promise<undefined>((resolve) => setTimeout(resolve, WHERE_NOW_MS))]).then((where) => {
-          console.warn(`ehr-vault engine: no progress for ${this.stallMs} ms; ${last ? `the last report was ${last.phase} ${last.done}/${last.total}, ${last.atMs} ms after the call began` : 'no report at all'}; the worker ${where ? `is at "${where.step}" since ${where.sinceMs} ms` : 'did not say where it is'}`);
+          console.warn(`ehr-vault engine: no progress for ${this.stallMs} ms; ${last ? `the last report was ${last.phase} ${last.done}/${last.total}, ${last.atMs} ms after the call began` : 'no report at all'}; the worker ${where ? `is at "${where.step}" since ${where.sinceMs} ms` : 'did not say where it is'}; steps posted last: ${describeRecentSteps()}`);
           bridge.terminate(new EngineStalledError(this.stallMs, undefined, { ...(last ? { lastProgress: last } : {}), ...(where ? { engineStep: where } : {}) }));
         });
       }, this.stallMs);
