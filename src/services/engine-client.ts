@@ -5,7 +5,11 @@ import { AbortedError } from '../core/errors.js';
 import { WorkerBridge } from '../workers/worker-bridge.js';
 import type { DecodeResult, EngineApi, ExportPngRequest, OpenRequest, OpenResult, ProgressCallback, ProtectRequest, ProtectResult, SourceInspection } from '../workers/engine-api.js';
 import { EngineStalledError, STALL_MS } from '../workers/engine-errors.js';
-import { ENGINE_STEP_CHANNEL } from '../workers/engine-step.js';
+import { ENGINE_STEP_CHANNEL, POOL_START_STEP } from '../workers/engine-step.js';
+import type { SinkRequest } from '../workers/output-sink.js';
+import type { ViewerSummary } from '../workers/viewer-api.js';
+import { resultSink } from './result-sink.js';
+import { newScratchName, removeScratch } from './scratch-files.js';
 
 /** How long a stalled worker is given to say which step it is at before it is ended. */
 const WHERE_NOW_MS = 2_000;
@@ -26,10 +30,17 @@ function describeRecentSteps(): string {
   const now = Date.now();
   return recentSteps.length ? recentSteps.map((s) => `"${s.step}" ${now - s.at} ms ago`).join(', ') : 'none';
 }
-import type { SinkRequest } from '../workers/output-sink.js';
-import type { ViewerSummary } from '../workers/viewer-api.js';
-import { resultSink } from './result-sink.js';
-import { newScratchName, removeScratch } from './scratch-files.js';
+
+/**
+ * A worker whose last step is starting a pool worker (segment-pool.ts) for this long is blocked, not busy:
+ * in Firefox ESR the construction of a nested module worker sometimes never returns (session 7: the engine
+ * worker's thread stopped there and answered nothing for 120 s). Such a call is sent once more to a fresh
+ * worker, as one that never started is.
+ */
+const POOL_START_STUCK_MS = 10_000;
+
+/** The worker is stuck starting a pool worker: the call is retried on a fresh worker (EngineClient.call). */
+class WorkerBlocked extends Error {}
 
 /** How long an engine worker may take to report that it started a protect or an open (its first act). */
 const FIRST_PROGRESS_MS = 20_000;
@@ -58,7 +69,7 @@ export class EngineClient {
    */
   constructor(
     private readonly createWorker: () => Worker = () => new Worker(new URL('../workers/engine-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-engine' }),
-    private readonly options: { readonly warm?: boolean; readonly stallMs?: number; readonly firstProgressMs?: number } = {},
+    private readonly options: { readonly warm?: boolean; readonly stallMs?: number; readonly firstProgressMs?: number; readonly poolStartStuckMs?: number } = {},
   ) {
     if (options.warm) this.spare = this.bridge().start();
   }
@@ -98,11 +109,19 @@ export class EngineClient {
     try {
       return await this.callOnce(options, run, this.firstProgressMs);
     } catch (error) {
-      if (!(error instanceof CallNotStarted)) throw error;
+      if (!(error instanceof CallNotStarted) && !(error instanceof WorkerBlocked)) throw error;
       // Said in the console so that a test run (the Firefox suite prints these lines) shows it happened.
-      console.warn(`ehr-vault engine: a worker did not start the call within ${this.firstProgressMs} ms; trying a fresh worker`);
+      console.warn(
+        error instanceof WorkerBlocked
+          ? `ehr-vault engine: a worker was stuck starting its pool for ${this.poolStartStuckMs} ms; trying a fresh worker`
+          : `ehr-vault engine: a worker did not start the call within ${this.firstProgressMs} ms; trying a fresh worker`,
+      );
       return this.callOnce(options, run, this.firstProgressMs, true);
     }
+  }
+
+  private get poolStartStuckMs(): number {
+    return this.options.poolStartStuckMs ?? POOL_START_STUCK_MS;
   }
 
   private get firstProgressMs(): number {
@@ -140,6 +159,13 @@ export class EngineClient {
     if (firstProgressMs !== undefined) {
       started = setTimeout(() => bridge.terminate(lastAttempt ? new EngineStalledError(firstProgressMs, 'it did not start the work, twice') : new CallNotStarted()), firstProgressMs);
     }
+    let blockedCheck: ReturnType<typeof setInterval> | undefined;
+    if (firstProgressMs !== undefined && !lastAttempt) {
+      blockedCheck = setInterval(() => {
+        const latest = recentSteps.at(-1);
+        if (latest?.step === POOL_START_STEP && latest.at >= calledAt && Date.now() - latest.at > this.poolStartStuckMs) bridge.terminate(new WorkerBlocked());
+      }, Math.min(1_000, this.poolStartStuckMs / 4));
+    }
     const progress = Comlink.proxy<ProgressCallback>((p) => {
       clearTimeout(started);
       last = { phase: p.phase, done: p.done, total: p.total, atMs: Date.now() - calledAt };
@@ -156,6 +182,7 @@ export class EngineClient {
     } finally {
       clearTimeout(started);
       clearTimeout(watchdog);
+      clearInterval(blockedCheck);
       // One call per worker: ending it frees everything the call held.
       bridge.terminate();
       this.live.delete(bridge);

@@ -7,6 +7,8 @@
  * any content.
  */
 export const ENGINE_STEP_CHANNEL = 'ehr-vault-engine-step';
+/** The step while a pool worker is constructed (segment-pool.ts); the engine client watches for it. */
+export const POOL_START_STEP = 'pool: starting a worker';
 
 let current = 'idle';
 let since = Date.now();

@@ -3,7 +3,7 @@ import { AbortedError } from '../core/errors.js';
 import { inOrder } from '../core/ordered.js';
 import { throwIfAborted } from '../core/progress.js';
 import { EngineStalledError, STALL_MS } from './engine-errors.js';
-import { engineStep } from './engine-step.js';
+import { engineStep, POOL_START_STEP } from './engine-step.js';
 import { closeScratchWriters, writeRelayed } from './scratch-file.js';
 import { forgetLaneHashing, runSegmentJob, type LaneHashing, type ObjectWrap, type SegmentJob, type SegmentOutput, type SegmentSink } from './segment-jobs.js';
 import { ONE_SHOT_MAX_BYTES } from './fragment-hashes.js';
@@ -120,7 +120,10 @@ function workerLane(): Lane {
   // effect, through the same scheduling, hashing and output path.
   if (typeof Worker === 'undefined') return inThreadLane();
   // Kept until the run stops it: a lane runs its segments one after another on the same worker.
+  // Named as a step of its own: in Firefox ESR this constructor sometimes never returns (engine-client.ts).
+  engineStep(POOL_START_STEP);
   const bridge = new WorkerBridge<SegmentWorkerApi>(() => new Worker(new URL('./segment-worker.ts', import.meta.url), { type: 'module', name: 'ehr-vault-segment' })).start();
+  engineStep('pool: worker started');
   return {
     run: async (job, note) => {
       note?.('in its worker');

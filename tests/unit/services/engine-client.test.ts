@@ -9,6 +9,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { EngineClient } from '../../../src/services/engine-client.js';
 import type { OpenRequest, ProgressCallback } from '../../../src/workers/engine-api.js';
+import { engineStep, POOL_START_STEP } from '../../../src/workers/engine-step.js';
 
 interface FakeWorker {
   postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -61,6 +62,23 @@ function stallingWorker(made: string[]): FakeWorker {
   return endpoint(port1);
 }
 
+/** A worker whose engine reports 'unlock', then gets stuck constructing a pool worker (what Firefox did). */
+function stuckStartingPool(made: string[]): FakeWorker {
+  const { port1, port2 } = new MessageChannel();
+  made.push('stuck');
+  Comlink.expose(
+    {
+      async open(_request: OpenRequest, onProgress: ProgressCallback) {
+        await onProgress({ phase: 'unlock', done: 0, total: 1 });
+        engineStep(POOL_START_STEP);
+        return new Promise(() => {});
+      },
+    },
+    port2 as unknown as Comlink.Endpoint,
+  );
+  return endpoint(port1);
+}
+
 /** A MessagePort as a Worker: Comlink talks over it, `terminate` closes it. */
 function endpoint(port: InstanceType<typeof MessageChannel>['port1']): FakeWorker {
   return Object.assign(port, { terminate: () => port.close() }) as unknown as FakeWorker;
@@ -104,6 +122,24 @@ describe('engine calls a worker never started', () => {
     }
     expect(made).toEqual(['stalling']); // it had started: not sent again
     expect(warned).toEqual([expect.stringMatching(/^ehr-vault engine: no progress for 300 ms; the last report was decrypt 3\/8, \d+ ms after the call began; the worker is at "open: decrypting" since 42 ms; steps posted last: .+$/)]);
+    expect(client.running).toBe(0);
+  });
+
+  it('a call whose worker is stuck starting its pool is sent once more to a fresh worker', async () => {
+    const made: string[] = [];
+    const kinds = ['stuck', 'working'];
+    const client = new EngineClient(() => (kinds.shift() === 'stuck' ? stuckStartingPool(made) : workingWorker(made)) as unknown as Worker, { firstProgressMs: 5_000, poolStartStuckMs: 200 });
+    const warned: string[] = [];
+    const warn = console.warn;
+    console.warn = (line: string) => warned.push(line);
+    try {
+      const result = await client.open(request);
+      expect(result).toMatchObject({ kind: 'file', answeredBy: 2 });
+    } finally {
+      console.warn = warn;
+    }
+    expect(made).toEqual(['stuck', 'working']);
+    expect(warned).toEqual(['ehr-vault engine: a worker was stuck starting its pool for 200 ms; trying a fresh worker']);
     expect(client.running).toBe(0);
   });
 
